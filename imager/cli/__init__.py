@@ -1,0 +1,5 @@
+"""The ``mirimager`` command line."""
+
+from imager.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,245 @@
+"""The sub-commands: demo, scan, reconstruct, info."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from imager.cli.main import UserError
+
+
+def _add_acquisition_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="scan file (*.h5) or folder for it (default: ./data/, named by date "
+                        "and recipe)")
+    p.add_argument("--live", action="store_true",
+                   help="show the image filling in (a window if there is a display, otherwise "
+                        "a PNG next to the scan file refreshed every few seconds)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--seed", type=int, default=None,
+                   help="noise seed of the simulated lab (overrides [sim] seed)")
+
+
+def add_demo(sub) -> None:
+    p = sub.add_parser(
+        "demo", help="simulated USAF-1951 raster: scan file + PNG, end to end",
+        description="Run a simulated point-and-scan session of a USAF-1951 chart (128 x 128 "
+        "points, 400 um field, 0.3 s dwell: ~1.6 h of lab time on a virtual clock, seconds of "
+        "wall time), write the scan file and a PNG, and print where they are.",
+    )
+    _add_acquisition_options(p)
+    p.add_argument("--size", type=int, default=128, metavar="N",
+                   help="points per side (default 128)")
+    p.set_defaults(func=cmd_demo)
+
+
+def add_scan(sub) -> None:
+    p = sub.add_parser(
+        "scan", help="run a recipe (simulated lab by default)",
+        description="Run a scan recipe (TOML, see scans/). The recipe is validated before "
+        "anything moves. Files go to ./data/ unless -o says otherwise.",
+    )
+    p.add_argument("recipe", metavar="RECIPE", help="recipe file (TOML)")
+    _add_acquisition_options(p)
+    p.set_defaults(func=cmd_scan)
+
+
+def add_reconstruct(sub) -> None:
+    p = sub.add_parser(
+        "reconstruct", help="image from a scan file (no hardware needed)",
+        description="Assemble the image from a scan file (also a partial one: unmeasured "
+        "pixels grey), correct and export PNG (scale bar, colour bar) and float32 TIFF. "
+        "Prints PSNR/SSIM/correlation against the truth for simulated scans.",
+    )
+    p.add_argument("file", metavar="FILE", help="scan file (.h5)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="OUT.png, OUT.tif, or a name/folder for both")
+    p.add_argument("--snake", choices=("auto", "on", "off"), default="auto",
+                   help="snake lag correction (default auto: for snake scans)")
+    p.add_argument("--background", choices=("none", "plane", "median", "percentile"),
+                   default="none", help="background subtraction (default none)")
+    p.add_argument("--flat", metavar="REF.h5", help="flat-field by this reference scan")
+    p.set_defaults(func=cmd_reconstruct)
+
+
+def add_info(sub) -> None:
+    p = sub.add_parser("info", help="describe a scan file",
+                       description="Kind, size, status, points done, times and settings.")
+    p.add_argument("file", metavar="FILE", help="scan file (.h5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_info)
+
+
+# --- acquisition -------------------------------------------------------------
+
+
+def _output_path(output: str | None, recipe_name: str) -> Path:
+    from imager.storage import scan_file_name
+
+    if output and output.endswith((".h5", ".hdf5", ".nxs")):
+        return Path(output)
+    folder = Path(output) if output else Path("data")
+    return folder / scan_file_name(recipe_name)
+
+
+def _acquire(recipe, args) -> int:
+    from imager.engine import run_raster
+    from imager.lab import simulated_lab_for
+
+    if args.seed is not None:
+        recipe.sections["sim"]["seed"] = args.seed
+    lab = simulated_lab_for(recipe)
+    path = _output_path(args.output, recipe.name)
+    if path.exists():
+        raise FileExistsError(17, "file exists", str(path))
+    progress = not args.no_progress
+    if args.live:
+        from imager.cli.live import run_with_live_view
+
+        result = run_with_live_view(lab, recipe, path, progress=progress)
+    else:
+        result = run_raster(lab, recipe, path, progress=progress)
+    png = path.with_suffix(".png")
+    _export_png(path, png)
+    print(f"scan file: {path}")
+    print(f"image:     {png}")
+    print(f"status:    {result.exit_status}, {result.points_done}/{result.grid.n_points} points, "
+          f"lab time {result.lab_time_s / 60:.1f} min, wall time {result.wall_time_s:.1f} s")
+    if result.exit_status == "abort":
+        print(f"stopped:   {result.error_message}; the file holds every completed point")
+    return 0 if result.exit_status == "success" else 130
+
+
+def _export_png(scan_path: Path, png: Path) -> dict | None:
+    from reconstruction import load_raster, reconstruct_raster, save_png
+
+    scan = load_raster(scan_path)
+    rec = reconstruct_raster(scan, snake_correction=False)
+    save_png(png, rec.image, rec.x_um, rec.y_um, title=f"{scan_path.name} ({scan.exit_status})")
+    if rec.metrics:
+        print("vs truth:  " + _format_metrics(rec.metrics))
+    return rec.metrics
+
+
+def _format_metrics(metrics: dict) -> str:
+    return (f"correlation {metrics['correlation']:.4f}, PSNR {metrics['psnr_dB']:.2f} dB, "
+            f"SSIM {metrics['ssim']:.4f}")
+
+
+def cmd_demo(args) -> int:
+    from imager.recipes import default_recipe
+
+    if not 2 <= args.size <= 1024:
+        raise UserError(f"--size: must be an integer in [2, 1024], got {args.size}")
+    recipe = default_recipe(scan={"nx": args.size, "ny": args.size})
+    return _acquire(recipe, args)
+
+
+def cmd_scan(args) -> int:
+    from imager.recipes import load_recipe
+
+    return _acquire(load_recipe(args.recipe), args)
+
+
+# --- offline -----------------------------------------------------------------
+
+
+def cmd_reconstruct(args) -> int:
+    from reconstruction import load_raster, reconstruct_raster, save_png, save_tiff
+
+    scan = load_raster(args.file)
+    flat = None
+    if args.flat:
+        flat = load_raster(args.flat).image_V
+        if flat.shape != scan.image_V.shape:
+            raise UserError(f"--flat: reference scan has shape {flat.shape}, "
+                            f"scan has {scan.image_V.shape}")
+    snake = {"auto": "auto", "on": True, "off": False}[args.snake]
+    background = None if args.background == "none" else args.background
+    rec = reconstruct_raster(scan, snake_correction=snake, background=background, flat=flat)
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    targets = []
+    if suffix == ".png":
+        targets = [("png", out)]
+    elif suffix in (".tif", ".tiff"):
+        targets = [("tiff", out)]
+    else:
+        if out.is_dir() or args.output.endswith(("/", "\\")):
+            out = out / Path(args.file).stem
+        targets = [("png", out.with_name(out.name + ".png")),
+                   ("tiff", out.with_name(out.name + ".tif"))]
+    for kind, target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "png":
+            save_png(target, rec.image, rec.x_um, rec.y_um,
+                     title=f"{Path(args.file).name} ({scan.exit_status})")
+        else:
+            save_tiff(target, rec.image, rec.x_um, rec.y_um)
+        print(f"{kind}: {target}")
+    print(f"points: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
+    if rec.lag_px:
+        print(f"snake lag corrected: {rec.lag_px:+.3f} px")
+    if rec.metrics:
+        print("vs truth: " + _format_metrics(rec.metrics))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from reconstruction import load_raster
+
+    scan = load_raster(args.file)
+    info = {
+        "file": str(args.file),
+        "kind": scan.kind,
+        "size": {"nx": len(scan.x_um), "ny": len(scan.y_um)},
+        "x_um": [float(scan.x_um[0]), float(scan.x_um[-1])],
+        "y_um": [float(scan.y_um[0]), float(scan.y_um[-1])],
+        "order": scan.order,
+        "exit_status": scan.exit_status,
+        "error_message": scan.attrs.get("error_message", ""),
+        "points_done": scan.points_done,
+        "points_total": scan.points_total,
+        "start_time": scan.attrs.get("start_time", ""),
+        "end_time": scan.attrs.get("end_time", ""),
+        "settings": scan.settings,
+        "has_truth": scan.truth_V is not None,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2, default=_json_default))
+        return 0
+    nx, ny = info["size"]["nx"], info["size"]["ny"]
+    print(f"file:     {info['file']}")
+    print(f"kind:     {info['kind']} ({info['order']}), {nx} x {ny} points, "
+          f"x {info['x_um'][0]:g}..{info['x_um'][1]:g} um, "
+          f"y {info['y_um'][0]:g}..{info['y_um'][1]:g} um")
+    print(f"status:   {info['exit_status']}"
+          + (f" ({info['error_message']})" if info["error_message"] else ""))
+    print(f"points:   {info['points_done']}/{info['points_total']} done")
+    print(f"time:     {info['start_time']} -> {info['end_time'] or '(not ended)'}")
+    for device, settings in sorted(info["settings"].items()):
+        items = ", ".join(f"{k}={_short(v)}" for k, v in sorted(settings.items())
+                          if k != "NX_class")
+        print(f"{device + ':':<10}{items}")
+    if scan.truth_V is not None:
+        print("truth:    noise-free expected image stored (simulated scan)")
+    return 0
+
+
+def _short(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)

@@ -1,0 +1,61 @@
+"""``mirimager``: argument parsing, dispatch, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from imager import __version__
+
+EXIT_USAGE = 2
+
+
+class UserError(Exception):
+    """Bad input from the user: printed as one line, exit status 2."""
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    from imager.recipes import RecipeError
+    from reconstruction import ScanFileError
+    from stages import TravelLimitError
+
+    return (UserError, RecipeError, ScanFileError, TravelLimitError, FileExistsError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from imager.cli import commands
+
+    parser = argparse.ArgumentParser(
+        prog="mirimager",
+        description="Mid-infrared imaging with an upconversion nanocrystal film: acquire "
+        "raster scans (simulated lab by default), keep every point on disk, reconstruct images.",
+    )
+    parser.add_argument("--version", action="version", version=f"mirimager {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_demo(sub)
+    commands.add_scan(sub)
+    commands.add_reconstruct(sub)
+    commands.add_info(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``mirimager`` console command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except _user_error_types() as exc:
+        message = str(exc) if not isinstance(exc, FileExistsError) else (
+            f"{exc.filename}: file exists; scan files are never overwritten (choose another -o)"
+        )
+        print(f"mirimager {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"mirimager {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Device interfaces (typed Protocols) shared by real, simulated and emulated drivers."""
+
+from imager.devices.interfaces import (
+    Chopper,
+    LockIn,
+    LockInReading,
+    LockInStatus,
+    Pump,
+    Source,
+)
+
+__all__ = ["Chopper", "LockIn", "LockInReading", "LockInStatus", "Pump", "Source"]

@@ -1,0 +1,90 @@
+"""Small typed Protocols for the instruments around the film.
+
+One interface per kind of instrument; the simulated twin (``imager.sim``),
+real drivers and emulator-backed drivers all implement these. The stage
+interface lives in :mod:`stages.interface`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+Settings = dict[str, float | int | str | bool]
+
+
+class LockInStatus(enum.IntFlag):
+    """Status bits of a lock-in reading (modelled on SR830 LIAS?)."""
+
+    OK = 0
+    INPUT_OVERLOAD = 1
+    FILTER_OVERLOAD = 2
+    OUTPUT_OVERLOAD = 4
+    REFERENCE_UNLOCK = 8
+
+
+@dataclass(frozen=True, slots=True)
+class LockInReading:
+    """One simultaneous X/Y sample, volts, with the status bits at that moment."""
+
+    x_V: float
+    y_V: float
+    status: LockInStatus = LockInStatus.OK
+
+    @property
+    def r_V(self) -> float:
+        """Magnitude sqrt(X^2 + Y^2) in volts."""
+        return float((self.x_V**2 + self.y_V**2) ** 0.5)
+
+
+@runtime_checkable
+class LockIn(Protocol):
+    """Lock-in amplifier demodulating the photodiode at the chopper frequency."""
+
+    time_constant_s: float
+    sensitivity_V: float
+    filter_slope_dB_per_oct: int
+    reference_phase_deg: float
+
+    def read_xy(self) -> LockInReading:
+        """Sample X and Y now (simultaneously)."""
+        ...
+
+    def settle_time_s(self, fraction: float = 0.99) -> float:
+        """Time after a step for the output to reach ``fraction`` of it."""
+        ...
+
+    def settings(self) -> Settings:
+        """Every setting worth recording in a scan file."""
+        ...
+
+
+@runtime_checkable
+class Chopper(Protocol):
+    """Optical chopper on the MIR beam; its reference drives the lock-in."""
+
+    frequency_Hz: float
+    enabled: bool
+
+    def settings(self) -> Settings: ...
+
+
+@runtime_checkable
+class Source(Protocol):
+    """MIR source (QCL): wavelength, power, emission on/off."""
+
+    wavelength_um: float
+    power_mW: float
+    on: bool
+
+    def settings(self) -> Settings: ...
+
+
+@runtime_checkable
+class Pump(Protocol):
+    """980 nm pump laser."""
+
+    power_mW: float
+
+    def settings(self) -> Settings: ...

@@ -1,0 +1,153 @@
+"""Run a raster plan: move, settle, dwell, read, write; one point at a time.
+
+The engine is the only place where plans meet devices and files. It knows the
+lab only through the device interfaces, so the simulated lab and real
+hardware run the same code.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imager.engine.progress import LabProgress
+from imager.engine.stop import StopRequest, ctrl_c_stops
+from imager.lab import Lab, apply_settings
+from imager.plans.raster import RasterGrid, raster_points
+from imager.recipes import Recipe
+from imager.storage import ScanWriter
+
+
+@dataclass
+class ScanResult:
+    """What a finished (or stopped) scan left behind."""
+
+    path: Path
+    grid: RasterGrid
+    image_V: np.ndarray
+    exit_status: str
+    points_done: int
+    lab_time_s: float
+    wall_time_s: float
+    truth_V: np.ndarray | None = None
+    error_message: str = ""
+
+    @property
+    def x_um(self) -> np.ndarray:
+        return self.grid.x_um
+
+    @property
+    def y_um(self) -> np.ndarray:
+        return self.grid.y_um
+
+
+def run_raster(
+    lab: Lab,
+    recipe: Recipe,
+    path: str | Path,
+    *,
+    progress: bool = True,
+    stop: StopRequest | None = None,
+    handle_ctrl_c: bool = True,
+    live_image: np.ndarray | None = None,
+) -> ScanResult:
+    """Acquire a raster image.
+
+    Parameters
+    ----------
+    lab : Lab
+        Devices to use (simulated or real).
+    recipe : Recipe
+        A validated raster recipe; its instrument settings are applied first.
+    path : path
+        New scan file to write.
+    progress : bool
+        Show a progress bar on stderr.
+    stop : StopRequest, optional
+        Set it (from another thread, or Ctrl-C) to end after the current point.
+    handle_ctrl_c : bool
+        Turn Ctrl-C into a stop request while the scan runs (main thread only).
+    live_image : ndarray, optional
+        A ``grid.shape`` array the engine fills as points arrive, for a live view.
+
+    Returns
+    -------
+    ScanResult
+        ``exit_status`` is "success", or "abort" after a stop request. An
+        exception marks the file "fail" with its text, then propagates.
+    """
+    grid = recipe.grid
+    apply_settings(lab, recipe)
+    for x_um, y_um in ((grid.x_start_um, grid.y_start_um), (grid.x_stop_um, grid.y_stop_um)):
+        lab.stage.check_within_travel(x_um, y_um)
+    dwell_s = recipe.dwell_s(lab.lockin.time_constant_s)
+    expected = getattr(lab, "expected_image", None)
+    truth = expected(grid.x_um, grid.y_um) if expected is not None else None
+    writer = ScanWriter(
+        path, grid, recipe_text=recipe.text, dwell_s=dwell_s,
+        instruments={name: dev.settings() for name, dev in lab.instruments().items()},
+        lab=lab.settings(), truth_V=truth, chart=getattr(lab, "chart", None),
+    )
+    image = live_image if live_image is not None else np.full(grid.shape, np.nan)
+    stop = stop or StopRequest()
+    bar = LabProgress(grid.n_points, enabled=progress, desc=recipe.name)
+    status, error = "success", ""
+    wall_start = time.perf_counter()
+    lab_start = lab.clock.now_s()
+    try:
+        with ctrl_c_stops(stop) if handle_ctrl_c else nullcontext():
+            _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar)
+        if stop.is_set():
+            status, error = "abort", stop.reason
+    except KeyboardInterrupt:
+        status, error = "abort", "interrupted by Ctrl-C"
+    except BaseException as exc:
+        status, error = "fail", f"{type(exc).__name__}: {exc}"
+        _safe_off(lab)
+        writer.close(status, error)
+        raise
+    finally:
+        bar.close()
+    if status != "success":
+        _safe_off(lab)
+    writer.close(status, error)
+    return ScanResult(
+        Path(path), grid, image, status, writer.points_written,
+        lab.clock.now_s() - lab_start, time.perf_counter() - wall_start, truth, error,
+    )
+
+
+def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar) -> None:
+    """The per-point loop: kept small, it is the hot path of every scan."""
+    stage, lockin, clock = lab.stage, lab.lockin, lab.clock
+    begin_point = getattr(lab, "begin_point", None)
+    wall = time.time
+    done = writer.points_written
+    for point in raster_points(grid):
+        if begin_point is not None:
+            begin_point(point.index)
+        stage.move_to(point.x_um, point.y_um)
+        stage.wait_settled()
+        if dwell_s > 0:
+            clock.sleep(dwell_s)
+        reading = lockin.read_xy()
+        x_um, y_um = stage.position_um()
+        writer.write_point(point, x_um, y_um, reading, clock.now_s() - lab_start, wall())
+        image[point.iy, point.ix] = reading.x_V
+        done += 1
+        bar.update(done, clock.now_s() - lab_start)
+        if stop.is_set():
+            break
+
+
+def _safe_off(lab: Any) -> None:
+    """Turn the MIR source off after an abort or failure (best effort)."""
+    try:
+        lab.source.on = False
+    except Exception:  # noqa: BLE001 - the original error matters more
+        pass

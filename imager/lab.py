@@ -1,0 +1,110 @@
+"""A lab: the set of devices a scan uses, and how a recipe configures them.
+
+The engine sees a lab only through this interface. ``SimulatedLab`` (the
+physics twin, :mod:`imager.sim`) is the default; real hardware labs built
+from a lab configuration file implement the same attributes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from imager.devices.interfaces import Chopper, LockIn, Pump, Source
+from imager.recipes import Recipe, RecipeError
+from stages import Clock, XYStage
+
+
+@runtime_checkable
+class Lab(Protocol):
+    """Devices of one imaging set-up.
+
+    Optional, simulated labs only: ``begin_point(index)`` (seeds per-point
+    noise), ``expected_image(x_um, y_um)`` (noise-free truth), ``chart``.
+    """
+
+    clock: Clock
+    stage: XYStage
+    lockin: LockIn
+    chopper: Chopper
+    source: Source
+    pump: Pump
+
+    def instruments(self) -> dict[str, Any]:
+        """``{name: device}`` for every device whose settings go into the file."""
+        ...
+
+    def settings(self) -> dict[str, Any]:
+        """Lab-level description for the file (``kind``, seed, ...)."""
+        ...
+
+
+# recipe section -> (lab attribute, {recipe key: device attribute})
+_SETTINGS_MAP: dict[str, tuple[str, dict[str, str]]] = {
+    "lockin": ("lockin", {
+        "time_constant_s": "time_constant_s",
+        "sensitivity_V": "sensitivity_V",
+        "filter_slope_dB_per_oct": "filter_slope_dB_per_oct",
+        "reference_phase_deg": "reference_phase_deg",
+    }),
+    "chopper": ("chopper", {"frequency_Hz": "frequency_Hz"}),
+    "source": ("source", {"wavelength_um": "wavelength_um", "power_mW": "power_mW"}),
+    "pump": ("pump", {"power_mW": "power_mW"}),
+}
+
+
+def apply_settings(lab: Lab, recipe: Recipe) -> None:
+    """Apply the recipe's instrument settings to the lab's devices.
+
+    A device that refuses a value (out of its range, not on its ladder, above
+    the lab's power cap) raises RecipeError naming the recipe field.
+    """
+    for section, (device_name, keys) in _SETTINGS_MAP.items():
+        device = getattr(lab, device_name)
+        for key, attribute in keys.items():
+            value = recipe.sections[section][key]
+            try:
+                setattr(device, attribute, value)
+            except ValueError as exc:
+                raise recipe.error(f"[{section}] {key}: {exc}") from None
+
+
+def simulated_lab_for(recipe: Recipe | None = None):
+    """Build the simulated lab described by a recipe's ``[sim]`` section.
+
+    Parameters
+    ----------
+    recipe : Recipe, optional
+        Defaults to the demo recipe's simulation settings.
+
+    Returns
+    -------
+    imager.sim.SimulatedLab
+    """
+    from imager.recipes import default_recipe
+    from imager.sim import SimConfig, SimulatedLab
+
+    recipe = recipe or default_recipe()
+    sim = recipe.sections["sim"]
+    chart = sim["chart"]
+    if chart not in ("usaf1951", "siemens_star") and recipe.source not in ("<default>", "<string>"):
+        candidate = Path(recipe.source).parent / chart
+        if candidate.exists():
+            chart = str(candidate)
+    config = SimConfig(
+        seed=sim["seed"],
+        chart=chart,
+        chart_width_um=sim["chart_width_um"],
+        usaf_groups=tuple(sim["usaf_groups"]),
+        chart_center_um=(sim["chart_center_x_um"], sim["chart_center_y_um"]),
+        mir_beam_fwhm_um=sim["mir_beam_fwhm_um"],
+        pump_fwhm_um=sim["pump_fwhm_um"],
+        noise=sim["noise"],
+    )
+    try:
+        return SimulatedLab(config)
+    except (ValueError, OSError) as exc:
+        raise recipe.error(f"[sim] chart: {exc}") from None
+
+
+__all__ = ["Lab", "RecipeError", "apply_settings", "simulated_lab_for"]

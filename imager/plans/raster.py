@@ -1,0 +1,109 @@
+"""Raster plan: the ordered list of stage positions for a point-and-scan image."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+ScanOrder = Literal["row", "snake"]
+
+
+@dataclass(frozen=True, slots=True)
+class RasterPoint:
+    """One plan point: its index in plan order, grid indices and commanded position."""
+
+    index: int
+    ix: int
+    iy: int
+    x_um: float
+    y_um: float
+
+
+@dataclass(frozen=True)
+class RasterGrid:
+    """A rectangular grid of stage positions.
+
+    Parameters
+    ----------
+    x_start_um, x_stop_um : float
+        First and last x position (inclusive), micrometres.
+    nx : int
+        Number of columns (>= 1).
+    y_start_um, y_stop_um, ny
+        The same for rows.
+    order : {"row", "snake"}
+        ``row``: every row runs towards increasing grid index (with a retrace);
+        ``snake``: odd rows run backwards, so the stage never retraces.
+    """
+
+    x_start_um: float
+    x_stop_um: float
+    nx: int
+    y_start_um: float
+    y_stop_um: float
+    ny: int
+    order: ScanOrder = "snake"
+
+    def __post_init__(self) -> None:
+        if self.nx < 1 or self.ny < 1:
+            raise ValueError("nx and ny must be >= 1")
+        if self.order not in ("row", "snake"):
+            raise ValueError(f"order must be 'row' or 'snake', got {self.order!r}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(ny, nx)``, the image shape."""
+        return self.ny, self.nx
+
+    @property
+    def n_points(self) -> int:
+        return self.nx * self.ny
+
+    @property
+    def x_um(self) -> np.ndarray:
+        """Commanded x positions of the columns."""
+        return np.linspace(self.x_start_um, self.x_stop_um, self.nx)
+
+    @property
+    def y_um(self) -> np.ndarray:
+        """Commanded y positions of the rows."""
+        return np.linspace(self.y_start_um, self.y_stop_um, self.ny)
+
+    @property
+    def step_um(self) -> tuple[float, float]:
+        """``(dx_um, dy_um)`` between neighbouring pixels (0 for a single column/row)."""
+        dx = (self.x_stop_um - self.x_start_um) / (self.nx - 1) if self.nx > 1 else 0.0
+        dy = (self.y_stop_um - self.y_start_um) / (self.ny - 1) if self.ny > 1 else 0.0
+        return dx, dy
+
+    def grid_index(self, index: int) -> tuple[int, int]:
+        """``(ix, iy)`` of plan point ``index``."""
+        iy, k = divmod(index, self.nx)
+        ix = self.nx - 1 - k if (self.order == "snake" and iy % 2 == 1) else k
+        return ix, iy
+
+
+def raster_points(grid: RasterGrid, start_index: int = 0) -> Iterator[RasterPoint]:
+    """Yield the plan points of ``grid`` in acquisition order.
+
+    Parameters
+    ----------
+    grid : RasterGrid
+        The grid to cover.
+    start_index : int
+        First plan index to yield (to resume a stopped scan).
+
+    Yields
+    ------
+    RasterPoint
+        Points in plan order; ``index`` runs from ``start_index`` to
+        ``grid.n_points - 1``.
+    """
+    xs = grid.x_um.tolist()
+    ys = grid.y_um.tolist()
+    for index in range(start_index, grid.n_points):
+        ix, iy = grid.grid_index(index)
+        yield RasterPoint(index, ix, iy, xs[ix], ys[iy])

@@ -1,0 +1,85 @@
+"""What a recipe may contain: sections, keys, types, units, ranges and defaults.
+
+The defaults are the simulated USAF-1951 demo. Every key's unit is the suffix
+of its name (``_um``, ``_s``, ``_Hz``, ``_mW``, ``_V``, ``_deg``); ``dwell_tc``
+counts lock-in time constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    """One recipe key.
+
+    ``kind`` is "float", "int", "str", "bool" or "int_list"; ``lo``/``hi``
+    bound numbers (and every element of a list); ``choices`` restricts values.
+    """
+
+    kind: str
+    default: object = None
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple | None = None
+    help: str = ""
+
+    def describe_range(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.lo is not None and self.hi is not None:
+            return f"in [{self.lo:g}, {self.hi:g}]"
+        if self.lo is not None:
+            return f">= {self.lo:g}"
+        if self.hi is not None:
+            return f"<= {self.hi:g}"
+        return "any value"
+
+
+TOP_LEVEL: dict[str, Field] = {
+    "kind": Field("str", "raster", choices=("raster",), help="acquisition mode"),
+    "name": Field("str", "scan", help="short name, used in file names"),
+    "description": Field("str", "", help="free text stored with the scan"),
+}
+
+SECTIONS: dict[str, dict[str, Field]] = {
+    "scan": {
+        "x_start_um": Field("float", 12300.0, help="first column position"),
+        "x_stop_um": Field("float", 12700.0, help="last column position (inclusive)"),
+        "nx": Field("int", 128, 1, 4096, help="number of columns"),
+        "y_start_um": Field("float", 12300.0, help="first row position"),
+        "y_stop_um": Field("float", 12700.0, help="last row position (inclusive)"),
+        "ny": Field("int", 128, 1, 4096, help="number of rows"),
+        "order": Field("str", "snake", choices=("snake", "row"), help="raster order"),
+        "dwell_s": Field("float", None, 0.0, 3600.0, help="wait after settling, seconds"),
+        "dwell_tc": Field("float", None, 0.0, 1000.0, help="wait in lock-in time constants"),
+    },
+    "lockin": {
+        "time_constant_s": Field("float", 0.03, 1e-5, 3e4, help="output filter time constant"),
+        "sensitivity_V": Field("float", 1e-3, 2e-9, 1.0, help="full-scale input"),
+        "filter_slope_dB_per_oct": Field("int", 12, choices=(6, 12, 18, 24)),
+        "reference_phase_deg": Field("float", 0.0, -360.0, 360.0),
+    },
+    "chopper": {
+        "frequency_Hz": Field("float", 100.0, 1.0, 10000.0, help="MIR chopping frequency"),
+    },
+    "source": {
+        "wavelength_um": Field("float", 7.4, 6.8, 8.6, help="QCL wavelength"),
+        "power_mW": Field("float", 50.0, 0.0, 500.0, help="MIR power (capped by the lab)"),
+    },
+    "pump": {
+        "power_mW": Field("float", 0.5, 0.01, 500.0, help="980 nm pump power"),
+    },
+    "sim": {
+        "seed": Field("int", 0, 0, 2**31 - 1, help="noise seed (per point)"),
+        "chart": Field("str", "usaf1951", help="usaf1951, siemens_star or an image file"),
+        "chart_width_um": Field("float", 400.0, 1.0, 25000.0, help="star/image width"),
+        "usaf_groups": Field("int_list", [5, 6, 7], -2, 9, help="USAF-1951 groups drawn"),
+        "chart_center_x_um": Field("float", 12500.0, 0.0, 25000.0),
+        "chart_center_y_um": Field("float", 12500.0, 0.0, 25000.0),
+        "mir_beam_fwhm_um": Field("float", 500.0, 1.0, 1e5, help="MIR beam FWHM at the film"),
+        "pump_fwhm_um": Field("float", 1.0, 0.1, 1000.0, help="focused pump spot FWHM"),
+        "noise": Field("bool", True, help="add detector, amplifier and MIR noise"),
+    },
+}

@@ -1,0 +1,10 @@
+"""The simulated lab: a physics twin of chart, optics, film, stages and lock-in.
+
+Everything runs on a :class:`VirtualClock`, so waiting costs no wall time.
+"""
+
+from imager.sim.charts import Chart, make_chart
+from imager.sim.clock import VirtualClock
+from imager.sim.lab import SimConfig, SimulatedLab
+
+__all__ = ["Chart", "SimConfig", "SimulatedLab", "VirtualClock", "make_chart"]

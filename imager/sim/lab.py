@@ -1,0 +1,238 @@
+"""The simulated lab: chart + MIR optics + film + stages + lock-in on a virtual clock.
+
+:class:`SimulatedLab` wires the twin together. The scan engine uses it like
+real hardware (``stage.move_to``, ``stage.wait_settled``, ``clock.sleep``,
+``lockin.read_xy``), plus :meth:`SimulatedLab.begin_point` to make each point's
+noise reproducible, and :meth:`SimulatedLab.expected_image` for the noise-free
+"truth" on the scan grid.
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from imager.devices.interfaces import Settings
+from imager.sim.charts import Chart, make_chart
+from imager.sim.clock import VirtualClock
+from imager.sim.film import FilmResponse, FirstOrderFilm
+from imager.sim.instruments import SimulatedChopper, SimulatedPump, SimulatedSource
+from imager.sim.lockin import NoiseModel, SimulatedLockIn
+from imager.sim.optics import MirOptics
+from stages.simulated import SimulatedStage, StageDynamics
+from stages.xy import XYStage
+
+
+@dataclass
+class SimConfig:
+    """Configuration of the simulated lab.
+
+    Attributes
+    ----------
+    seed : int
+        Noise seed; point ``i`` draws from ``default_rng([seed, i])``.
+    chart : str
+        ``"usaf1951"``, ``"siemens_star"`` or an image file path.
+    chart_width_um : float
+        Width of a star or image chart (the USAF target is always to scale).
+    usaf_groups : tuple of int
+        Groups of the USAF target.
+    chart_center_um : tuple of float
+        Stage coordinates ``(x, y)`` of the chart centre; the stages start here.
+    chart_pixel_um : float
+        Pixel pitch of the chart's transmission map.
+    mir_beam_fwhm_um : float
+        Intensity FWHM of the MIR beam on the film (centred on the chart unless
+        ``mir_beam_center_um`` is given). Chosen: 500 um, wider than the
+        400 um field so the whole chart is lit.
+    pump_fwhm_um : float
+        Intensity FWHM of the focused pump spot (the imaging resolution).
+    stage_travel_um : tuple of float
+        Soft travel limits of both axes (25 mm, Z825B).
+    noise : bool
+        Add lock-in noise (``False``: noise-free readings, still filtered).
+    detector_phase_deg : float
+        Phase of the photodiode signal relative to the chopper reference.
+    mir_beam_center_um : tuple of float or None
+        MIR beam axis in stage coordinates; ``None`` = chart centre.
+    stage_dynamics : StageDynamics
+        Velocity/acceleration/settle/encoder of both axes.
+    film : FilmResponse
+        Film response model.
+    noise_model : NoiseModel
+        Lock-in noise parameters (used when ``noise`` is true).
+    """
+
+    seed: int = 0
+    chart: str = "usaf1951"
+    chart_width_um: float = 400.0
+    usaf_groups: tuple[int, ...] = (5, 6, 7)
+    chart_center_um: tuple[float, float] = (12500.0, 12500.0)
+    chart_pixel_um: float = 0.5
+    mir_beam_fwhm_um: float = 500.0
+    pump_fwhm_um: float = 1.0
+    stage_travel_um: tuple[float, float] = (0.0, 25000.0)
+    noise: bool = True
+    detector_phase_deg: float = 0.0
+    mir_beam_center_um: tuple[float, float] | None = None
+    stage_dynamics: StageDynamics = field(default_factory=StageDynamics)
+    film: FilmResponse = field(default_factory=FirstOrderFilm)
+    noise_model: NoiseModel = field(default_factory=NoiseModel)
+
+
+def _build_chart(cfg: SimConfig) -> Chart:
+    if cfg.chart == "usaf1951":
+        chart = make_chart("usaf1951", groups=tuple(cfg.usaf_groups), pixel_um=cfg.chart_pixel_um)
+    else:
+        chart = make_chart(cfg.chart, width_um=cfg.chart_width_um, pixel_um=cfg.chart_pixel_um)
+    return chart.centred_at(*cfg.chart_center_um)
+
+
+class SimulatedLab:
+    """The physics twin: every simulated device, sharing one virtual clock.
+
+    Parameters
+    ----------
+    config : SimConfig, optional
+        Lab configuration; defaults to :class:`SimConfig()`.
+
+    Attributes
+    ----------
+    clock : VirtualClock
+    stage : XYStage
+        ``stage_x`` and ``stage_y`` together; both start at the chart centre.
+    stage_x, stage_y : SimulatedStage
+    lockin : SimulatedLockIn
+    chopper : SimulatedChopper
+    source : SimulatedSource
+    pump : SimulatedPump
+    chart : Chart
+        The chart in stage coordinates.
+    optics : MirOptics
+    film : FilmResponse
+    """
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        cfg = config if config is not None else SimConfig()
+        if int(cfg.seed) < 0:
+            raise ValueError(f"SimConfig.seed must be >= 0, got {cfg.seed!r}")
+        self.config = cfg
+        self.clock = VirtualClock()
+        self.chart = _build_chart(cfg)
+        self.optics = MirOptics(
+            self.chart,
+            beam_fwhm_um=cfg.mir_beam_fwhm_um,
+            pump_fwhm_um=cfg.pump_fwhm_um,
+            beam_centre_um=cfg.mir_beam_center_um,
+        )
+        self.film = cfg.film
+        xc, yc = cfg.chart_center_um
+        travel = (float(cfg.stage_travel_um[0]), float(cfg.stage_travel_um[1]))
+        self.stage_x = SimulatedStage("stage_x", self.clock, travel, cfg.stage_dynamics, xc)
+        self.stage_y = SimulatedStage("stage_y", self.clock, travel, cfg.stage_dynamics, yc)
+        self.stage = XYStage(self.stage_x, self.stage_y)
+        self.chopper = SimulatedChopper()
+        self.source = SimulatedSource()
+        self.pump = SimulatedPump()
+        self._detector_rot = cmath.exp(1j * math.radians(cfg.detector_phase_deg))
+        self.lockin = SimulatedLockIn(
+            self.clock,
+            self.signal_phasor,
+            chopper=self.chopper,
+            static_after=self._static_after,
+            seed=int(cfg.seed),
+            noise=cfg.noise_model if cfg.noise else None,
+        )
+        for stage in (self.stage_x, self.stage_y):
+            stage.add_move_listener(self.lockin.sync)
+        for device in (self.chopper, self.source, self.pump):
+            device.set_change_hook(self.lockin.sync)
+
+    # ------------------------------------------------------------------ physics
+    def _static_after(self) -> float:
+        ex = self.stage_x.move_end_s
+        ey = self.stage_y.move_end_s
+        return ex if ex > ey else ey
+
+    def signal_phasor(self, t_s: float) -> complex:
+        """Photodiode signal phasor (V) demodulated at the chopper frequency, at time ``t_s``.
+
+        MIR intensity at the pump spot (stage position at ``t_s``) through the
+        film response, rotated by the detector phase; zero when the source is off
+        or the chopper is disabled.
+        """
+        source = self.source
+        if not (source.on and self.chopper.enabled):
+            return 0j
+        intensity = self.optics.intensity_W_per_um2(
+            self.stage_x.position_at(t_s), self.stage_y.position_at(t_s), source.power_mW * 1e-3
+        )
+        dv = self.film.dV_V(intensity, self.pump.power_mW, source.wavelength_um)
+        return dv * self._detector_rot
+
+    def expected_image(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
+        """Noise-free, fully settled lock-in X on a grid, shape ``(ny, nx)``, volts.
+
+        Uses the current source, pump, chopper and lock-in settings (reference
+        phase, sensitivity clipping); this is the "truth" for a scan on that grid.
+        """
+        x = np.asarray(x_um, dtype=float).ravel()
+        y = np.asarray(y_um, dtype=float).ravel()
+        if not (self.source.on and self.chopper.enabled):
+            return np.zeros((y.size, x.size))
+        intensity = self.optics.intensity_grid_W_per_um2(x, y, self.source.power_mW * 1e-3)
+        dv = np.asarray(self.film.dV_V(intensity, self.pump.power_mW, self.source.wavelength_um))
+        rot = self._detector_rot * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
+        s = self.lockin.sensitivity_V
+        return np.clip((dv * rot).real, -s, s)
+
+    # -------------------------------------------------------------- scan hooks
+    def begin_point(self, index: int) -> None:
+        """Start scan point ``index`` (seeds that point's lock-in noise)."""
+        self.lockin.begin_point(index)
+
+    def end_point(self) -> None:
+        """Leave the current point (later readings use the out-of-point noise stream)."""
+        self.lockin.end_point()
+
+    def instruments(self) -> dict[str, object]:
+        """Devices by scan-file name: stage_x, stage_y, lockin, chopper, source, pump."""
+        return {
+            "stage_x": self.stage_x,
+            "stage_y": self.stage_y,
+            "lockin": self.lockin,
+            "chopper": self.chopper,
+            "source": self.source,
+            "pump": self.pump,
+        }
+
+    def settings(self) -> Settings:
+        """Lab-level configuration for the scan file (``/entry/lab`` attributes)."""
+        cfg = self.config
+        out: Settings = {
+            "kind": "simulated",
+            "seed": int(cfg.seed),
+            "chart": cfg.chart,
+            "chart_name": self.chart.name,
+            "chart_width_um": cfg.chart_width_um,
+            "usaf_groups": ",".join(str(g) for g in cfg.usaf_groups),
+            "chart_center_x_um": float(cfg.chart_center_um[0]),
+            "chart_center_y_um": float(cfg.chart_center_um[1]),
+            "chart_pixel_um": cfg.chart_pixel_um,
+            "mir_beam_fwhm_um": cfg.mir_beam_fwhm_um,
+            "mir_beam_center_x_um": self.optics.beam_centre_um[0],
+            "mir_beam_center_y_um": self.optics.beam_centre_um[1],
+            "pump_fwhm_um": cfg.pump_fwhm_um,
+            "stage_travel_min_um": float(cfg.stage_travel_um[0]),
+            "stage_travel_max_um": float(cfg.stage_travel_um[1]),
+            "noise": bool(cfg.noise),
+            "detector_phase_deg": cfg.detector_phase_deg,
+        }
+        film_settings = getattr(self.film, "settings", None)
+        if callable(film_settings):
+            out.update({f"film_{k}": v for k, v in film_settings().items()})
+        out.update({f"noise_{k}": v for k, v in asdict(cfg.noise_model).items()})
+        return out

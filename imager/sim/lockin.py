@@ -1,0 +1,376 @@
+"""Simulated lock-in amplifier: exact RC-cascade filtering on a virtual clock.
+
+The demodulated input is a phasor ``signal(t)`` (complex volts, rms amplitude
+at the reference frequency). The outputs ``X + iY`` are that phasor, rotated by
+``-reference_phase``, passed through ``n = slope / 6`` identical first-order
+low-pass stages of time constant ``tau``. Between evaluations the input is
+piecewise constant, for which the cascade has a closed form: with
+``d_k = e_k - u`` the deviation of stage ``k`` from the input ``u``,
+
+    d_k(t) = exp(-t/tau) * sum_{j<=k} d_j(0) * (t/tau)**(k-j) / (k-j)!
+
+Intervals in which the signal changes (the stage is moving) are split into a
+few substeps evaluated at their midpoints; the rest is one exact step. Noise is
+added at each reading (see :class:`NoiseModel`).
+"""
+
+from __future__ import annotations
+
+import cmath
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.special import gammaincinv
+
+from imager.devices.interfaces import Chopper, LockInReading, LockInStatus, Settings
+from stages.interface import Clock
+
+SENSITIVITIES_V = tuple(
+    v for v in (float(f"{m}e{e}") for e in range(-9, 1) for m in (1, 2, 5)) if 2e-9 <= v <= 1.0
+)
+"""SR830 full-scale sensitivities, 2 nV to 1 V in 1-2-5 steps."""
+
+SLOPES_DB_PER_OCT = (6, 12, 18, 24)
+INPUT_FULL_SCALE_V = 1.0
+"""Input range of the SR830 A/B input (1 V rms); beyond it INPUT_OVERLOAD is set."""
+
+_OK = LockInStatus.OK
+_ENBW_FACTOR = {1: 1.0 / 4.0, 2: 1.0 / 8.0, 3: 3.0 / 32.0, 4: 5.0 / 64.0}
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Noise added to each simulated lock-in reading.
+
+    Attributes
+    ----------
+    input_noise_V_per_rtHz : float
+        Input-referred voltage noise density at the chopper frequency: amplified
+        Si photodiode noise (amplifier + the shot noise of the 660 nm emission and
+        background light). X and Y each get Gaussian noise of rms
+        ``input_noise_V_per_rtHz * sqrt(ENBW)``. Chosen: 1 uV/sqrt(Hz), of the order
+        of a switchable-gain amplified Si photodiode's output noise at mid gain
+        (e.g. Thorlabs PDA36A class, ~0.3-10 uV/sqrt(Hz) depending on gain); the
+        film sensitivity is then set to give the paper's detection limit.
+    power_rel_rms : float
+        Relative rms of the MIR power, averaged over the lock-in time constant,
+        applied multiplicatively per reading. Chosen: 1 %, inside the paper's
+        "QCL power noise < 3 %".
+    drift_rel_rms : float
+        Slow multiplicative drift ``1 + a * sin(2 pi t / period + phi)`` with rms
+        ``a / sqrt(2)`` equal to this; ``phi`` comes from the seed, ``t`` is lab time.
+        Chosen: 3.74 %, the paper's ratio standard deviation over 5 h (a stand-in:
+        that figure is for the spectral-ratio readout and includes all noise).
+    drift_period_s : float
+        Period of the drift. Chosen: 5 h, the span of that stability record.
+
+    Notes
+    -----
+    Every reading draws independent noise (a real lock-in's output noise is
+    correlated over about one time constant). The drift depends on lab time, so
+    a resumed scan reproduces an uninterrupted one exactly only if the lab clock
+    is first advanced to where the interrupted scan left it.
+    """
+
+    input_noise_V_per_rtHz: float = 1.0e-6
+    power_rel_rms: float = 0.01
+    drift_rel_rms: float = 0.0374
+    drift_period_s: float = 5.0 * 3600.0
+
+
+def enbw_Hz(time_constant_s: float, slope_dB_per_oct: int) -> float:
+    """Equivalent noise bandwidth of the output filter (SR830 manual values)."""
+    return _ENBW_FACTOR[slope_dB_per_oct // 6] / time_constant_s
+
+
+class SimulatedLockIn:
+    """Lock-in amplifier twin implementing :class:`imager.devices.interfaces.LockIn`.
+
+    Parameters
+    ----------
+    clock : Clock
+        Lab clock (``now_s``).
+    signal : callable
+        ``signal(t_s) -> complex``: input phasor in volts at lab time ``t_s``.
+    chopper : Chopper, optional
+        Reference source; when it is disabled the lock-in is unlocked and its
+        input counts as zero.
+    static_after : callable, optional
+        ``static_after() -> t_s``: the signal is constant after this lab time
+        (the end of the current stage move); before it, an interval is split
+        into substeps. Without it the signal is taken as constant between syncs.
+    seed : int
+        Noise seed (see :meth:`begin_point`).
+    noise : NoiseModel or None
+        Noise parameters; ``None`` gives noise-free readings.
+    time_constant_s, sensitivity_V, filter_slope_dB_per_oct, reference_phase_deg
+        Initial settings (SR830 defaults of this project: 30 ms, 1 mV, 12 dB/oct, 0 deg).
+    max_substeps : int
+        Most substeps used across a changing-signal interval.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        signal: Callable[[float], complex],
+        *,
+        chopper: Chopper | None = None,
+        static_after: Callable[[], float] | None = None,
+        seed: int = 0,
+        noise: NoiseModel | None = NoiseModel(),  # noqa: B008 (frozen, immutable)
+        time_constant_s: float = 0.03,
+        sensitivity_V: float = 1e-3,
+        filter_slope_dB_per_oct: int = 12,
+        reference_phase_deg: float = 0.0,
+        max_substeps: int = 6,
+    ) -> None:
+        if int(seed) < 0:
+            raise ValueError(f"lockin seed must be >= 0, got {seed!r}")
+        self._clock = clock
+        self._signal = signal
+        self._chopper = chopper
+        self._static_after = static_after
+        self._seed = int(seed)
+        self.noise = noise
+        self._max_substeps = max(1, int(max_substeps))
+        self._tau_s = self._check_tau(time_constant_s)
+        self._n = self._check_slope(filter_slope_dB_per_oct) // 6
+        self.sensitivity_V = sensitivity_V
+        self._phase_deg = float(reference_phase_deg)
+        self._rot = cmath.exp(-1j * math.radians(self._phase_deg))
+        self._state: list[complex] = [0j] * self._n
+        self._t_sync_s = clock.now_s()
+        self._max_input_V = 0.0
+        self._point: int | None = None
+        self._rng: np.random.Generator | None = None
+        self._counter = 0
+        phase_rng = np.random.default_rng(np.random.SeedSequence(self._seed, spawn_key=(2,)))
+        self._drift_phase = float(phase_rng.uniform(0.0, 2.0 * math.pi))
+
+    # ---------------------------------------------------------------- settings
+    @staticmethod
+    def _check_tau(value: float) -> float:
+        value = float(value)
+        if not (math.isfinite(value) and value > 0.0):
+            raise ValueError(f"lockin.time_constant_s must be > 0, got {value!r}")
+        return value
+
+    @staticmethod
+    def _check_slope(value: int) -> int:
+        if value not in SLOPES_DB_PER_OCT:
+            raise ValueError(
+                f"lockin.filter_slope_dB_per_oct must be one of {SLOPES_DB_PER_OCT}, got {value!r}"
+            )
+        return int(value)
+
+    @property
+    def time_constant_s(self) -> float:
+        """Filter time constant, s (any positive value; real SR830s use a 1-3 ladder)."""
+        return self._tau_s
+
+    @time_constant_s.setter
+    def time_constant_s(self, value: float) -> None:
+        value = self._check_tau(value)
+        self.sync()
+        self._tau_s = value
+
+    @property
+    def filter_slope_dB_per_oct(self) -> int:
+        """Output filter roll-off: 6, 12, 18 or 24 dB/octave (1-4 RC stages)."""
+        return self._n * 6
+
+    @filter_slope_dB_per_oct.setter
+    def filter_slope_dB_per_oct(self, value: int) -> None:
+        n = self._check_slope(value) // 6
+        self.sync()
+        old = self._state
+        self._state = (old + [old[-1]] * n)[:n]
+        self._n = n
+
+    @property
+    def sensitivity_V(self) -> float:
+        """Full-scale sensitivity, V (one of :data:`SENSITIVITIES_V`)."""
+        return self._sensitivity_V
+
+    @sensitivity_V.setter
+    def sensitivity_V(self, value: float) -> None:
+        for s in SENSITIVITIES_V:
+            if abs(float(value) - s) <= 1e-6 * s:
+                self._sensitivity_V = s
+                return
+        raise ValueError(
+            f"lockin.sensitivity_V must be an SR830 value (2e-9 ... 1 V in 1-2-5 steps), "
+            f"got {value!r}"
+        )
+
+    @property
+    def reference_phase_deg(self) -> float:
+        """Reference phase, degrees, applied to the input before the filter."""
+        return self._phase_deg
+
+    @reference_phase_deg.setter
+    def reference_phase_deg(self, value: float) -> None:
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"lockin.reference_phase_deg must be finite, got {value!r}")
+        self.sync()
+        self._phase_deg = value
+        self._rot = cmath.exp(-1j * math.radians(value))
+
+    def enbw_Hz(self) -> float:
+        """Equivalent noise bandwidth of the current filter, Hz."""
+        return enbw_Hz(self._tau_s, self._n * 6)
+
+    def noise_rms_V(self) -> float:
+        """Additive rms noise in X (and in Y) at the current settings, V."""
+        if self.noise is None:
+            return 0.0
+        return self.noise.input_noise_V_per_rtHz * math.sqrt(self.enbw_Hz())
+
+    def settle_time_s(self, fraction: float = 0.99) -> float:
+        """Time after an input step for the output to reach ``fraction`` of it.
+
+        Solves ``1 - exp(-x) * sum_{j<n} x**j / j! = fraction`` (the step response
+        of ``n`` identical RC stages) and returns ``x * tau``.
+        """
+        if not 0.0 < fraction < 1.0:
+            raise ValueError(f"settle_time_s: fraction must be in (0, 1), got {fraction!r}")
+        return float(gammaincinv(self._n, fraction)) * self._tau_s
+
+    def settings(self) -> Settings:
+        """Every setting worth recording in a scan file."""
+        out: Settings = {
+            "kind": "simulated",
+            "time_constant_s": self._tau_s,
+            "sensitivity_V": self._sensitivity_V,
+            "filter_slope_dB_per_oct": self._n * 6,
+            "reference_phase_deg": self._phase_deg,
+            "enbw_Hz": self.enbw_Hz(),
+            "seed": self._seed,
+            "noise_enabled": self.noise is not None,
+        }
+        if self.noise is not None:
+            out.update({f"noise_{k}": v for k, v in asdict(self.noise).items()})
+        return out
+
+    # ------------------------------------------------------------------ filter
+    def _locked(self) -> bool:
+        ch = self._chopper
+        return ch is None or bool(ch.enabled)
+
+    def _step(self, u: complex, dt_s: float) -> None:
+        """Advance the cascade by ``dt_s`` with constant input ``u`` (exact)."""
+        x = dt_s / self._tau_s
+        ex = math.exp(-x)
+        e = self._state
+        if self._n == 1:
+            e[0] = u + (e[0] - u) * ex
+            return
+        if self._n == 2:  # the default 12 dB/oct, unrolled (hot path)
+            d0 = e[0] - u
+            e[1] = u + ex * (e[1] - u + x * d0)
+            e[0] = u + ex * d0
+            return
+        d = [v - u for v in e]
+        coef = [ex]
+        for m in range(1, self._n):
+            coef.append(coef[-1] * x / m)
+        for k in range(self._n):
+            acc = 0j
+            for j in range(k + 1):
+                acc += d[j] * coef[k - j]
+            e[k] = u + acc
+
+    def _input(self, t_s: float) -> complex:
+        u = self._signal(t_s) * self._rot
+        a = abs(u)
+        if a > self._max_input_V:
+            self._max_input_V = a
+        return u
+
+    def sync(self) -> None:
+        """Advance the filter state to ``clock.now_s()``."""
+        t1 = self._clock.now_s()
+        t0 = self._t_sync_s
+        if t1 <= t0:
+            return
+        self._t_sync_s = t1
+        if not self._locked():
+            self._step(0j, t1 - t0)
+            return
+        ts = self._static_after() if self._static_after is not None else t0
+        if ts > t0:
+            t_end = min(ts, t1)
+            dur = t_end - t0
+            k = min(self._max_substeps, max(1, math.ceil(4.0 * dur / self._tau_s)))
+            h = dur / k
+            for i in range(k):
+                self._step(self._input(t0 + (i + 0.5) * h), h)
+            t0 = t_end
+        if t1 > t0:
+            self._step(self._input(t1), t1 - t0)
+
+    # ----------------------------------------------------------------- reading
+    def begin_point(self, index: int) -> None:
+        """Start scan point ``index``: its noise comes from ``default_rng([seed, index])``.
+
+        Readings are then reproducible per point: a resumed scan draws the same
+        noise for a point as an uninterrupted one.
+        """
+        if int(index) < 0:
+            raise ValueError(f"begin_point: index must be >= 0, got {index!r}")
+        self._point = int(index)
+        self._rng = None
+
+    def end_point(self) -> None:
+        """Leave the current point; later readings use the out-of-point stream."""
+        self._point = None
+        self._rng = None
+
+    def _noise_rng(self) -> np.random.Generator:
+        if self._point is not None:
+            if self._rng is None:
+                self._rng = np.random.default_rng([self._seed, self._point])
+            return self._rng
+        # Outside points: one generator per reading, seeded by a reading counter,
+        # in a stream separate from the points' (spawn_key=(1,)).
+        ss = np.random.SeedSequence([self._seed, self._counter], spawn_key=(1,))
+        self._counter += 1
+        return np.random.default_rng(ss)
+
+    def output_V(self) -> complex:
+        """Noise-free filter output ``X + iY`` now (after :meth:`sync`)."""
+        self.sync()
+        return self._state[-1]
+
+    def read_xy(self) -> LockInReading:
+        """Sample X and Y now, with noise, clipping and status bits."""
+        self.sync()
+        z = self._state[-1]
+        x, y = z.real, z.imag
+        status = 0
+        if self.noise is not None:
+            nm = self.noise
+            g0, g1, g2 = self._noise_rng().standard_normal(3).tolist()
+            drift = (
+                nm.drift_rel_rms
+                * math.sqrt(2.0)
+                * math.sin(2.0 * math.pi * self._t_sync_s / nm.drift_period_s + self._drift_phase)
+            )
+            gain = 1.0 + nm.power_rel_rms * g2 + drift
+            sigma = self.noise_rms_V()
+            x = x * gain + sigma * g0
+            y = y * gain + sigma * g1
+        if self._max_input_V > INPUT_FULL_SCALE_V:
+            status |= LockInStatus.INPUT_OVERLOAD
+        self._max_input_V = 0.0
+        s = self._sensitivity_V
+        if abs(x) > s or abs(y) > s:
+            status |= LockInStatus.OUTPUT_OVERLOAD
+            x = min(max(x, -s), s)
+            y = min(max(y, -s), s)
+        if not self._locked():
+            status |= LockInStatus.REFERENCE_UNLOCK
+        return LockInReading(x, y, LockInStatus(status) if status else _OK)

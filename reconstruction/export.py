@@ -1,0 +1,251 @@
+"""Export raster images: annotated PNG figures and calibrated float32 TIFF files.
+
+Figures are drawn on a private `matplotlib.figure.Figure` with the Agg canvas,
+never through ``pyplot``, so no global figure state leaks and it is safe in
+worker processes and threads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import tifffile
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from mpl_toolkits.axes_grid1 import make_axes_locatable
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+__all__ = ["format_length_um", "nice_scale_bar_um", "save_png", "save_tiff"]
+
+NAN_COLOR = "0.6"  # grey: unmeasured pixels
+
+
+def nice_scale_bar_um(width_um: float, fraction: float = 0.2) -> float:
+    """A round scale-bar length close to a fraction of the image width.
+
+    Parameters
+    ----------
+    width_um : float
+        Width of the image, micrometres.
+    fraction : float
+        Target fraction of the width (default 20 %).
+
+    Returns
+    -------
+    float
+        The value of the form 1, 2 or 5 times a power of ten nearest (on a
+        log scale) to ``fraction * width_um``, e.g. 100 for 400 um and 20 for
+        100 um.
+
+    Raises
+    ------
+    ValueError
+        If `width_um` is not positive and finite.
+    """
+    width_um = abs(float(width_um))
+    if not (math.isfinite(width_um) and width_um > 0):
+        raise ValueError(f"width_um must be positive and finite, got {width_um}")
+    target = fraction * width_um
+    decade = math.floor(math.log10(target))
+    candidates = [m * 10.0**e for e in (decade - 1, decade, decade + 1) for m in (1, 2, 5)]
+    best = min(candidates, key=lambda c: abs(math.log(c / target)))
+    return float(f"{best:.12g}")  # clean floating error, e.g. 0.30000000000000004
+
+
+def format_length_um(length_um: float) -> str:
+    """Label for a length: "100 µm", "0.5 µm", "2 mm"."""
+    if length_um >= 1000:
+        return f"{length_um / 1000:g} mm"
+    return f"{length_um:g} µm"
+
+
+def _edges(axis_um: np.ndarray) -> tuple[float, float]:
+    """Outer edges of the first and last pixel (centres given)."""
+    axis_um = np.asarray(axis_um, dtype=float).ravel()
+    if axis_um.size >= 2:
+        half = (axis_um[-1] - axis_um[0]) / (axis_um.size - 1) / 2
+    else:
+        half = 0.5
+    if half == 0:
+        half = 0.5
+    return float(axis_um[0] - half), float(axis_um[-1] + half)
+
+
+def _check(image: np.ndarray, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
+    img = np.asarray(image, dtype=float)
+    if img.ndim != 2:
+        raise ValueError(f"expected a 2D image, got shape {img.shape}")
+    ny, nx = img.shape
+    if np.size(x_um) != nx or np.size(y_um) != ny:
+        raise ValueError(
+            f"axes do not match the image: image {ny}x{nx}, "
+            f"{np.size(y_um)} y and {np.size(x_um)} x values"
+        )
+    return img
+
+
+def save_png(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    x_um: np.ndarray,
+    y_um: np.ndarray,
+    title: str | None = None,
+    units_label: str = "lock-in X (V)",
+    cmap: str = "inferno",
+    *,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    dpi: int = 150,
+    scale_bar: bool = True,
+) -> Path:
+    """Save an image as an annotated PNG figure.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file.
+    image : ndarray, shape (ny, nx)
+        The image; NaN pixels (unmeasured) are drawn in grey.
+    x_um, y_um : ndarray, shape (nx,) and (ny,)
+        Pixel-centre coordinates, micrometres. Row 0 is drawn at the bottom
+        (y increasing upwards), as on the stage axes.
+    title : str, optional
+        Figure title.
+    units_label : str
+        Colour-bar label.
+    cmap : str
+        Matplotlib colormap name.
+    vmin, vmax : float, optional
+        Colour limits; default: the finite min and max.
+    dpi : int
+        Resolution.
+    scale_bar : bool
+        Draw a scale bar (`nice_scale_bar_um`) in the lower right corner.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    img = _check(image, x_um, y_um)
+    path = Path(os.fspath(path))
+    x0, x1 = _edges(x_um)
+    y0, y1 = _edges(y_um)
+    finite = img[np.isfinite(img)]
+    if vmin is None:
+        vmin = float(finite.min()) if finite.size else 0.0
+    if vmax is None:
+        vmax = float(finite.max()) if finite.size else 1.0
+    if vmax <= vmin:
+        vmin, vmax = vmin - 0.5, vmax + 0.5
+
+    ny, nx = img.shape
+    width_um = abs(x1 - x0)
+    height_um = abs(y1 - y0)
+    aspect = height_um / width_um if width_um > 0 else ny / nx
+    # Image area about 5 in along its longer side, plus room for labels and colour bar.
+    if aspect <= 1:
+        img_w, img_h = 5.0, max(5.0 * aspect, 0.8)
+    else:
+        img_w, img_h = max(5.0 / aspect, 1.5), 5.0
+    fig_w, fig_h = img_w + 1.8, img_h + 1.3
+    fig = Figure(figsize=(fig_w, fig_h), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    colormap = matplotlib.colormaps[cmap].with_extremes(bad=NAN_COLOR)
+    shown = ax.imshow(
+        np.ma.masked_invalid(img),
+        cmap=colormap,
+        vmin=vmin,
+        vmax=vmax,
+        origin="lower",
+        extent=(x0, x1, y0, y1),
+        interpolation="nearest",
+    )
+    n_nan = int(np.count_nonzero(~np.isfinite(img)))
+    xlabel = "x (µm)"
+    if n_nan:
+        xlabel += f"\n{img.size - n_nan}/{img.size} px measured, grey: not measured"
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("y (µm)")
+    if title:
+        ax.set_title(title)
+    cax = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.1)
+    cbar = fig.colorbar(shown, cax=cax)
+    cbar.set_label(units_label)
+    if scale_bar and width_um > 0:
+        length = nice_scale_bar_um(width_um)
+        bar = AnchoredSizeBar(
+            ax.transData,
+            length,
+            format_length_um(length),
+            loc="lower right",
+            color="white",
+            frameon=True,
+            size_vertical=height_um * 0.012,
+            pad=0.3,
+            borderpad=0.6,
+            sep=3,
+        )
+        bar.patch.set(facecolor="black", alpha=0.45, linewidth=0)
+        ax.add_artist(bar)
+    fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def save_tiff(
+    path: str | os.PathLike[str],
+    image: np.ndarray,
+    x_um: np.ndarray,
+    y_um: np.ndarray,
+) -> Path:
+    """Save an image as a calibrated float32 ImageJ TIFF.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file.
+    image : ndarray, shape (ny, nx)
+        Values (NaN preserved), stored as float32 with row 0 as the first
+        (top) TIFF row.
+    x_um, y_um : ndarray
+        Pixel-centre coordinates, micrometres.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Notes
+    -----
+    The pixel pitch is stored in the X/YResolution tags (pixels per
+    micrometre) and in the ImageJ description as ``unit=um``, so ImageJ/Fiji
+    show micrometres. The coordinate of the first pixel centre is stored as
+    ImageJ ``xorigin``/``yorigin`` (pixel units, ImageJ's convention
+    ``x_um = (column - xorigin) * pixel_width``).
+    """
+    img = _check(image, x_um, y_um).astype(np.float32)
+    path = Path(os.fspath(path))
+    x = np.asarray(x_um, dtype=float).ravel()
+    y = np.asarray(y_um, dtype=float).ravel()
+    dx = abs(x[-1] - x[0]) / (x.size - 1) if x.size > 1 else 0.0
+    dy = abs(y[-1] - y[0]) / (y.size - 1) if y.size > 1 else 0.0
+    dx = dx or dy or 1.0
+    dy = dy or dx
+    metadata = {
+        "unit": "um",
+        "xorigin": float(-x[0] / dx),
+        "yorigin": float(-y[0] / dy),
+    }
+    tifffile.imwrite(
+        path,
+        img,
+        imagej=True,
+        resolution=(1.0 / dx, 1.0 / dy),
+        metadata=metadata,
+    )
+    return path

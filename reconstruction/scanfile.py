@@ -1,0 +1,436 @@
+"""Read raster scan files (``docs/scanfile.md``, format version 1) without any hardware import.
+
+The reader is read-only and tolerant of files that are still being written
+(the writer flushes after every point) or that were cut off by ``kill -9``:
+only records flagged ``done`` are used, every other pixel is NaN.
+
+Examples
+--------
+>>> scan = load_raster("scan.h5")                       # doctest: +SKIP
+>>> scan.image_V.shape, scan.points_done, scan.points_total  # doctest: +SKIP
+((64, 64), 1200, 4096)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .grid import assemble_grid
+
+__all__ = [
+    "SUPPORTED_FORMAT_VERSION",
+    "ChartData",
+    "RasterScan",
+    "ScanFileError",
+    "assemble_grid",
+    "load_raster",
+]
+
+#: Newest scan-file format version this reader understands.
+SUPPORTED_FORMAT_VERSION = 1
+
+
+class ScanFileError(ValueError):
+    """A scan file is missing, unreadable, of the wrong kind or too new.
+
+    The message is a single line that names the file and the problem.
+    """
+
+
+@dataclass
+class ChartData:
+    """The test chart of a simulated scan (``/entry/sample/chart``).
+
+    Attributes
+    ----------
+    transmission : ndarray, shape (M, N)
+        MIR transmission 0..1; axis 0 is y, axis 1 is x.
+    pixel_um : float
+        Chart pixel pitch, micrometres.
+    x0_um, y0_um : float
+        Stage coordinates of the centre of ``transmission[0, 0]``.
+    name : str
+        Chart name.
+    """
+
+    transmission: np.ndarray
+    pixel_um: float
+    x0_um: float
+    y0_um: float
+    name: str = ""
+
+    @property
+    def x_um(self) -> np.ndarray:
+        """Stage x coordinate of each chart column centre."""
+        return self.x0_um + self.pixel_um * np.arange(self.transmission.shape[1])
+
+    @property
+    def y_um(self) -> np.ndarray:
+        """Stage y coordinate of each chart row centre."""
+        return self.y0_um + self.pixel_um * np.arange(self.transmission.shape[0])
+
+
+@dataclass
+class RasterScan:
+    """A raster scan read from a file.
+
+    Attributes
+    ----------
+    image_V : ndarray of float, shape (ny, nx)
+        Lock-in X per grid pixel, volts; NaN where not measured.
+    measured : ndarray of bool, shape (ny, nx)
+        True where a done record exists (its value may still be NaN if the
+        instrument returned NaN).
+    x_um : ndarray, shape (nx,)
+        Commanded x position of each column.
+    y_um : ndarray, shape (ny,)
+        Commanded y position of each row.
+    order : {"row", "snake"}
+        Scan order; in a snake scan odd rows run towards decreasing ``ix``.
+    points : structured ndarray
+        The done records of ``/entry/scan/points``, in file (plan) order.
+    truth_V : ndarray or None
+        Noise-free settled lock-in X on the grid (simulated scans only).
+    chart : ChartData or None
+        The simulated test chart, if stored.
+    exit_status : str
+        ``"running"``, ``"success"``, ``"abort"`` or ``"fail"``. A file
+        killed while running still says ``"running"``.
+    kind : str
+        Scan kind (``"raster"``).
+    attrs : dict
+        Attributes of ``/entry`` (start/end time, error message, ...).
+    settings : dict
+        Device name -> dict of that device's attributes in ``/entry/instrument``
+        (without NX_class).
+    recipe_toml : str
+        The recipe as TOML text ("" if absent).
+    path : Path
+        The file read.
+    lab : dict
+        Attributes of ``/entry/lab`` (simulated/hardware, seed, ...), without NX_class.
+    scan_attrs : dict
+        Attributes of ``/entry/scan`` (nx, ny, order, dwell_s, points_total).
+    """
+
+    image_V: np.ndarray
+    measured: np.ndarray
+    x_um: np.ndarray
+    y_um: np.ndarray
+    order: str
+    points: np.ndarray
+    truth_V: np.ndarray | None
+    chart: ChartData | None
+    exit_status: str
+    kind: str
+    attrs: dict[str, Any]
+    settings: dict[str, dict[str, Any]]
+    recipe_toml: str
+    path: Path
+    lab: dict[str, Any] = field(default_factory=dict)
+    scan_attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(ny, nx)``."""
+        return self.image_V.shape  # type: ignore[return-value]
+
+    @property
+    def points_done(self) -> int:
+        """Number of done records."""
+        return int(len(self.points))
+
+    @property
+    def points_total(self) -> int:
+        """Number of plan points (``scan`` attribute ``points_total``, else ny*nx)."""
+        total = self.scan_attrs.get("points_total")
+        if total is None:
+            return int(self.image_V.size)
+        return int(total)
+
+    @property
+    def complete(self) -> bool:
+        """True when every grid pixel has been measured."""
+        return bool(self.measured.all())
+
+    @property
+    def pixel_um(self) -> float:
+        """Pixel pitch in x (micrometres, positive); the y pitch if there is one column.
+
+        NaN for a single-pixel scan. See `pixel_size_um` for both pitches.
+        """
+        dx, dy = self.pixel_size_um
+        if np.isfinite(dx):
+            return dx
+        return dy
+
+    @property
+    def pixel_size_um(self) -> tuple[float, float]:
+        """``(dx_um, dy_um)``, absolute mean pitches; NaN along an axis of length 1."""
+        return _pitch(self.x_um), _pitch(self.y_um)
+
+
+def _pitch(axis_um: np.ndarray) -> float:
+    if axis_um.size < 2:
+        return float("nan")
+    return float(abs(axis_um[-1] - axis_um[0]) / (axis_um.size - 1))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _py(value: Any) -> Any:
+    """HDF5 attribute value -> plain Python (str, int, float, bool, list)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "SOU":
+            return [_py(v) for v in value.tolist()]
+        return value.tolist() if value.ndim else value.item()
+    if isinstance(value, np.generic):
+        return _py(value.item())
+    return value
+
+
+def _attrs(obj: h5py.HLObject) -> dict[str, Any]:
+    return {k: _py(v) for k, v in obj.attrs.items()}
+
+
+def _attrs_no_class(obj: h5py.HLObject) -> dict[str, Any]:
+    d = _attrs(obj)
+    d.pop("NX_class", None)
+    return d
+
+
+def _read_text(ds: h5py.Dataset) -> str:
+    value = ds[()]
+    if isinstance(value, np.ndarray):  # 1-element or char array
+        value = value.ravel()[0] if value.size else b""
+    return str(_py(value))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _open(path: Path) -> h5py.File:
+    """Open read-only, also while a writer holds the file (no lock, SWMR if needed)."""
+    try:
+        return h5py.File(path, "r", locking=False)
+    except OSError as first:
+        if "SWMR" in str(first) or "already open for write" in str(first):
+            try:
+                return h5py.File(path, "r", locking=False, swmr=True)
+            except OSError:
+                pass
+        raise first
+
+
+def load_raster(path: str | os.PathLike[str]) -> RasterScan:
+    """Read a raster scan file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The HDF5 scan file (layout of ``docs/scanfile.md``). It may be still
+        open for writing in another process, or cut off after its last flush.
+
+    Returns
+    -------
+    RasterScan
+        The image assembled from the done records of ``/entry/scan/points``
+        (or, for a file without that table, from ``/entry/data/X_V``), with
+        NaN for every pixel not yet measured.
+
+    Raises
+    ------
+    ScanFileError
+        If the file is missing, not HDF5 or truncated, not a mirimager scan,
+        of a format version newer than `SUPPORTED_FORMAT_VERSION`, not a raster
+        scan, or lacks a required part.
+
+    Notes
+    -----
+    The file is opened with HDF5 file locking disabled so that a scan in
+    progress can be read. A file written with ``libver="latest"`` outside
+    SWMR mode cannot be opened while (or after being killed while) it is
+    open for writing; HDF5 reports this and ``h5clear -s`` repairs it.
+    """
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise ScanFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise ScanFileError(f"{path}: is a directory, not a scan file")
+    try:
+        is_hdf5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise ScanFileError(f"{path}: cannot read file ({_one_line(exc)})") from exc
+    if not is_hdf5:
+        raise ScanFileError(f"{path}: not an HDF5 file")
+    try:
+        f = _open(path)
+    except OSError as exc:
+        if "already open for write" in str(exc):
+            raise ScanFileError(
+                f"{path}: HDF5 marks the file as open for writing (new file format without "
+                "SWMR); wait for the scan to end, or if its writer died run 'h5clear -s' on it"
+            ) from exc
+        raise ScanFileError(
+            f"{path}: cannot open HDF5 file (truncated or corrupt?): {_one_line(exc)}"
+        ) from exc
+    try:
+        with f:
+            return _read(f, path)
+    except ScanFileError:
+        raise
+    except (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
+        raise ScanFileError(
+            f"{path}: unreadable scan file (truncated or corrupt?): {_one_line(exc)}"
+        ) from exc
+
+
+def _check_root(f: h5py.File, path: Path) -> h5py.Group:
+    version = f.attrs.get("mirimager_format_version")
+    if version is None or "entry" not in f:
+        raise ScanFileError(
+            f"{path}: not a mirimager scan file (no mirimager_format_version attribute "
+            "or /entry group)"
+        )
+    version = _py(version)
+    if isinstance(version, bool) or not isinstance(version, int | float):
+        raise ScanFileError(f"{path}: invalid mirimager_format_version {version!r}")
+    if version != int(version):
+        raise ScanFileError(f"{path}: invalid mirimager_format_version {version!r}")
+    if int(version) > SUPPORTED_FORMAT_VERSION:
+        raise ScanFileError(
+            f"{path}: scan file format version {int(version)} is newer than supported "
+            f"({SUPPORTED_FORMAT_VERSION}); update mirimager to read it"
+        )
+    if int(version) < 1:
+        raise ScanFileError(f"{path}: invalid mirimager_format_version {int(version)}")
+    entry = f["entry"]
+    if not isinstance(entry, h5py.Group):
+        raise ScanFileError(f"{path}: /entry is not a group")
+    return entry
+
+
+def _read(f: h5py.File, path: Path) -> RasterScan:
+    entry = _check_root(f, path)
+    attrs = _attrs(entry)
+    kind = str(attrs.get("kind", ""))
+    if kind != "raster":
+        raise ScanFileError(f"{path}: scan kind is {kind!r}, not a 'raster' scan")
+
+    scan_grp = entry.get("scan")
+    data_grp = entry.get("data")
+    if not isinstance(data_grp, h5py.Group):
+        raise ScanFileError(f"{path}: missing /entry/data group")
+    scan_attrs = _attrs(scan_grp) if isinstance(scan_grp, h5py.Group) else {}
+
+    # Grid shape: scan attrs, else the X_V dataset, else the axes.
+    x_um = _axis(data_grp, "x_um", path)
+    y_um = _axis(data_grp, "y_um", path)
+    ny = int(scan_attrs.get("ny", y_um.size))
+    nx = int(scan_attrs.get("nx", x_um.size))
+    if (ny, nx) != (y_um.size, x_um.size):
+        raise ScanFileError(
+            f"{path}: grid is {ny}x{nx} but axes have {y_um.size} y and {x_um.size} x values"
+        )
+    order = str(scan_attrs.get("order", "row"))
+    if order not in ("row", "snake"):
+        raise ScanFileError(f"{path}: unknown scan order {order!r}")
+
+    points_ds = scan_grp.get("points") if isinstance(scan_grp, h5py.Group) else None
+    if isinstance(points_ds, h5py.Dataset):
+        points = _done_points(points_ds[...], path)
+        try:
+            image, measured = assemble_grid(points["ix"], points["iy"], points["X_V"], (ny, nx))
+        except ValueError as exc:
+            raise ScanFileError(f"{path}: bad point table: {_one_line(exc)}") from exc
+    elif isinstance(data_grp.get("X_V"), h5py.Dataset):
+        image = np.asarray(data_grp["X_V"][...], dtype=float)
+        if image.shape != (ny, nx):
+            raise ScanFileError(f"{path}: data/X_V has shape {image.shape}, expected {(ny, nx)}")
+        measured = np.isfinite(image)
+        points = np.zeros(0, dtype=[("index", "i8"), ("ix", "i4"), ("iy", "i4"), ("X_V", "f8")])
+    else:
+        raise ScanFileError(f"{path}: neither /entry/scan/points nor /entry/data/X_V present")
+
+    truth = None
+    if isinstance(data_grp.get("truth"), h5py.Dataset):
+        truth = np.asarray(data_grp["truth"][...], dtype=float)
+        if truth.shape != (ny, nx):
+            raise ScanFileError(f"{path}: data/truth has shape {truth.shape}, expected {(ny, nx)}")
+
+    recipe_ds = entry.get("recipe")
+    recipe = _read_text(recipe_ds) if isinstance(recipe_ds, h5py.Dataset) else ""
+    return RasterScan(
+        image_V=image,
+        measured=measured,
+        x_um=x_um,
+        y_um=y_um,
+        order=order,
+        points=points,
+        truth_V=truth,
+        chart=_chart(entry),
+        exit_status=str(attrs.get("exit_status", "unknown")),
+        kind=kind,
+        attrs=attrs,
+        settings=_settings(entry),
+        recipe_toml=recipe,
+        path=path,
+        lab=_attrs_no_class(entry["lab"]) if "lab" in entry else {},
+        scan_attrs=scan_attrs,
+    )
+
+
+def _axis(data_grp: h5py.Group, name: str, path: Path) -> np.ndarray:
+    ds = data_grp.get(name)
+    if not isinstance(ds, h5py.Dataset):
+        raise ScanFileError(f"{path}: missing /entry/data/{name}")
+    return np.asarray(ds[...], dtype=float).ravel()
+
+
+_REQUIRED_FIELDS = ("ix", "iy", "X_V")
+
+
+def _done_points(records: np.ndarray, path: Path) -> np.ndarray:
+    names = records.dtype.names or ()
+    missing = [n for n in _REQUIRED_FIELDS if n not in names]
+    if missing:
+        raise ScanFileError(f"{path}: scan/points lacks field(s) {', '.join(missing)}")
+    if "done" in names:
+        return records[records["done"] != 0]
+    return records[np.isfinite(records["X_V"])]
+
+
+def _chart(entry: h5py.Group) -> ChartData | None:
+    sample = entry.get("sample")
+    if not isinstance(sample, h5py.Group) or not isinstance(sample.get("chart"), h5py.Dataset):
+        return None
+    ds = sample["chart"]
+    a = _attrs(ds)
+    return ChartData(
+        transmission=np.asarray(ds[...], dtype=float),
+        pixel_um=float(a.get("pixel_um", np.nan)),
+        x0_um=float(a.get("x0_um", 0.0)),
+        y0_um=float(a.get("y0_um", 0.0)),
+        name=str(a.get("name", "")),
+    )
+
+
+def _settings(entry: h5py.Group) -> dict[str, dict[str, Any]]:
+    inst = entry.get("instrument")
+    if not isinstance(inst, h5py.Group):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, obj in inst.items():
+        out[name] = _attrs_no_class(obj)
+    return out

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from imager.recipes import RecipeError, default_recipe, load_recipe, parse_recipe
+from imager.recipes.units import parse_quantity
+
+SCANS = Path(__file__).resolve().parents[2] / "scans"
+
+
+@pytest.mark.parametrize("path", sorted(SCANS.glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_recipes_are_valid(path):
+    recipe = load_recipe(path)
+    assert recipe.kind == "raster"
+    assert recipe.grid.n_points >= 1
+    assert recipe.dwell_s() >= 0
+
+
+def test_defaults_fill_missing_keys():
+    recipe = parse_recipe('kind = "raster"\n[scan]\nnx = 8\nny = 4\n')
+    assert recipe.grid.shape == (4, 8)
+    assert recipe.sections["lockin"]["time_constant_s"] == pytest.approx(0.03)
+    assert recipe.dwell_s() == pytest.approx(10 * 0.03)
+
+
+def test_quantities_with_units_are_converted():
+    recipe = parse_recipe('[scan]\nx_start_um = "12.3 mm"\ndwell_s = "300 ms"\n'
+                          '[source]\npower_mW = "0.05 W"\n')
+    assert recipe.sections["scan"]["x_start_um"] == pytest.approx(12300.0)
+    assert recipe.dwell_s() == pytest.approx(0.3)
+    assert recipe.sections["source"]["power_mW"] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[scan]\nnx = -3\n", "[scan] nx: must be an integer in [1, 4096], got -3"),
+        ("[scan]\nnx = 'many'\n", "[scan] nx: must be an integer"),
+        ("[scan]\ndwell_s = -0.1\n", "[scan] dwell_s: must be in [0, 3600] s, got -0.1"),
+        ("[scan]\ndwell_ms = 3\n", "[scan] unknown key 'dwell_ms'"),
+        ("[scan]\nx_start_um = '3 ms'\n",
+         "[scan] x_start_um: unit 'ms' is a time, expected a length"),
+        ("[scan]\nx_start_um = '3 furlongs'\n", "[scan] x_start_um: unknown unit 'furlongs'"),
+        ("[lockin]\nfilter_slope_dB_per_oct = 9\n",
+         "filter_slope_dB_per_oct: must be one of 6, 12"),
+        ("[source]\npower_mW = 900\n", "[source] power_mW: must be in [0, 500] mW, got 900"),
+        ("[source]\nwavelength_um = 5.0\n", "[source] wavelength_um: must be in [6.8, 8.6] um"),
+        ("colour = 'red'\n", "unknown key 'colour'"),
+        ("[scan]\ndwell_s = 0.1\ndwell_tc = 5\n", "give one of them, not both"),
+        ("[scan]\nnx = 4\nx_start_um = 5.0\nx_stop_um = 5.0\n", "x_stop_um: must differ"),
+        ("[scan\n", "not valid TOML"),
+        ("scan = 3\n", "[scan] must be a table"),
+        ("[sim]\nnoise = 'yes'\n", "[sim] noise: must be true or false"),
+        ("[sim]\nusaf_groups = [5, 'x']\n", "[sim] usaf_groups[1]: must be an integer"),
+        ("[scan]\nx_start_um = nan\n", "[scan] x_start_um: must be a finite number"),
+    ],
+)
+def test_bad_recipes_give_one_line_errors_naming_the_field(text, expected):
+    with pytest.raises(RecipeError) as info:
+        parse_recipe(text, "r.toml")
+    message = str(info.value)
+    assert message.startswith("r.toml: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_recipe_file(tmp_path):
+    with pytest.raises(RecipeError, match="recipe file not found"):
+        load_recipe(tmp_path / "nope.toml")
+
+
+def test_default_recipe_overrides():
+    recipe = default_recipe(scan={"nx": 16, "ny": 8, "order": "row"},
+                            lockin={"time_constant_s": 0.1})
+    assert recipe.grid.shape == (8, 16) and recipe.grid.order == "row"
+    assert recipe.dwell_s() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "value, unit, expected",
+    [(5, "um", 5.0), ("2 mm", "um", 2000.0), ("250 nm", "um", 0.25), ("1.5e-3 s", "ms", 1.5),
+     ("1 kHz", "Hz", 1000.0), ("20 µW", "mW", 0.02), ("-3 deg", "deg", -3.0)],
+)
+def test_parse_quantity(value, unit, expected):
+    assert parse_quantity(value, unit) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("value", [True, None, "mm", "1 2 mm", [1]])
+def test_parse_quantity_rejects(value):
+    with pytest.raises(ValueError):
+        parse_quantity(value, "um")
