@@ -88,6 +88,18 @@ def _check(image: np.ndarray, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
     return img
 
 
+def _volts_prefix(img: np.ndarray, units_label: str) -> tuple[np.ndarray, str, float]:
+    """Show volts as mV or µV when that reads better (label ending in "(V)")."""
+    if not units_label.endswith("(V)"):
+        return img, units_label, 1.0
+    finite = np.abs(img[np.isfinite(img)])
+    peak = float(finite.max()) if finite.size else 0.0
+    for prefix, scale in (("µ", 1e6), ("m", 1e3)):
+        if 0 < peak < 1.0 / scale * 1e3:
+            return img * scale, units_label[:-3] + f"({prefix}V)", scale
+    return img, units_label, 1.0
+
+
 def save_png(
     path: str | os.PathLike[str],
     image: np.ndarray,
@@ -132,6 +144,9 @@ def save_png(
         The written file.
     """
     img = _check(image, x_um, y_um)
+    img, units_label, scale = _volts_prefix(img, units_label)
+    vmin = None if vmin is None else vmin * scale
+    vmax = None if vmax is None else vmax * scale
     path = Path(os.fspath(path))
     x0, x1 = _edges(x_um)
     y0, y1 = _edges(y_um)

@@ -25,7 +25,7 @@ def add_demo(sub) -> None:
     p = sub.add_parser(
         "demo", help="simulated USAF-1951 raster: scan file + PNG, end to end",
         description="Run a simulated point-and-scan session of a USAF-1951 chart (128 x 128 "
-        "points, 400 um field, 0.3 s dwell: ~1.6 h of lab time on a virtual clock, seconds of "
+        "points, 400 um field, 0.3 s dwell: ~2 h of lab time on a virtual clock, seconds of "
         "wall time), write the scan file and a PNG, and print where they are.",
     )
     _add_acquisition_options(p)
@@ -101,9 +101,9 @@ def _acquire(recipe, args) -> int:
     else:
         result = run_raster(lab, recipe, path, progress=progress)
     png = path.with_suffix(".png")
-    _export_png(path, png)
     print(f"scan file: {path}")
     print(f"image:     {png}")
+    _export_png(path, png)
     print(f"status:    {result.exit_status}, {result.points_done}/{result.grid.n_points} points, "
           f"lab time {result.lab_time_s / 60:.1f} min, wall time {result.wall_time_s:.1f} s")
     if result.exit_status == "abort":
@@ -111,7 +111,7 @@ def _acquire(recipe, args) -> int:
     return 0 if result.exit_status == "success" else 130
 
 
-def _export_png(scan_path: Path, png: Path) -> dict | None:
+def _export_png(scan_path: Path, png: Path) -> None:
     from reconstruction import load_raster, reconstruct_raster, save_png
 
     scan = load_raster(scan_path)
@@ -119,7 +119,6 @@ def _export_png(scan_path: Path, png: Path) -> dict | None:
     save_png(png, rec.image, rec.x_um, rec.y_um, title=f"{scan_path.name} ({scan.exit_status})")
     if rec.metrics:
         print("vs truth:  " + _format_metrics(rec.metrics))
-    return rec.metrics
 
 
 def _format_metrics(metrics: dict) -> str:

@@ -39,7 +39,7 @@ class LabProgress:
                 total=total, initial=done, desc=desc, unit="pt", file=sys.stderr,
                 dynamic_ncols=True, mininterval=0.25,
                 bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} pts "
-                "[{postfix}, wall {elapsed}]",
+                "[wall {elapsed}{postfix}]",
             )
 
     def update(self, done: int, lab_elapsed_s: float) -> None:
@@ -59,5 +59,4 @@ class LabProgress:
 
     def close(self) -> None:
         if self._bar is not None:
-            self._bar.refresh()
             self._bar.close()
