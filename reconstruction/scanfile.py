@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -274,6 +275,28 @@ def load_raster(path: str | os.PathLike[str]) -> RasterScan:
         raise ScanFileError(f"{path}: cannot read file ({_one_line(exc)})") from exc
     if not is_hdf5:
         raise ScanFileError(f"{path}: not an HDF5 file")
+    # A reader can catch a running scan in the middle of a flush; such reads
+    # fail transiently, so a few retries separate "busy" from "corrupt".
+    for attempt in range(READ_ATTEMPTS):
+        try:
+            return _open_and_read(path)
+        except _TransientRead as exc:
+            if attempt == READ_ATTEMPTS - 1:
+                raise ScanFileError(
+                    f"{path}: unreadable scan file (truncated or corrupt?): {exc}"
+                ) from exc
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+READ_ATTEMPTS = 5
+
+
+class _TransientRead(Exception):
+    """A read that failed in a way a concurrent writer's flush can cause."""
+
+
+def _open_and_read(path: Path) -> RasterScan:
     try:
         f = _open(path)
     except OSError as exc:
@@ -282,18 +305,14 @@ def load_raster(path: str | os.PathLike[str]) -> RasterScan:
                 f"{path}: HDF5 marks the file as open for writing (new file format without "
                 "SWMR); wait for the scan to end, or if its writer died run 'h5clear -s' on it"
             ) from exc
-        raise ScanFileError(
-            f"{path}: cannot open HDF5 file (truncated or corrupt?): {_one_line(exc)}"
-        ) from exc
+        raise _TransientRead(_one_line(exc)) from exc
     try:
         with f:
             return _read(f, path)
     except ScanFileError:
         raise
     except (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
-        raise ScanFileError(
-            f"{path}: unreadable scan file (truncated or corrupt?): {_one_line(exc)}"
-        ) from exc
+        raise _TransientRead(_one_line(exc)) from exc
 
 
 def _check_root(f: h5py.File, path: Path) -> h5py.Group:
