@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from imager.plans.raster import RasterGrid
-from imager.recipes.schema import SECTIONS, TOP_LEVEL, Field
+from imager.recipes.schema import COMMON_SECTIONS, KIND_SECTIONS, TOP_LEVEL, Field
 from imager.recipes.units import parse_quantity, unit_of_key
 
 DEFAULT_DWELL_TC = 10.0
@@ -48,6 +48,8 @@ class Recipe:
 
     @property
     def grid(self) -> RasterGrid:
+        if self.kind != "raster":
+            raise self.error(f"kind = {self.kind!r} has no raster grid")
         s = self.sections["scan"]
         return RasterGrid(
             s["x_start_um"], s["x_stop_um"], s["nx"],
@@ -55,7 +57,7 @@ class Recipe:
         )
 
     def dwell_s(self, time_constant_s: float | None = None) -> float:
-        """Dwell after each move in seconds (``dwell_tc`` times the time constant)."""
+        """Raster dwell after each move in seconds (``dwell_tc`` times the time constant)."""
         s = self.sections["scan"]
         if s["dwell_s"] is not None:
             return float(s["dwell_s"])
@@ -69,8 +71,11 @@ class Recipe:
         return RecipeError(f"{self.source}: {message}")
 
 
-def _check_value(where: str, key: str, spec: Field, value: Any) -> Any:
-    """Validate and normalise one value; raise RecipeError(one line)."""
+def _check_value(where: str, key: str, spec: Field, value: Any, unit: str | None = None) -> Any:
+    """Validate and normalise one value; raise RecipeError(one line).
+
+    ``unit`` overrides the unit named by the key's suffix (list elements).
+    """
 
     def fail(reason: str) -> RecipeError:
         return RecipeError(f"{where}{key}: {reason}")
@@ -85,12 +90,15 @@ def _check_value(where: str, key: str, spec: Field, value: Any) -> Any:
         if not isinstance(value, bool):
             raise fail(f"must be true or false, got {value!r}")
         return value
-    if spec.kind == "int_list":
-        if not isinstance(value, list) or not value:
-            raise fail(
-                f"must be a non-empty list of integers {spec.describe_range()}, got {value!r}"
-            )
-        return [_check_value(where, f"{key}[{i}]", Field("int", lo=spec.lo, hi=spec.hi), v)
+    if spec.kind in ("int_list", "float_list"):
+        element = spec.kind.removesuffix("_list")
+        allow_empty = isinstance(spec.default, list) and not spec.default
+        if not isinstance(value, list) or (not value and not allow_empty):
+            raise fail(f"must be a {'' if allow_empty else 'non-empty '}list of {element}s "
+                       f"{spec.describe_range()}, got {value!r}")
+        unit = unit_of_key(key)
+        item = Field(element, lo=spec.lo, hi=spec.hi)
+        return [_check_value(where, f"{key}[{i}]", item, v, unit=unit)
                 for i, v in enumerate(value)]
     if spec.kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -100,7 +108,7 @@ def _check_value(where: str, key: str, spec: Field, value: Any) -> Any:
                 raise fail(f"must be an integer {spec.describe_range()}, got {value!r}")
         number: float = value
     else:  # float with a unit from the key's suffix
-        unit = unit_of_key(key)
+        unit = unit or unit_of_key(key)
         try:
             number = parse_quantity(value, unit) if unit else _plain_float(value)
         except ValueError as exc:
@@ -110,7 +118,7 @@ def _check_value(where: str, key: str, spec: Field, value: Any) -> Any:
     if spec.choices is not None and number not in spec.choices:
         raise fail(f"must be {spec.describe_range()}, got {value!r}")
     if (spec.lo is not None and number < spec.lo) or (spec.hi is not None and number > spec.hi):
-        unit = unit_of_key(key) or ""
+        unit = unit or unit_of_key(key) or ""
         what = "an integer " if spec.kind == "int" else ""
         raise fail(f"must be {what}{spec.describe_range()}{(' ' + unit) if unit else ''}, "
                    f"got {value!r}")
@@ -155,20 +163,27 @@ def parse_recipe(text: str, source: str = "<string>") -> Recipe:
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{source}: not valid TOML: {exc}") from None
     prefix = f"{source}: "
-    allowed = {**TOP_LEVEL, **SECTIONS}
-    _check_keys(prefix, raw, allowed)
+    kind = _check_value(prefix, "kind", TOP_LEVEL["kind"], raw.get("kind", "raster"))
+    section_specs = {**KIND_SECTIONS[kind], **COMMON_SECTIONS}
+    for key in raw:
+        if key not in TOP_LEVEL and key not in section_specs:
+            others = [k for k, secs in KIND_SECTIONS.items() if key in secs]
+            if others:
+                raise RecipeError(f"{prefix}[{key}] belongs to kind = {others[0]!r} recipes, "
+                                  f"this one is kind = {kind!r}")
+    _check_keys(prefix, raw, {**TOP_LEVEL, **section_specs})
     top = {}
     for key, spec in TOP_LEVEL.items():
         top[key] = _check_value(prefix, key, spec, raw[key]) if key in raw else spec.default
     sections: dict[str, dict[str, Any]] = {}
-    for name, fields in SECTIONS.items():
+    for name, fields in section_specs.items():
         given = raw.get(name, {})
         where = f"{prefix}[{name}] "
         if not isinstance(given, dict):
             raise RecipeError(f"{prefix}[{name}] must be a table, got {given!r}")
         _check_keys(where, given, fields)
         sections[name] = {
-            key: _check_value(where, key, spec, given[key]) if key in given else spec.default
+            key: _check_value(where, key, spec, given[key]) if key in given else _copy(spec.default)
             for key, spec in fields.items()
         }
     recipe = Recipe(top["kind"], top["name"], top["description"], sections, text, source)
@@ -176,7 +191,23 @@ def parse_recipe(text: str, source: str = "<string>") -> Recipe:
     return recipe
 
 
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
+
+
 def _check_consistency(recipe: Recipe) -> None:
+    if not recipe.name.replace("-", "").replace("_", "").isalnum():
+        raise recipe.error(f"name: must be letters, digits, '-' or '_', got {recipe.name!r}")
+    if recipe.kind == "raster":
+        _check_raster(recipe)
+    elif recipe.kind == "calibration":
+        levels = recipe.sections["calibration"]["mir_power_mW"]
+        if 0.0 not in levels or len(set(levels)) < 3:
+            raise recipe.error("[calibration] mir_power_mW: needs 0 (the noise floor) and at "
+                               f"least two other levels, got {levels!r}")
+
+
+def _check_raster(recipe: Recipe) -> None:
     scan = recipe.sections["scan"]
     if scan["dwell_s"] is not None and scan["dwell_tc"] is not None:
         raise recipe.error("[scan] dwell_s and dwell_tc: give one of them, not both")
@@ -186,8 +217,6 @@ def _check_consistency(recipe: Recipe) -> None:
             raise recipe.error(
                 f"[scan] {axis}_stop_um: must differ from {axis}_start_um when n{axis} > 1"
             )
-    if not recipe.name.replace("-", "").replace("_", "").isalnum():
-        raise recipe.error(f"name: must be letters, digits, '-' or '_', got {recipe.name!r}")
 
 
 def load_recipe(path: str | Path) -> Recipe:

@@ -18,7 +18,7 @@ class Field:
     bound numbers (and every element of a list); ``choices`` restricts values.
     """
 
-    kind: str
+    kind: str  # "float", "int", "str", "bool", "int_list", "float_list"
     default: object = None
     lo: float | None = None
     hi: float | None = None
@@ -38,13 +38,18 @@ class Field:
 
 
 TOP_LEVEL: dict[str, Field] = {
-    "kind": Field("str", "raster", choices=("raster",), help="acquisition mode"),
+    "kind": Field("str", "raster", choices=("raster", "calibration"), help="what the recipe does"),
     "name": Field("str", "scan", help="short name, used in file names"),
     "description": Field("str", "", help="free text stored with the scan"),
 }
 
-SECTIONS: dict[str, dict[str, Field]] = {
-    "scan": {
+# sections every kind of recipe may have
+COMMON_SECTIONS: dict[str, dict[str, Field]] = {}
+
+# sections of one kind of recipe
+KIND_SECTIONS: dict[str, dict[str, dict[str, Field]]] = {"raster": {}, "calibration": {}}
+
+KIND_SECTIONS["raster"]["scan"] = {
         "x_start_um": Field("float", 12300.0, help="first column position"),
         "x_stop_um": Field("float", 12700.0, help="last column position (inclusive)"),
         "nx": Field("int", 128, 1, 4096, help="number of columns"),
@@ -54,7 +59,28 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "order": Field("str", "snake", choices=("snake", "row"), help="raster order"),
         "dwell_s": Field("float", None, 0.0, 3600.0, help="wait after settling, seconds"),
         "dwell_tc": Field("float", None, 0.0, 1000.0, help="wait in lock-in time constants"),
-    },
+}
+
+KIND_SECTIONS["calibration"]["calibration"] = {
+    "x_um": Field("float", 12500.0, help="measurement position (an open, chart-free spot)"),
+    "y_um": Field("float", 12500.0),
+    "beam_fwhm_um": Field("float", 500.0, 1.0, 1e5,
+                          help="measured MIR beam FWHM at the film; the spot is its centre"),
+    "mir_power_mW": Field("float_list", [0.0, 5.0, 10.0, 20.0, 30.0, 40.0, 50.0], 0.0, 500.0,
+                          help="MIR power levels (one must be 0: the noise floor)"),
+    "repeats": Field("int", 20, 2, 10000, help="readings per level"),
+    "settle_tc": Field("float", 10.0, 0.0, 1000.0, help="wait after a change, time constants"),
+    "sample_tc": Field("float", 5.0, 0.0, 1000.0, help="wait between readings, time constants"),
+    "pump_power_mW": Field("float_list", [], 0.01, 500.0, help="optional pump-power sweep"),
+    "mir_wavelength_um": Field("float_list", [], 6.8, 8.6, help="optional spectral sweep"),
+    "temperature_K": Field("float_list", [], 77.0, 500.0,
+                           help="optional temperature sweep (Boltzmann fit)"),
+    "decay": Field("bool", False, help="lifetimes vs MIR power from decay traces"),
+    "decay_window_s": Field("float", 2e-3, 1e-6, 1.0, help="decay trace length"),
+    "decay_samples": Field("int", 400, 16, 100000, help="samples per decay trace"),
+}
+
+COMMON_SECTIONS.update({
     "lockin": {
         "time_constant_s": Field("float", 0.03, 1e-5, 3e4, help="output filter time constant"),
         "sensitivity_V": Field("float", 1e-3, 2e-9, 1.0, help="full-scale input"),
@@ -82,4 +108,4 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "pump_fwhm_um": Field("float", 1.0, 0.1, 1000.0, help="focused pump spot FWHM"),
         "noise": Field("bool", True, help="add detector, amplifier and MIR noise"),
     },
-}
+})

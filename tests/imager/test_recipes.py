@@ -89,3 +89,31 @@ def test_parse_quantity(value, unit, expected):
 def test_parse_quantity_rejects(value):
     with pytest.raises(ValueError):
         parse_quantity(value, "um")
+
+
+def test_calibration_recipe_lists_take_units():
+    recipe = parse_recipe('kind = "calibration"\n[calibration]\n'
+                          'mir_power_mW = [0, "10 mW", "0.02 W"]\ntemperature_K = [300, 320]\n')
+    cal = recipe.sections["calibration"]
+    assert cal["mir_power_mW"] == [0.0, 10.0, 20.0]
+    assert cal["temperature_K"] == [300.0, 320.0] and cal["pump_power_mW"] == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('kind = "calibration"\n[scan]\nnx = 3\n', "[scan] belongs to kind = 'raster' recipes"),
+        ("[calibration]\nrepeats = 3\n", "[calibration] belongs to kind = 'calibration'"),
+        ('kind = "calibration"\n[calibration]\nmir_power_mW = [1, 2, 3]\n', "needs 0"),
+        ('kind = "calibration"\n[calibration]\nmir_power_mW = [0, "3 ms", 3]\n',
+         "mir_power_mW[1]: unit 'ms' is a time, expected a power (mW)"),
+        ('kind = "calibration"\n[calibration]\nmir_power_mW = [0, 5, 600]\n',
+         "mir_power_mW[2]: must be in [0, 500] mW"),
+        ('kind = "calibration"\n[calibration]\nrepeats = 1\n', "repeats: must be an integer in [2"),
+        ('kind = "tomography"\n', "kind: must be one of 'raster', 'calibration'"),
+    ],
+)
+def test_bad_calibration_recipes(text, expected):
+    with pytest.raises(RecipeError, match=None) as info:
+        parse_recipe(text, "c.toml")
+    assert expected in str(info.value)

@@ -1,0 +1,216 @@
+"""Calibration fits (pure): responsivity, detection limit, Boltzmann ratio, lifetimes.
+
+These are the fits an experimenter does on calibration data; the same
+functions serve hardware and the simulated lab. Arrays in, small result
+dataclasses out, every value with its uncertainty.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import optimize
+
+K_B_CM1_PER_K = 0.6950348
+"""Boltzmann constant in cm^-1/K (CODATA 2018: 0.695 034 800 cm^-1 K^-1)."""
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """``y = slope * x + intercept`` with 1-sigma uncertainties and R^2."""
+
+    slope: float
+    slope_err: float
+    intercept: float
+    intercept_err: float
+    r_squared: float
+    n: int
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def fit_line(x: np.ndarray, y: np.ndarray, y_err: np.ndarray | None = None) -> LinearFit:
+    """Weighted least-squares straight line.
+
+    Parameters
+    ----------
+    x, y : ndarray
+        Data (same length, at least 3 points with two distinct x).
+    y_err : ndarray, optional
+        1-sigma errors of ``y``. Without them the errors are estimated from the
+        residual scatter (ordinary least squares).
+
+    Returns
+    -------
+    LinearFit
+        With parameter uncertainties from the covariance matrix. When ``y_err``
+        is given and the reduced chi^2 exceeds 1, the uncertainties are scaled
+        up by sqrt(chi^2_red) (never down), so a misfit is not hidden.
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.size != y.size or x.size < 3 or np.ptp(x) == 0:
+        raise ValueError("fit_line needs >= 3 points with at least two distinct x values")
+    if y_err is None:
+        w = np.ones_like(y)
+    else:
+        w = 1.0 / np.maximum(np.asarray(y_err, dtype=float), 1e-300) ** 2
+    design = np.column_stack([x, np.ones_like(x)])
+    cov_inv = design.T @ (design * w[:, None])
+    params = np.linalg.solve(cov_inv, design.T @ (w * y))
+    resid = y - design @ params
+    dof = x.size - 2
+    chi2_red = float(np.sum(w * resid**2) / dof) if dof > 0 else 0.0
+    cov = np.linalg.inv(cov_inv)
+    if y_err is None:
+        cov = cov * chi2_red
+    elif chi2_red > 1.0:
+        cov = cov * chi2_red
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else 1.0
+    return LinearFit(float(params[0]), float(math.sqrt(cov[0, 0])), float(params[1]),
+                     float(math.sqrt(cov[1, 1])), r2, int(x.size))
+
+
+@dataclass(frozen=True)
+class Responsivity:
+    """Lock-in response to MIR intensity and the resulting detection limit.
+
+    Attributes
+    ----------
+    slope_V_per_W_per_um2, slope_err_V_per_W_per_um2 : float
+        Fitted responsivity dV/dI and its 1-sigma uncertainty.
+    offset_V, offset_err_V : float
+        Signal at zero MIR intensity.
+    noise_V : float
+        Standard deviation of single readings at zero MIR (the noise floor).
+    nei_W_per_um2 : float
+        Noise-equivalent intensity ``noise_V / slope``: the detection limit at
+        SNR = 1 (the paper's definition).
+    r_squared : float
+        Linearity of the calibration.
+    """
+
+    slope_V_per_W_per_um2: float
+    slope_err_V_per_W_per_um2: float
+    offset_V: float
+    offset_err_V: float
+    noise_V: float
+    nei_W_per_um2: float
+    r_squared: float
+    n_levels: int
+
+    def to_W_per_um2(self, signal_V: np.ndarray) -> np.ndarray:
+        """Convert lock-in readings to MIR intensity with this calibration."""
+        return (np.asarray(signal_V, dtype=float) - self.offset_V) / self.slope_V_per_W_per_um2
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def fit_responsivity(intensity_W_per_um2: np.ndarray, readings_V: np.ndarray) -> Responsivity:
+    """Fit the responsivity from repeated readings at several MIR intensities.
+
+    Parameters
+    ----------
+    intensity_W_per_um2 : ndarray, shape (k,)
+        MIR intensity of each level; one level must be 0 (MIR off) to measure
+        the noise floor.
+    readings_V : ndarray, shape (k, r)
+        ``r >= 2`` repeated lock-in readings per level.
+
+    Returns
+    -------
+    Responsivity
+    """
+    intensity = np.asarray(intensity_W_per_um2, dtype=float).ravel()
+    readings = np.asarray(readings_V, dtype=float)
+    if readings.ndim != 2 or readings.shape[0] != intensity.size or readings.shape[1] < 2:
+        raise ValueError("readings_V must have shape (levels, repeats >= 2)")
+    zero = np.flatnonzero(intensity == 0.0)
+    if zero.size == 0:
+        raise ValueError("one calibration level must be zero MIR intensity (noise floor)")
+    means = readings.mean(axis=1)
+    sem = readings.std(axis=1, ddof=1) / math.sqrt(readings.shape[1])
+    floor = float(np.median(sem[sem > 0])) if np.any(sem > 0) else 1e-30
+    fit = fit_line(intensity, means, np.maximum(sem, floor))
+    noise_V = float(readings[zero].std(ddof=1))
+    return Responsivity(
+        slope_V_per_W_per_um2=fit.slope,
+        slope_err_V_per_W_per_um2=fit.slope_err,
+        offset_V=fit.intercept,
+        offset_err_V=fit.intercept_err,
+        noise_V=noise_V,
+        nei_W_per_um2=noise_V / abs(fit.slope) if fit.slope else math.inf,
+        r_squared=fit.r_squared,
+        n_levels=int(intensity.size),
+    )
+
+
+@dataclass(frozen=True)
+class BoltzmannFit:
+    """``ln R = ln C - dE / (k_B T)`` fitted to band ratios at several temperatures."""
+
+    energy_gap_cm1: float
+    energy_gap_err_cm1: float
+    prefactor: float
+    prefactor_err: float
+    r_squared: float
+
+    def ratio(self, T_K: np.ndarray) -> np.ndarray:
+        """Ratio predicted by the fit."""
+        return self.prefactor * np.exp(-self.energy_gap_cm1 / (K_B_CM1_PER_K * np.asarray(T_K)))
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def fit_boltzmann(T_K: np.ndarray, ratio: np.ndarray) -> BoltzmannFit:
+    """Fit a thermal (Boltzmann) band ratio: slope of ln R against 1/T gives the gap."""
+    T_K = np.asarray(T_K, dtype=float).ravel()
+    ratio = np.asarray(ratio, dtype=float).ravel()
+    if np.any(ratio <= 0) or np.any(T_K <= 0):
+        raise ValueError("ratios and temperatures must be positive")
+    fit = fit_line(1.0 / T_K, np.log(ratio))
+    gap = -fit.slope * K_B_CM1_PER_K
+    return BoltzmannFit(gap, fit.slope_err * K_B_CM1_PER_K, math.exp(fit.intercept),
+                        math.exp(fit.intercept) * fit.intercept_err, fit.r_squared)
+
+
+@dataclass(frozen=True)
+class DecayFit:
+    """Single-exponential decay ``A exp(-t / tau) + c`` fitted to a trace."""
+
+    tau_s: float
+    tau_err_s: float
+    amplitude: float
+    baseline: float
+
+
+def fit_decay(t_s: np.ndarray, signal: np.ndarray) -> DecayFit:
+    """Fit a single exponential to a decay trace (the experimenter's lifetime).
+
+    The starting value of ``tau`` is the 1/e time of the trace; the fit is a
+    non-linear least-squares on the whole trace with a free baseline.
+    """
+    t_s = np.asarray(t_s, dtype=float).ravel()
+    signal = np.asarray(signal, dtype=float).ravel()
+    if t_s.size < 5 or t_s.size != signal.size:
+        raise ValueError("fit_decay needs >= 5 samples of equal length in t_s and signal")
+    baseline0 = float(np.median(signal[-max(3, t_s.size // 10):]))
+    amp0 = float(signal[0] - baseline0)
+    below = np.flatnonzero(signal - baseline0 < amp0 / math.e)
+    tau0 = float(t_s[below[0]] - t_s[0]) if below.size else float(np.ptp(t_s) / 3)
+    tau0 = max(tau0, float(np.min(np.diff(t_s))))
+
+    def model(t, amp, tau, base):
+        return amp * np.exp(-(t - t_s[0]) / tau) + base
+
+    params, cov = optimize.curve_fit(model, t_s, signal, p0=(amp0, tau0, baseline0),
+                                     bounds=([-np.inf, 1e-15, -np.inf], [np.inf, np.inf, np.inf]),
+                                     maxfev=10000)
+    return DecayFit(float(params[1]), float(math.sqrt(cov[1, 1])), float(params[0]),
+                    float(params[2]))
