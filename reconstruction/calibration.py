@@ -8,8 +8,12 @@ dataclasses out, every value with its uncertainty.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 from scipy import optimize
 
@@ -214,3 +218,52 @@ def fit_decay(t_s: np.ndarray, signal: np.ndarray) -> DecayFit:
                                      maxfev=10000)
     return DecayFit(float(params[1]), float(math.sqrt(cov[1, 1])), float(params[0]),
                     float(params[2]))
+
+
+def responsivity_from_attrs(attrs: dict[str, Any]) -> Responsivity:
+    """Build a :class:`Responsivity` from stored attributes (extra keys ignored)."""
+    names = [f.name for f in fields(Responsivity)]
+    missing = [n for n in names if n not in attrs]
+    if missing:
+        raise ValueError(f"calibration lacks {', '.join(missing)}")
+    values = {n: attrs[n] for n in names}
+    values["n_levels"] = int(values["n_levels"])
+    return Responsivity(**{k: (v if k == "n_levels" else float(v)) for k, v in values.items()})
+
+
+def load_calibration(path: str | os.PathLike[str]) -> tuple[Responsivity, dict[str, Any]]:
+    """Read the responsivity of a calibration file (``mirimager calibrate``).
+
+    Returns
+    -------
+    (Responsivity, dict)
+        The fit, and its context (pump_mW, wavelength_um, the file path).
+
+    Raises
+    ------
+    ValueError
+        One line naming the file, when it is missing or not a calibration.
+    """
+    path = Path(os.fspath(path))
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            entry = f.get("entry")
+            kind = entry.attrs.get("kind") if entry is not None else None
+            if isinstance(kind, bytes):
+                kind = kind.decode()
+            group = f.get("entry/calibration/responsivity")
+            if kind != "calibration" or group is None:
+                raise ValueError(f"{path}: not a calibration file (made by mirimager calibrate)")
+            attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in group.attrs.items()}
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such calibration file") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read calibration file ({exc})") from None
+    try:
+        fit = responsivity_from_attrs(attrs)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    context = {"pump_mW": float(attrs.get("pump_mW", math.nan)),
+               "wavelength_um": float(attrs.get("wavelength_um", math.nan)),
+               "source_file": str(path)}
+    return fit, context

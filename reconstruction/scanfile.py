@@ -118,6 +118,9 @@ class RasterScan:
         Attributes of ``/entry/lab`` (simulated/hardware, seed, ...), without NX_class.
     scan_attrs : dict
         Attributes of ``/entry/scan`` (nx, ny, order, dwell_s, points_total).
+    calibration : dict or None
+        Responsivity stored with the scan (``mirimager scan --calibration``):
+        attributes of ``/entry/calibration`` (slope_V_per_W_per_um2, offset_V, ...).
     """
 
     image_V: np.ndarray
@@ -136,6 +139,7 @@ class RasterScan:
     path: Path
     lab: dict[str, Any] = field(default_factory=dict)
     scan_attrs: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -407,6 +411,8 @@ def _read(f: h5py.File, path: Path) -> RasterScan:
         path=path,
         lab=_attrs_no_class(entry["lab"]) if "lab" in entry else {},
         scan_attrs=scan_attrs,
+        calibration=(_attrs_no_class(entry["calibration"])
+                     if isinstance(entry.get("calibration"), h5py.Group) else None),
     )
 
 

@@ -19,6 +19,9 @@ def _add_acquisition_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--seed", type=int, default=None,
                    help="noise seed of the simulated lab (overrides [sim] seed)")
+    p.add_argument("--calibration", metavar="CAL.h5",
+                   help="calibration file (mirimager calibrate) stored with the scan, so "
+                        "images are shown in W/um^2")
 
 
 def add_demo(sub) -> None:
@@ -60,7 +63,28 @@ def add_reconstruct(sub) -> None:
     p.add_argument("--background", choices=("none", "plane", "median", "percentile"),
                    default="none", help="background subtraction (default none)")
     p.add_argument("--flat", metavar="REF.h5", help="flat-field by this reference scan")
+    p.add_argument("--calibration", metavar="CAL.h5",
+                   help="show MIR intensity (nW/um^2) with this calibration (default: the one "
+                        "stored in the scan file, if any)")
     p.set_defaults(func=cmd_reconstruct)
+
+
+def add_calibrate(sub) -> None:
+    p = sub.add_parser(
+        "calibrate", help="responsivity and detection limit (simulated lab by default)",
+        description="Run a calibration recipe (kind = \"calibration\", see "
+        "scans/calibration.toml): sweep MIR power at a chart-free spot, fit the responsivity "
+        "with its uncertainty, report the noise-equivalent intensity (detection limit, "
+        "SNR = 1); optionally sweep pump power, MIR wavelength and temperature (Boltzmann fit) "
+        "and record decay traces (lifetimes, Delta K vs MIR power). Later scans use the saved "
+        "file with --calibration.",
+    )
+    p.add_argument("recipe", metavar="RECIPE", help="calibration recipe (TOML)")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="calibration file (*.h5) or folder (default ./data/)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--seed", type=int, default=None, help="noise seed of the simulated lab")
+    p.set_defaults(func=cmd_calibrate)
 
 
 def add_info(sub) -> None:
@@ -83,10 +107,27 @@ def _output_path(output: str | None, recipe_name: str) -> Path:
     return folder / scan_file_name(recipe_name)
 
 
+def _calibration_attrs(path: str | None) -> dict | None:
+    """Responsivity attributes of a calibration file, for storing with a scan."""
+    if path is None:
+        return None
+    from reconstruction.calibration import load_calibration
+
+    try:
+        fit, context = load_calibration(path)
+    except ValueError as exc:
+        raise UserError(f"--calibration: {exc}") from None
+    return {**fit.as_dict(), **context}
+
+
 def _acquire(recipe, args) -> int:
     from imager.engine import run_raster
     from imager.lab import simulated_lab_for
 
+    if recipe.kind != "raster":
+        raise UserError(f"{recipe.source}: kind = {recipe.kind!r}; run it with "
+                        f"'mirimager {'calibrate' if recipe.kind == 'calibration' else 'scan'}'")
+    calibration = _calibration_attrs(args.calibration)
     if args.seed is not None:
         recipe.sections["sim"]["seed"] = args.seed
     lab = simulated_lab_for(recipe)
@@ -97,9 +138,10 @@ def _acquire(recipe, args) -> int:
     if args.live:
         from imager.cli.live import run_with_live_view
 
-        result = run_with_live_view(lab, recipe, path, progress=progress)
+        result = run_with_live_view(lab, recipe, path, progress=progress,
+                                    calibration=calibration)
     else:
-        result = run_raster(lab, recipe, path, progress=progress)
+        result = run_raster(lab, recipe, path, progress=progress, calibration=calibration)
     png = path.with_suffix(".png")
     print(f"scan file: {path}")
     print(f"image:     {png}")
@@ -157,6 +199,7 @@ def cmd_reconstruct(args) -> int:
     snake = {"auto": "auto", "on": True, "off": False}[args.snake]
     background = None if args.background == "none" else args.background
     rec = reconstruct_raster(scan, snake_correction=snake, background=background, flat=flat)
+    image, label = _calibrated(rec.image, scan, args.calibration)
     out = Path(args.output)
     suffix = out.suffix.lower()
     targets = []
@@ -172,16 +215,73 @@ def cmd_reconstruct(args) -> int:
     for kind, target in targets:
         target.parent.mkdir(parents=True, exist_ok=True)
         if kind == "png":
-            save_png(target, rec.image, rec.x_um, rec.y_um,
+            save_png(target, image, rec.x_um, rec.y_um, units_label=label,
                      title=f"{Path(args.file).name} ({scan.exit_status})")
         else:
-            save_tiff(target, rec.image, rec.x_um, rec.y_um)
-        print(f"{kind}: {target}")
+            save_tiff(target, image, rec.x_um, rec.y_um)
+        print(f"{kind}: {target}" + (f" (values: {label})" if kind == "tiff" else ""))
     print(f"points: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
     if rec.lag_px:
         print(f"snake lag corrected: {rec.lag_px:+.3f} px")
     if rec.metrics:
         print("vs truth: " + _format_metrics(rec.metrics))
+    return 0
+
+
+def _calibrated(image, scan, calibration_path: str | None):
+    """Image in nW/um^2 when a calibration is given or stored, else volts."""
+    from reconstruction.calibration import load_calibration, responsivity_from_attrs
+
+    if calibration_path is not None:
+        try:
+            fit, _ = load_calibration(calibration_path)
+        except ValueError as exc:
+            raise UserError(f"--calibration: {exc}") from None
+    elif scan.calibration:
+        fit = responsivity_from_attrs(scan.calibration)
+    else:
+        return image, "lock-in X (V)"
+    return fit.to_W_per_um2(image) * 1e9, "MIR intensity (nW/µm²)"
+
+
+def cmd_calibrate(args) -> int:
+    from imager.calibration import run_calibration
+    from imager.lab import simulated_lab_for
+    from imager.recipes import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    if recipe.kind != "calibration":
+        raise UserError(f"{recipe.source}: kind = {recipe.kind!r}; calibrate needs "
+                        "kind = \"calibration\"")
+    if args.seed is not None:
+        recipe.sections["sim"]["seed"] = args.seed
+    lab = simulated_lab_for(recipe)
+    path = _output_path(args.output, recipe.name)
+    if path.exists():
+        raise FileExistsError(17, "file exists", str(path))
+    result = run_calibration(lab, recipe, path, progress=not args.no_progress)
+    r = result.responsivity
+    print(f"calibration file: {path}")
+    print(f"responsivity:     {r.slope_V_per_W_per_um2:.4g} +/- {r.slope_err_V_per_W_per_um2:.2g} "
+          f"V per W/um^2 at pump {result.pump_mW:g} mW, {result.wavelength_um:g} um "
+          f"(R^2 = {r.r_squared:.5f}, {r.n_levels} levels)")
+    print(f"offset:           {r.offset_V * 1e6:.3g} +/- {r.offset_err_V * 1e6:.2g} uV")
+    print(f"noise (1 sigma):  {r.noise_V * 1e6:.3g} uV per reading")
+    print(f"detection limit:  {r.nei_W_per_um2 * 1e9:.3g} nW/um^2 (noise-equivalent intensity, "
+          "SNR = 1)")
+    for pump, fit in result.pump_sweep:
+        print(f"  pump {pump:8.4g} mW: {fit.slope_V_per_W_per_um2:.4g} V per W/um^2, "
+              f"NEI {fit.nei_W_per_um2 * 1e9:.3g} nW/um^2")
+    for wavelength, fit in result.spectral:
+        print(f"  MIR {wavelength:6.3g} um: {fit.slope_V_per_W_per_um2:.4g} V per W/um^2")
+    if result.boltzmann is not None:
+        b = result.boltzmann
+        print(f"Boltzmann fit:    energy gap {b.energy_gap_cm1:.1f} +/- {b.energy_gap_err_cm1:.1f} "
+              f"cm^-1 (R^2 = {b.r_squared:.4f})")
+    for band, fit in result.delta_k.items():
+        tau0 = result.lifetimes_s[band][0]
+        print(f"  {band} nm: tau {tau0 * 1e6:.1f} us at the first level, Delta K slope "
+              f"{fit.slope:.4g} +/- {fit.slope_err:.2g} s^-1/mW (R^2 = {fit.r_squared:.4f})")
     return 0
 
 

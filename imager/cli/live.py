@@ -34,7 +34,8 @@ def live_png_path(scan_path: Path) -> Path:
 
 
 def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
-                       refresh_s: float | None = None, window: bool | None = None):
+                       refresh_s: float | None = None, window: bool | None = None,
+                       calibration: dict | None = None):
     """Run :func:`imager.engine.run_raster` with a live view; returns its ScanResult."""
     grid = recipe.grid
     image = np.full(grid.shape, np.nan)
@@ -44,7 +45,8 @@ def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
     def worker() -> None:
         try:
             outcome["result"] = run_raster(lab, recipe, path, progress=progress, stop=stop,
-                                           handle_ctrl_c=False, live_image=image)
+                                           handle_ctrl_c=False, live_image=image,
+                                           calibration=calibration)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             outcome["error"] = exc
 

@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_scan(sub)
     commands.add_reconstruct(sub)
     commands.add_info(sub)
+    commands.add_calibrate(sub)
     return parser
 
 

@@ -55,6 +55,7 @@ def run_raster(
     stop: StopRequest | None = None,
     handle_ctrl_c: bool = True,
     live_image: np.ndarray | None = None,
+    calibration: dict | None = None,
 ) -> ScanResult:
     """Acquire a raster image.
 
@@ -74,6 +75,8 @@ def run_raster(
         Turn Ctrl-C into a stop request while the scan runs (main thread only).
     live_image : ndarray, optional
         A ``grid.shape`` array the engine fills as points arrive, for a live view.
+    calibration : dict, optional
+        Responsivity attributes (from a calibration file) stored with the scan.
 
     Returns
     -------
@@ -92,6 +95,7 @@ def run_raster(
         path, grid, recipe_text=recipe.text, dwell_s=dwell_s,
         instruments={name: dev.settings() for name, dev in lab.instruments().items()},
         lab=lab.settings(), truth_V=truth, chart=getattr(lab, "chart", None),
+        calibration=calibration,
     )
     image = live_image if live_image is not None else np.full(grid.shape, np.nan)
     stop = stop or StopRequest()

@@ -68,6 +68,65 @@ def _set_attrs(obj: h5py.HLObject, values: Mapping[str, Any]) -> None:
         obj.attrs[key] = _attr_value(value)
 
 
+def write_header(
+    f: h5py.File,
+    kind: str,
+    recipe_text: str,
+    instruments: Mapping[str, Mapping[str, Any]],
+    lab: Mapping[str, Any],
+) -> h5py.Group:
+    """Write what every mirimager file starts with; returns ``/entry``.
+
+    Root and entry attributes (format version, kind, ``exit_status="running"``,
+    start time), program name and version, the recipe text, the lab
+    description and one group of settings per instrument.
+    """
+    _set_attrs(
+        f,
+        {
+            "NX_class": "NXroot",
+            "default": "entry",
+            "mirimager_format_version": FORMAT_VERSION,
+            "creator": f"mirimager {__version__}",
+            "HDF5_Version": h5py.version.hdf5_version,
+            "h5py_version": h5py.version.version,
+        },
+    )
+    entry = f.create_group("entry")
+    _set_attrs(
+        entry,
+        {
+            "NX_class": "NXentry",
+            "kind": kind,
+            "exit_status": "running",
+            "error_message": "",
+            "start_time": utc_now_iso(),
+            "end_time": "",
+            "default": "data",
+        },
+    )
+    entry.create_dataset("program_name", data="mirimager").attrs["version"] = __version__
+    entry.create_dataset("recipe", data=recipe_text).attrs["format"] = "toml"
+    lab_group = entry.create_group("lab")
+    _set_attrs(lab_group, {"NX_class": "NXcollection", **lab})
+    instrument = entry.create_group("instrument")
+    instrument.attrs["NX_class"] = "NXinstrument"
+    for name, settings in instruments.items():
+        group = instrument.create_group(name)
+        _set_attrs(group, {"NX_class": "NXcollection", **settings})
+    return entry
+
+
+def close_entry(f: h5py.File, exit_status: str, error_message: str = "") -> None:
+    """Record exit status, error text and end time in ``/entry``."""
+    if exit_status not in ("success", "abort", "fail"):
+        raise ValueError(f"exit_status must be success, abort or fail, got {exit_status!r}")
+    entry = f["entry"]
+    entry.attrs["exit_status"] = exit_status
+    entry.attrs["error_message"] = error_message
+    entry.attrs["end_time"] = utc_now_iso()
+
+
 class ScanWriter:
     """Create a scan file and append points to it, flushing after each.
 
@@ -89,6 +148,9 @@ class ScanWriter:
         For simulated scans: noise-free expected image on the grid, and the
         chart (an object with ``transmission``, ``pixel_um``, ``x0_um``,
         ``y0_um``, ``name``).
+    calibration : mapping, optional
+        Responsivity to store with the scan (``/entry/calibration``), so that
+        reconstructions show MIR intensity in W/um^2.
     """
 
     def __init__(
@@ -102,6 +164,7 @@ class ScanWriter:
         lab: Mapping[str, Any],
         truth_V: np.ndarray | None = None,
         chart: Any = None,
+        calibration: Mapping[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +174,10 @@ class ScanWriter:
         self.file = h5py.File(self.path, "x")
         try:
             self._build(recipe_text, dwell_s, instruments, lab, truth_V, chart)
+            if calibration is not None:
+                group = self.file["entry"].create_group("calibration")
+                _set_attrs(group, {"NX_class": "NXcollection", **calibration})
+                self.file.flush()
         except BaseException:
             self.file.close()
             raise
@@ -125,39 +192,7 @@ class ScanWriter:
 
     def _build(self, recipe_text, dwell_s, instruments, lab, truth_V, chart) -> None:
         f, grid = self.file, self.grid
-        _set_attrs(
-            f,
-            {
-                "NX_class": "NXroot",
-                "default": "entry",
-                "mirimager_format_version": FORMAT_VERSION,
-                "creator": f"mirimager {__version__}",
-                "HDF5_Version": h5py.version.hdf5_version,
-                "h5py_version": h5py.version.version,
-            },
-        )
-        entry = f.create_group("entry")
-        _set_attrs(
-            entry,
-            {
-                "NX_class": "NXentry",
-                "kind": "raster",
-                "exit_status": "running",
-                "error_message": "",
-                "start_time": utc_now_iso(),
-                "end_time": "",
-                "default": "data",
-            },
-        )
-        entry.create_dataset("program_name", data="mirimager").attrs["version"] = __version__
-        entry.create_dataset("recipe", data=recipe_text).attrs["format"] = "toml"
-        lab_group = entry.create_group("lab")
-        _set_attrs(lab_group, {"NX_class": "NXcollection", **lab})
-        instrument = entry.create_group("instrument")
-        instrument.attrs["NX_class"] = "NXinstrument"
-        for name, settings in instruments.items():
-            group = instrument.create_group(name)
-            _set_attrs(group, {"NX_class": "NXcollection", **settings})
+        entry = write_header(f, "raster", recipe_text, instruments, lab)
         if chart is not None:
             sample = entry.create_group("sample")
             sample.attrs["NX_class"] = "NXsample"
@@ -224,11 +259,6 @@ class ScanWriter:
         """Record the exit status and end time, then close the file."""
         if self.closed:
             return
-        if exit_status not in ("success", "abort", "fail"):
-            raise ValueError(f"exit_status must be success, abort or fail, got {exit_status!r}")
-        entry = self.file["entry"]
-        entry.attrs["exit_status"] = exit_status
-        entry.attrs["error_message"] = error_message
-        entry.attrs["end_time"] = utc_now_iso()
+        close_entry(self.file, exit_status, error_message)
         self.file.close()
         self.closed = True
