@@ -5,8 +5,9 @@ from imager.devices.interfaces import (
     LockIn,
     LockInReading,
     LockInStatus,
+    Projector,
     Pump,
     Source,
 )
 
-__all__ = ["Chopper", "LockIn", "LockInReading", "LockInStatus", "Pump", "Source"]
+__all__ = ["Chopper", "LockIn", "LockInReading", "LockInStatus", "Projector", "Pump", "Source"]

@@ -88,3 +88,25 @@ class Pump(Protocol):
     power_mW: float
 
     def settings(self) -> Settings: ...
+
+
+@runtime_checkable
+class Projector(Protocol):
+    """Pattern projector (DMD) structuring the pump over the field of view.
+
+    Patterns are binary frames of ``shape`` (rows, columns); a sequence is
+    loaded into the device's memory, then shown one at a time by index.
+    """
+
+    shape: tuple[int, int]
+    max_patterns: int
+
+    def load(self, patterns: object) -> None:
+        """Load a sequence of binary patterns, array ``(k, rows, cols)``; replaces the last."""
+        ...
+
+    def show(self, k: int) -> None:
+        """Display pattern ``k`` of the loaded sequence (blocking until it is on)."""
+        ...
+
+    def settings(self) -> Settings: ...

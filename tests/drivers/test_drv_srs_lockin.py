@@ -1,0 +1,226 @@
+"""SR830 / SR860 drivers through pyvisa-py against the emulators (TCP socket and pty)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+import pytest
+
+from imager.devices.interfaces import LockIn, LockInStatus
+from imager.drivers import SR830, SR860, InstrumentError, InstrumentTimeoutError, SRSLockIn
+from imager.emulators.lab import EmulatedLab, Signal, start_emulated_lab
+from imager.sim.lockin import NoiseModel
+
+DRIVERS: dict[str, type[SRSLockIn]] = {"SR830": SR830, "SR860": SR860}
+
+
+@pytest.fixture(params=["SR830", "SR860"])
+def lab(request: pytest.FixtureRequest):
+    with start_emulated_lab(request.param, time_constant_s=1e-3, chopper_pty=False) as lab:
+        yield lab
+
+
+@pytest.fixture(params=["tcp", "pty"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _address(lab: EmulatedLab, transport: str) -> str:
+    server = lab.lockin_tcp if transport == "tcp" else lab.lockin_pty
+    assert server is not None
+    return server.resource_name
+
+
+@pytest.fixture
+def lia(lab: EmulatedLab, transport: str):
+    with DRIVERS[lab.lockin.MODEL](_address(lab, transport), timeout_s=0.5) as driver:
+        yield driver
+
+
+def _signal(lab: EmulatedLab) -> Signal:
+    assert isinstance(lab.signal, Signal)
+    return lab.signal
+
+
+def test_identify_settings_and_protocol(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    assert isinstance(lia, LockIn)
+    assert lia.MODEL in lia.identify()
+    s = lia.settings()
+    assert s["kind"] == lia.MODEL and s["address"] == lia.address
+    assert s["time_constant_s"] == pytest.approx(1e-3)
+    assert s["reference_source"] == "external"
+    assert s["reference_frequency_Hz"] == pytest.approx(100.0)
+
+
+def test_configure_rounds_up_and_reaches_backend(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    backend = lab.lockin_backend
+    lia.time_constant_s = 0.02
+    assert lia.time_constant_s == pytest.approx(0.03) == backend.time_constant_s
+    lia.sensitivity_V = 1.5e-3
+    assert lia.sensitivity_V == pytest.approx(2e-3) == backend.sensitivity_V
+    lia.filter_slope_dB_per_oct = 24
+    assert lia.filter_slope_dB_per_oct == 24 == backend.filter_slope_dB_per_oct
+    lia.reference_phase_deg = 200.0
+    assert lia.reference_phase_deg == pytest.approx(-160.0)
+    assert backend.reference_phase_deg == pytest.approx(-160.0)
+    lia.harmonic = 2
+    assert lia.harmonic == 2
+    lia.reference_source = "internal"
+    lia.reference_frequency_Hz = 1234.5
+    assert lia.reference_frequency_Hz == pytest.approx(1234.5)
+    assert lia.reference_source == "internal"
+    lia.reference_source = "external"
+    assert lia.reference_frequency_Hz == pytest.approx(100.0)
+    with pytest.raises(ValueError):
+        lia.sensitivity_V = 2.0
+    with pytest.raises(ValueError):
+        lia.time_constant_s = 1e5
+    with pytest.raises(ValueError):
+        lia.filter_slope_dB_per_oct = 7
+    with pytest.raises(ValueError):
+        lia.reference_source = "moon"
+
+
+@pytest.mark.parametrize("lab", ["SR830"], indirect=True)
+def test_rejected_set_raises(lia: SRSLockIn) -> None:
+    with pytest.raises(InstrumentError, match=r"SR830 .* rejected 'FREQ 500'"):
+        lia.reference_frequency_Hz = 500.0  # internal mode only
+    with pytest.raises(InstrumentError, match="unknown command"):
+        lia.write("NOSUCH 1")
+    lia.write("HARM 3")  # later sets are judged on their own
+    assert lia.harmonic == 3
+
+
+def test_read_xy_matches_backend(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    _signal(lab).value_V = 4e-3 - 2e-3j
+    lia.wait_settled(0.9999)
+    reading = lia.read_xy()
+    expected = lab.lockin_backend.output_V()
+    assert reading.x_V == pytest.approx(expected.real, rel=1e-4)
+    assert reading.y_V == pytest.approx(expected.imag, rel=1e-4)
+    assert (reading.x_V, reading.y_V) == pytest.approx((4e-3, -2e-3), rel=1e-3)
+    assert reading.status == LockInStatus.OK
+
+
+@pytest.mark.parametrize("transport", ["tcp"], indirect=True)
+@pytest.mark.parametrize("model", ["SR830", "SR860"])
+def test_read_xy_within_noise(model: str, transport: str) -> None:
+    noise = NoiseModel(power_rel_rms=0.0, drift_rel_rms=0.0)
+    with start_emulated_lab(model, noise=noise, time_constant_s=1e-3, chopper_pty=False) as lab:
+        with DRIVERS[model](_address(lab, transport)) as lia:
+            lia.wait_settled(0.9999)
+            xs = [lia.read_xy().x_V for _ in range(60)]
+            sigma = lab.lockin_backend.noise_rms_V()
+    assert statistics.fmean(xs) == pytest.approx(1e-3, abs=5 * sigma / math.sqrt(len(xs)))
+    assert 0.6 * sigma < statistics.stdev(xs) < 1.5 * sigma
+
+
+def test_output_overload_bit(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    lia.sensitivity_V = 1e-3
+    _signal(lab).value_V = 5e-3
+    lia.wait_settled()
+    reading = lia.read_xy()
+    assert reading.status & LockInStatus.OUTPUT_OVERLOAD
+    assert reading.x_V == pytest.approx(1e-3)
+    _signal(lab).value_V = 1e-4
+    lia.wait_settled()
+    lia.status()
+    assert lia.read_xy().status == LockInStatus.OK
+
+
+def test_unlock_when_chopper_stops(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    assert not lia.read_xy().status & LockInStatus.REFERENCE_UNLOCK
+    lab.chopper.enabled = False
+    assert lia.read_xy().status & LockInStatus.REFERENCE_UNLOCK
+    lab.chopper.enabled = True
+    lia.read_xy()
+    assert not lia.read_xy().status & LockInStatus.REFERENCE_UNLOCK
+
+
+@pytest.mark.parametrize("level_V", [5e-2, 7e-4, 3e-6])
+def test_auto_sensitivity_converges(lia: SRSLockIn, lab: EmulatedLab, level_V: float) -> None:
+    lia.sensitivity_V = 1e-5 if level_V > 1e-4 else 1.0
+    _signal(lab).value_V = level_V
+    fs = lia.auto_sensitivity()
+    assert fs == lia.sensitivity_V
+    assert 0.1 <= level_V / fs <= 0.9
+    assert fs == pytest.approx(lab.lockin_backend.sensitivity_V)
+    assert lia.auto_sensitivity() == fs  # stable: a second run changes nothing
+
+
+def test_settle_time_matches_simulation(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    lia.time_constant_s = 0.1
+    lia.filter_slope_dB_per_oct = 18
+    for fraction in (0.5, 0.99, 0.9999):
+        assert lia.settle_time_s(fraction) == pytest.approx(
+            lab.lockin_backend.settle_time_s(fraction)
+        )
+    slept: list[float] = []
+    lia._sleep = slept.append  # a virtual sleep: no waiting in this test
+    assert lia.wait_settled(0.99) == slept[0] == pytest.approx(lia.settle_time_s(0.99))
+    with pytest.raises(ValueError):
+        lia.settle_time_s(1.0)
+
+
+def test_timeout_names_instrument_and_command(
+    lia: SRSLockIn, lab: EmulatedLab, transport: str
+) -> None:
+    server = lab.lockin_tcp if transport == "tcp" else lab.lockin_pty
+    assert server is not None
+    server.faults.drop_next_reply()
+    with pytest.raises(InstrumentTimeoutError) as info:
+        lia.read_xy()
+    message = str(info.value)
+    assert lia.MODEL in message and lia.address in message and "SNAP?" in message
+    assert isinstance(info.value, TimeoutError)
+    server.faults.garble_next_reply()
+    with pytest.raises(InstrumentError, match="unexpected reply"):
+        lia.read_xy()
+    assert lia.read_xy().x_V == pytest.approx(1e-3, rel=1e-2)  # recovered
+
+
+def test_open_failure_is_an_instrument_error(lab: EmulatedLab) -> None:
+    assert lab.lockin_tcp is not None
+    port = lab.lockin_tcp.port
+    lab.lockin_tcp.close()
+    model = lab.lockin.MODEL
+    # pyvisa-py connects lazily: the refusal surfaces at the first command
+    with pytest.raises(InstrumentError, match=rf"{model} at TCPIP::127.0.0.1::{port}::SOCKET"):
+        DRIVERS[model](f"TCPIP::127.0.0.1::{port}::SOCKET", timeout_s=0.3)
+    with pytest.raises(InstrumentError, match="invalid VISA address"):
+        SR830("not an address")
+
+
+@pytest.mark.parametrize("lab", ["SR860"], indirect=True)
+def test_sr860_extras(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    assert isinstance(lia, SR860)
+    lia.input_range_V = 0.01
+    assert lia.input_range_V == 0.01
+    _signal(lab).value_V = 0.02
+    lia.wait_settled(0.99999)
+    assert lia.current_status() & LockInStatus.INPUT_OVERLOAD
+    lia.input_range_V = 1.0
+    lia.sensitivity_V = 0.05
+    assert lia.current_status() == LockInStatus.OK
+    x, y, r, theta = lia.read_xyrt()
+    assert (x, r, theta) == pytest.approx((0.02, 0.02, 0.0), abs=1e-5)
+    assert lia.settings()["input_range_V"] == 1.0
+
+
+def test_reading_cost(lia: SRSLockIn, transport: str) -> None:
+    """Per-reading round trips over the emulated wire stay far below a millisecond scale."""
+    n = 100
+    lia.read_xy()
+    t0 = time.perf_counter()
+    for _ in range(n):
+        lia.read_xy()
+    with_status_ms = (time.perf_counter() - t0) / n * 1e3
+    lia.read_status = False
+    t0 = time.perf_counter()
+    for _ in range(n):
+        lia.read_xy()
+    snap_ms = (time.perf_counter() - t0) / n * 1e3
+    print(f"{lia.MODEL} {transport}: SNAP? {snap_ms:.3f} ms, SNAP?+LIAS? {with_status_ms:.3f} ms")
+    assert snap_ms < 20.0 and with_status_ms < 40.0
