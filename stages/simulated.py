@@ -37,14 +37,16 @@ class StageDynamics:
         small-move response.
     encoder_um : float
         Read-back quantum. Z8-series actuators: 512 encoder counts per motor
-        revolution x 67:1 gearhead on a 1.0 mm pitch lead screw = 34304 counts/mm
-        (Thorlabs Z8 manual), i.e. 1/34.304 um per count.
+        revolution x 67.49016:1 gearhead on a 1.0 mm pitch lead screw =
+        34554.96 counts/mm (Thorlabs APT communications protocol and Kinesis; the
+        nominal "67:1, 34304 counts/mm" of older documents is 0.73 % off), the
+        same table as ``stages.apt.models``.
     """
 
     velocity_um_per_s: float = 2400.0
     acceleration_um_per_s2: float = 1500.0
     settle_s: float = 0.05
-    encoder_um: float = 1.0 / 34.304
+    encoder_um: float = 1.0 / 34.55496
 
     def __post_init__(self) -> None:
         for name in ("velocity_um_per_s", "acceleration_um_per_s2", "encoder_um"):

@@ -24,7 +24,7 @@ def test_satisfies_stage_protocol_and_defaults():
     _, stage = make()
     assert isinstance(stage, Stage)
     assert stage.travel_um == (0.0, 25000.0)
-    assert DYN.encoder_um == pytest.approx(1e3 / 34304)
+    assert DYN.encoder_um == pytest.approx(1e3 / 34554.96)
     s = stage.settings()
     assert s["velocity_um_per_s"] == 2400.0 and s["acceleration_um_per_s2"] == 1500.0
     assert s["homed"] is False

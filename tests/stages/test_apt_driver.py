@@ -1,0 +1,278 @@
+"""AptStage over the real thorlabs-apt-device, against the APT emulator on a pty."""
+
+import math
+import os
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("thorlabs_apt_device")
+
+from stages import Stage, StageError, TravelLimitError, XYStage  # noqa: E402
+from stages.apt import AptController, AptStage  # noqa: E402
+from stages.apt.emulator import AptEmulator  # noqa: E402
+from stages.apt.protocol import MsgId  # noqa: E402
+from stages.simulated import StageDynamics  # noqa: E402
+
+FAST = StageDynamics(velocity_um_per_s=20000.0, acceleration_um_per_s2=200000.0, settle_s=0.01)
+
+
+class Rig:
+    def __init__(self):
+        self.emulators, self.closables = [], []
+
+    def emulator(self, controller="KDC101", stages="MTS25-Z8", **kw):
+        kw.setdefault("dynamics", FAST)
+        emu = AptEmulator(controller, stages, **kw).start()
+        self.emulators.append(emu)
+        return emu
+
+    def stage(self, emu, name="x", **kw):
+        st = AptStage.connect(name, emu.port, emu.controller.name,
+                              emu.axes[0].stage_model.name, **kw)
+        self.closables.append(st)
+        return st
+
+    def controller(self, emu, **kw):
+        ctl = AptController(emu.port, emu.controller.name, **kw)
+        self.closables.append(ctl)
+        return ctl
+
+    def close(self):
+        for c in reversed(self.closables):
+            c.close()
+        for emu in self.emulators:
+            emu.close()
+
+
+def open_fds():
+    return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
+
+
+@pytest.fixture
+def rig():
+    before, fds = set(threading.enumerate()), open_fds()
+    r = Rig()
+    yield r
+    r.close()
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not leaked:
+            break
+        time.sleep(0.01)
+    assert not leaked, leaked
+    assert open_fds() <= fds  # every pty, pipe and serial port closed
+
+
+def count_after(emu, msg_id, wait_s=0.15):
+    time.sleep(wait_s)  # longer than one library poll: anything queued has been written
+    return emu.count(msg_id)
+
+
+def test_connect_identify_and_settings(rig):
+    emu = rig.emulator()
+    x = rig.stage(emu)
+    assert isinstance(x, Stage)
+    info = x.controller.hardware_info()
+    assert (info.model, info.serial_number, info.n_channels) == ("KDC101", 27000001, 1)
+    x.controller.identify()
+    assert count_after(emu, MsgId.MOD_IDENTIFY) == 1
+    s = x.settings()
+    assert s["controller"] == "KDC101" and s["serial_port"] == emu.port
+    assert s["stage_model"] == "MTS25-Z8" and s["counts_per_um"] == pytest.approx(34.55496)
+    assert s["velocity_um_per_s"] == pytest.approx(20000.0, rel=1e-6)
+    assert s["acceleration_um_per_s2"] == pytest.approx(200000.0, rel=1e-3)
+    assert (s["travel_min_um"], s["travel_max_um"], s["homed"]) == (0.0, 25000.0, False)
+    assert all(isinstance(v, float | int | str | bool) for v in s.values())
+    assert "MTS25-Z8" in repr(x)
+
+
+def test_explicit_port_required_and_dead_port_reported(rig):
+    with pytest.raises(ValueError, match="explicit device path"):
+        AptController("", "KDC101")
+    with pytest.raises(StageError, match="cannot open /nonexistent/tty"):
+        AptController("/nonexistent/tty", "KDC101")
+
+
+def test_never_homes_unasked_and_refuses_unhomed_moves(rig):
+    emu = rig.emulator(start_um=7000.0)
+    x = rig.stage(emu)
+    with pytest.raises(StageError, match="x: not homed"):
+        x.move_to(100.0)
+    assert count_after(emu, MsgId.MOT_MOVE_HOME) == 0
+    assert emu.count(MsgId.MOT_MOVE_ABSOLUTE) == 0
+    assert emu.axes[0].stage.position_at(time.monotonic()) == 7000.0
+
+
+def test_home_move_wait_settled_and_read_back_within_one_count(rig):
+    emu = rig.emulator(start_um=3000.0)
+    x = rig.stage(emu)
+    x.home()
+    assert x.position_um() == 0.0 and x.read_status().homed and x.settings()["homed"]
+    one_count = 1.0 / x.counts_per_um
+    for target in (1000.0, 1010.0, 1010.5, 998.25):
+        x.move_to(target)
+        assert x.is_moving()
+        x.wait_settled(timeout_s=5.0)
+        assert not x.is_moving()
+        assert abs(x.position_um() - target) <= one_count / 2 + 1e-9
+        fresh = x.read_status(fresh=True)
+        assert fresh.position_um == x.position_um() and fresh.age_s < 0.05
+        physical = emu.axes[0].stage.position_at(time.monotonic())
+        assert abs(physical - target) <= one_count
+    x.wait_settled()  # nothing pending: returns at once
+
+
+def test_travel_limits_refused_before_any_bytes(rig):
+    emu = rig.emulator()
+    x = rig.stage(emu, require_homed=False, travel_um=(1000.0, 5000.0))
+    assert x.travel_um == (1000.0, 5000.0)
+    for bad in (999.9, 5000.1, math.nan, math.inf):
+        with pytest.raises(TravelLimitError, match="x: .* outside travel"):
+            x.move_to(bad)
+    assert count_after(emu, MsgId.MOT_MOVE_ABSOLUTE) == 0
+    with pytest.raises(ValueError, match="within the MTS25-Z8 travel"):
+        AptStage("y", x.controller, "MTS25-Z8", travel_um=(0.0, 26000.0))
+
+
+def test_unhomed_moves_use_the_power_on_counter_when_allowed(rig):
+    emu = rig.emulator(start_um=5000.0)
+    x = rig.stage(emu, require_homed=False)
+    x.move_to(100.0)
+    x.wait_settled(5.0)
+    assert x.position_um() == pytest.approx(100.0, abs=0.05)
+    assert emu.axes[0].stage.position_at(time.monotonic()) == pytest.approx(5100.0, abs=0.05)
+
+
+def test_timeout_names_the_axis_then_stop_is_reported(rig):
+    emu = rig.emulator(dynamics=StageDynamics(), start_um=0.0)  # MTS25-Z8: 2.4 mm/s
+    x = rig.stage(emu, name="stage_x", require_homed=False)
+    x.move_to(5000.0)
+    t0 = time.monotonic()
+    with pytest.raises(StageError, match=r"stage_x: not settled within 0.3 s \(target 5000"):
+        x.wait_settled(timeout_s=0.3)
+    assert 0.3 <= time.monotonic() - t0 < 0.5
+    assert x.is_moving()
+    x.stop()
+    with pytest.raises(StageError, match="stage_x: move stopped short of the target"):
+        x.wait_settled(timeout_s=2.0)
+
+
+def test_velocity_setting_reaches_the_controller(rig):
+    emu = rig.emulator()
+    x = rig.stage(emu, require_homed=False, velocity_um_per_s=5000.0,
+                  acceleration_um_per_s2=50000.0)
+    x.move_to(10.0)
+    x.wait_settled(5.0)
+    dyn = emu.axes[0].stage.dynamics
+    assert dyn.velocity_um_per_s == pytest.approx(5000.0, rel=1e-6)
+    assert dyn.acceleration_um_per_s2 == pytest.approx(50000.0, rel=1e-3)
+    assert x.settings()["velocity_um_per_s"] == pytest.approx(5000.0, rel=1e-6)
+
+
+# ----------------------------------------------------------------------- faults
+def test_motion_error_is_raised_with_the_axis_name(rig):
+    emu = rig.emulator(dynamics=StageDynamics(), start_um=0.0)
+    x = rig.stage(emu, require_homed=False)
+    x.move_to(3000.0)
+    time.sleep(0.2)
+    emu.inject_motion_error()
+    with pytest.raises(StageError, match=r"x: motion error .* during move \(target 3000"):
+        x.wait_settled(5.0)
+    assert not x.is_moving() and x.read_status().motion_error
+    x.move_to(10.0)  # a new move clears the error on the controller
+    x.wait_settled(5.0)
+    assert not x.read_status(fresh=True).motion_error
+
+
+def test_limit_switch_stops_the_move(rig):
+    emu = rig.emulator(dynamics=StageDynamics(), start_um=0.0)
+    x = rig.stage(emu, require_homed=False)
+    x.move_to(3000.0)
+    time.sleep(0.2)
+    emu.trigger_limit_switch(forward=True)
+    with pytest.raises(StageError, match="x: .*stopped short .*forward limit"):
+        x.wait_settled(5.0)
+
+
+def test_lost_move_completed_still_settles_from_status_updates(rig):
+    emu = rig.emulator()
+    x = rig.stage(emu, require_homed=False)
+    emu.drop_replies(1, msg_ids=[MsgId.MOT_MOVE_COMPLETED])
+    x.move_to(500.0)
+    x.wait_settled(5.0)
+    assert x.position_um() == pytest.approx(500.0, abs=0.05)
+    assert emu.sent_counts[MsgId.MOT_MOVE_COMPLETED] == 0
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the library warns per skipped byte
+def test_garbled_replies_are_skipped_by_the_library(rig):
+    emu = rig.emulator()
+    x = rig.stage(emu, require_homed=False)
+    emu.garble_replies(3)
+    time.sleep(0.4)  # three polls' replies garbled
+    x.move_to(250.0)
+    x.wait_settled(5.0)
+    assert x.read_status(fresh=True).position_um == pytest.approx(250.0, abs=0.05)
+
+
+# --------------------------------------------------------------------- two axes
+def test_two_axes_on_two_single_channel_controllers(rig):
+    ex, ey = rig.emulator(start_um=100.0), rig.emulator("TDC001", "Z825B", start_um=200.0)
+    x, y = rig.stage(ex, "x"), rig.stage(ey, "y")
+    xy = XYStage(x, y)
+    xy.home()
+    xy.move_to(1200.0, 2300.0)
+    xy.wait_settled(5.0)
+    assert xy.position_um() == pytest.approx((1200.0, 2300.0), abs=0.05)
+    assert y.controller.hardware_info().model == "TDC001"
+
+
+@pytest.mark.parametrize("controller,stages", [("BSC202", ("NRT100", "NRT150")),
+                                               ("BBD202", ("MLS203-X", "MLS203-Y"))])
+def test_two_axes_on_the_bays_of_one_controller(rig, controller, stages):
+    emu = rig.emulator(controller, list(stages), start_um=[50.0, 80.0])
+    ctl = rig.controller(emu)
+    x, y = ctl.axis("x", stages[0], bay=0), ctl.axis("y", stages[1], bay=1)
+    y.home()
+    assert x.read_status(fresh=True).homed is False and y.read_status().homed
+    x.home()
+    x.move_to(1500.0)
+    y.move_to(700.0)
+    XYStage(x, y).wait_settled(5.0)
+    now = time.monotonic()
+    assert [a.stage.position_at(now) for a in emu.axes] == pytest.approx([1500.0, 700.0],
+                                                                         abs=0.01)
+    assert (x.position_um(), y.position_um()) == pytest.approx((1500.0, 700.0), abs=0.01)
+    assert ctl.hardware_info().n_channels == 2
+    if controller == "BBD202":  # status streamed after HW_START_UPDATEMSGS to each bay
+        assert emu.count(MsgId.HW_START_UPDATEMSGS) == 2
+        assert ctl.serial_read_timeout_s == 0.01
+    else:  # polled with MOT_REQ_STATUSUPDATE, answered as MOT_GET_STATUSUPDATE
+        assert emu.count(MsgId.MOT_REQ_STATUSUPDATE) > 0
+    with pytest.raises(ValueError, match="bay 2 not in 0..1"):
+        ctl.axis("z", stages[0], bay=2)
+
+
+def test_malformed_frame_does_not_stop_status_updates(rig, caplog):
+    emu = rig.emulator()
+    x = rig.stage(emu, require_homed=False)
+    # a DC status update without its data packet: the library's parser raises on it
+    emu.inject_raw(bytes([0x91, 0x04, 0x01, 0x00, 0x01, 0x50]))
+    x.move_to(300.0)
+    x.wait_settled(5.0)
+    assert x.read_status().position_um == pytest.approx(300.0, abs=0.05)
+    assert "malformed frame skipped" in caplog.text
+
+
+def test_closed_controller_refuses_commands(rig):
+    emu = rig.emulator()
+    x = rig.stage(emu, require_homed=False)
+    x.close()
+    x.close()  # idempotent
+    with pytest.raises(StageError, match="is closed"):
+        x.move_to(10.0)
+    with pytest.raises(StageError, match="is closed"):
+        x.read_status(fresh=True)
