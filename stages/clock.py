@@ -6,24 +6,34 @@ import time
 
 
 class WallClock:
-    """Real time, satisfying :class:`stages.interface.Clock`.
+    """Real time as a lab clock, satisfying :class:`stages.interface.Clock`.
 
-    ``now_s`` is :func:`time.monotonic` (never jumps with the system clock) and
-    ``sleep`` is :func:`time.sleep`. The APT emulator drives its
-    :class:`~stages.simulated.SimulatedStage` axes on this clock, so emulated
-    moves take as long in wall time as the simulated trajectory says.
+    ``now_s()`` is :func:`time.monotonic` minus the value at construction
+    (plus ``start_s``): it never jumps with the system clock. ``sleep`` blocks
+    for real. The APT and lock-in emulators drive their simulated devices on
+    this clock, so emulated moves and settling take as long in wall time as
+    the simulation says.
+
+    Parameters
+    ----------
+    start_s : float
+        Reading of the clock at construction.
     """
 
-    __slots__ = ()
+    __slots__ = ("_t0",)
+
+    def __init__(self, start_s: float = 0.0) -> None:
+        self._t0 = time.monotonic() - float(start_s)
 
     def now_s(self) -> float:
-        """Seconds since an arbitrary origin (monotonic)."""
-        return time.monotonic()
+        """Seconds since construction (plus ``start_s``)."""
+        return time.monotonic() - self._t0
 
     def sleep(self, dt_s: float) -> None:
-        """Block for ``dt_s`` seconds (negative values sleep 0 s)."""
-        if dt_s > 0.0:
-            time.sleep(dt_s)
+        """Block for ``dt_s`` seconds of wall time (negative values raise ValueError)."""
+        if not dt_s >= 0.0:
+            raise ValueError(f"sleep: dt_s must be >= 0, got {dt_s!r}")
+        time.sleep(dt_s)
 
     def __repr__(self) -> str:
-        return "WallClock()"
+        return f"WallClock(now_s={self.now_s():.6f})"

@@ -18,35 +18,9 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from stages.clock import WallClock
 
-class WallClock:
-    """Wall time as a lab clock: ``now_s() = time.monotonic() - t0``.
-
-    Satisfies :class:`stages.interface.Clock`.
-
-    Parameters
-    ----------
-    start_s : float
-        Reading of the clock at construction.
-    """
-
-    __slots__ = ("_t0",)
-
-    def __init__(self, start_s: float = 0.0) -> None:
-        self._t0 = time.monotonic() - float(start_s)
-
-    def now_s(self) -> float:
-        """Seconds since construction (plus ``start_s``)."""
-        return time.monotonic() - self._t0
-
-    def sleep(self, dt_s: float) -> None:
-        """Block for ``dt_s`` seconds of wall time (negative values raise)."""
-        if not dt_s >= 0.0:
-            raise ValueError(f"sleep: dt_s must be >= 0, got {dt_s!r}")
-        time.sleep(dt_s)
-
-    def __repr__(self) -> str:
-        return f"WallClock(now_s={self.now_s():.6f})"
+__all__ = ["VirtualClockFollower", "WallClock"]
 
 
 class _AdvanceableClock(Protocol):
