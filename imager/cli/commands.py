@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from imager.cli.main import UserError
+from imager.cli.main import DeviceError, UserError
 
 
 def _add_acquisition_options(p: argparse.ArgumentParser) -> None:
@@ -45,7 +45,21 @@ def add_scan(sub) -> None:
     )
     p.add_argument("recipe", metavar="RECIPE", help="recipe file (TOML)")
     _add_acquisition_options(p)
+    p.add_argument("--lab", metavar="LAB.toml",
+                   help="run on the devices of this lab configuration (real drivers; "
+                        "'mirimager emulate' prints one for the emulated lab) instead of the "
+                        "simulated lab")
     p.set_defaults(func=cmd_scan)
+
+
+def add_devices(sub) -> None:
+    p = sub.add_parser(
+        "devices", help="check that each device of a lab configuration answers",
+        description="Open every device of a lab configuration and print its identity and "
+        "state. Nothing moves. Exit status 1 if any device does not answer.",
+    )
+    p.add_argument("--lab", metavar="LAB.toml", required=True, help="lab configuration")
+    p.set_defaults(func=cmd_devices)
 
 
 def add_reconstruct(sub) -> None:
@@ -121,8 +135,6 @@ def _calibration_attrs(path: str | None) -> dict | None:
 
 
 def _acquire(recipe, args) -> int:
-    from imager.engine import run_raster
-    from imager.lab import simulated_lab_for
 
     if recipe.kind != "raster":
         raise UserError(f"{recipe.source}: kind = {recipe.kind!r}; run it with "
@@ -130,18 +142,11 @@ def _acquire(recipe, args) -> int:
     calibration = _calibration_attrs(args.calibration)
     if args.seed is not None:
         recipe.sections["sim"]["seed"] = args.seed
-    lab = simulated_lab_for(recipe)
     path = _output_path(args.output, recipe.name)
     if path.exists():
         raise FileExistsError(17, "file exists", str(path))
-    progress = not args.no_progress
-    if args.live:
-        from imager.cli.live import run_with_live_view
-
-        result = run_with_live_view(lab, recipe, path, progress=progress,
-                                    calibration=calibration)
-    else:
-        result = run_raster(lab, recipe, path, progress=progress, calibration=calibration)
+    with _open_lab(recipe, getattr(args, "lab", None)) as lab:
+        result = _run_scan(lab, recipe, path, args, calibration)
     png = path.with_suffix(".png")
     print(f"scan file: {path}")
     print(f"image:     {png}")
@@ -151,6 +156,38 @@ def _acquire(recipe, args) -> int:
     if result.exit_status == "abort":
         print(f"stopped:   {result.error_message}; the file holds every completed point")
     return 0 if result.exit_status == "success" else 130
+
+
+def _open_lab(recipe, lab_config: str | None):
+    """The simulated lab of the recipe, or the hardware lab of a configuration file."""
+    from contextlib import nullcontext
+
+    if lab_config is None:
+        from imager.lab import simulated_lab_for
+
+        return nullcontext(simulated_lab_for(recipe))
+    from imager.drivers import InstrumentError
+    from imager.labconfig import load_lab_config, open_hardware_lab
+
+    load_lab_config(lab_config)  # bad configuration: one-line error before any port opens
+    try:
+        return open_hardware_lab(lab_config)
+    except (InstrumentError, OSError, TimeoutError, ValueError) as exc:
+        raise DeviceError(f"{lab_config}: cannot open the lab: {exc}") from None
+
+
+def _run_scan(lab, recipe, path, args, calibration):
+    from imager.engine import run_raster
+
+    progress = not args.no_progress
+    if args.live:
+        from imager.cli.live import run_with_live_view
+
+        result = run_with_live_view(lab, recipe, path, progress=progress,
+                                    calibration=calibration)
+    else:
+        result = run_raster(lab, recipe, path, progress=progress, calibration=calibration)
+    return result
 
 
 def _export_png(scan_path: Path, png: Path) -> None:
@@ -283,6 +320,33 @@ def cmd_calibrate(args) -> int:
         print(f"  {band} nm: tau {tau0 * 1e6:.1f} us at the first level, Delta K slope "
               f"{fit.slope:.4g} +/- {fit.slope_err:.2g} s^-1/mW (R^2 = {fit.r_squared:.4f})")
     return 0
+
+
+def cmd_devices(args) -> int:
+    from imager.labconfig import HardwareLab, load_lab_config
+
+    config = load_lab_config(args.lab)
+    print(f"lab: {config['name']} ({args.lab})")
+    try:
+        lab = HardwareLab(config)
+    except Exception as exc:  # noqa: BLE001 - reported, exit status 1
+        print(f"FAILED to open the lab: {type(exc).__name__}: {exc}")
+        return 1
+    failures = 0
+    with lab:
+        for name, device in lab.instruments().items():
+            try:
+                identity = device.identify() if hasattr(device, "identify") else ""
+                state = device.settings()
+                if hasattr(device, "position_um"):
+                    state = {"position_um": round(device.position_um(), 3), **state}
+                items = ", ".join(f"{k}={_short(v)}" for k, v in state.items())
+                print(f"{name + ':':<9} ok   {identity.strip()}")
+                print(f"{'':<14}{items}")
+            except Exception as exc:  # noqa: BLE001 - every device gets its line
+                failures += 1
+                print(f"{name + ':':<9} FAIL {type(exc).__name__}: {exc}")
+    return 1 if failures else 0
 
 
 def cmd_info(args) -> int:

@@ -15,6 +15,10 @@ class UserError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
 
 
+class DeviceError(Exception):
+    """A device could not be opened or did not answer: one line, exit status 1."""
+
+
 def _user_error_types() -> tuple[type[BaseException], ...]:
     from imager.recipes import RecipeError
     from reconstruction import ScanFileError
@@ -38,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_reconstruct(sub)
     commands.add_info(sub)
     commands.add_calibrate(sub)
+    commands.add_devices(sub)
     return parser
 
 
@@ -53,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"mirimager {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+    except DeviceError as exc:
+        print(f"mirimager {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"mirimager {args.command}: interrupted", file=sys.stderr)
         return 130
