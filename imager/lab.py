@@ -87,7 +87,8 @@ def simulated_lab_for(recipe: Recipe | None = None):
     recipe = recipe or default_recipe()
     sim = recipe.sections["sim"]
     chart = sim["chart"]
-    if chart not in ("usaf1951", "siemens_star") and recipe.source not in ("<default>", "<string>"):
+    from_file = recipe.source not in ("<default>", "<string>")
+    if chart not in ("usaf1951", "siemens_star", "open") and from_file:
         candidate = Path(recipe.source).parent / chart
         if candidate.exists():
             chart = str(candidate)
@@ -100,6 +101,8 @@ def simulated_lab_for(recipe: Recipe | None = None):
         mir_beam_fwhm_um=sim["mir_beam_fwhm_um"],
         pump_fwhm_um=sim["pump_fwhm_um"],
         noise=sim["noise"],
+        channel=sim["channel"],
+        temperature_K=sim["temperature_K"],
     )
     try:
         return SimulatedLab(config)

@@ -275,7 +275,7 @@ def _decay_sweep(s: _Session, result: CalibrationResult) -> None:
             if s.begin_point is not None:
                 s.begin_point(s.reading_index)
             t_s, trace = recorder.record_decay(b, cal["decay_window_s"], cal["decay_samples"])
-            if i == 0:
+            if "t_s" not in group:
                 group.create_dataset("t_s", data=np.asarray(t_s, dtype=float))
             group.require_dataset(f"trace_{b}", shape=(levels.size, len(trace)), dtype="<f8",
                                   fillvalue=np.nan)[i] = trace

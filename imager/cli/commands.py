@@ -52,6 +52,25 @@ def add_scan(sub) -> None:
     p.set_defaults(func=cmd_scan)
 
 
+def add_paper(sub) -> None:
+    p = sub.add_parser(
+        "paper", help="regenerate the paper's figures from the physics twin",
+        description="Redraw from the rate-equation twin the figures a reader of the paper would "
+        "check (thermal baseline 2c, MIR off/on bands 2d, lifetimes and Delta K 2f/2g, ratio "
+        "vs pump 3b, ratio vs MIR power 3e, spectral response 3g), the paper's values marked.",
+    )
+    p.add_argument("outdir", metavar="OUTDIR", help="folder for the PNG files")
+    p.set_defaults(func=cmd_paper)
+
+
+def cmd_paper(args) -> int:
+    from imager.twin.paper import make_paper_figures
+
+    for path in make_paper_figures(args.outdir):
+        print(path)
+    return 0
+
+
 def add_devices(sub) -> None:
     p = sub.add_parser(
         "devices", help="check that each device of a lab configuration answers",

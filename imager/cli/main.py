@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_info(sub)
     commands.add_calibrate(sub)
     commands.add_devices(sub)
+    commands.add_paper(sub)
     return parser
 
 

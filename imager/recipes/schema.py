@@ -99,7 +99,8 @@ COMMON_SECTIONS.update({
     },
     "sim": {
         "seed": Field("int", 0, 0, 2**31 - 1, help="noise seed (per point)"),
-        "chart": Field("str", "usaf1951", help="usaf1951, siemens_star or an image file"),
+        "chart": Field("str", "usaf1951",
+                       help="usaf1951, siemens_star, open (no chart) or an image file"),
         "chart_width_um": Field("float", 400.0, 1.0, 25000.0, help="star/image width"),
         "usaf_groups": Field("int_list", [5, 6, 7], -2, 9, help="USAF-1951 groups drawn"),
         "chart_center_x_um": Field("float", 12500.0, 0.0, 25000.0),
@@ -107,5 +108,8 @@ COMMON_SECTIONS.update({
         "mir_beam_fwhm_um": Field("float", 500.0, 1.0, 1e5, help="MIR beam FWHM at the film"),
         "pump_fwhm_um": Field("float", 1.0, 0.1, 1000.0, help="focused pump spot FWHM"),
         "noise": Field("bool", True, help="add detector, amplifier and MIR noise"),
+        "channel": Field("str", "660", choices=("660", "ratio"),
+                         help="photodiode channel: 660 nm band-pass or 525/545 ratio"),
+        "temperature_K": Field("float", 298.0, 77.0, 500.0, help="sample stage temperature"),
     },
 })

@@ -6,5 +6,6 @@ Everything runs on a :class:`VirtualClock`, so waiting costs no wall time.
 from imager.sim.charts import Chart, make_chart
 from imager.sim.clock import VirtualClock
 from imager.sim.lab import SimConfig, SimulatedLab
+from imager.sim.twin_film import RateEquationFilm
 
-__all__ = ["Chart", "SimConfig", "SimulatedLab", "VirtualClock", "make_chart"]
+__all__ = ["Chart", "RateEquationFilm", "SimConfig", "SimulatedLab", "VirtualClock", "make_chart"]

@@ -196,6 +196,18 @@ def siemens_star(diameter_um: float = 400.0, spokes: int = 36, pixel_um: float =
     return _centred(f"siemens_star {spokes} spokes", value * disc, pixel_um)
 
 
+def open_field(width_um: float = 400.0, pixel_um: float = 0.5) -> Chart:
+    """No chart: transmission 1 over a square ``width_um`` wide (calibration spot).
+
+    The MIR beam reaches the film unmasked, so the intensity at the beam centre
+    is the bare beam's peak (as a calibration assumes).
+    """
+    if not (width_um > 0 and pixel_um > 0):
+        raise ValueError("open_field: width_um and pixel_um must be > 0")
+    n = max(2, round(width_um / pixel_um))
+    return _centred("open", np.ones((n, n)), pixel_um)
+
+
 def from_image(path: str | Path, width_um: float, pixel_um: float | None = None) -> Chart:
     """Chart from an image file (any format Pillow reads; grey or colour).
 
@@ -255,9 +267,10 @@ def from_image(path: str | Path, width_um: float, pixel_um: float | None = None)
 
 
 def make_chart(spec: str, **kw: object) -> Chart:
-    """Build a chart from a spec: ``"usaf1951"``, ``"siemens_star"`` or an image path.
+    """Build a chart from a spec: ``"usaf1951"``, ``"siemens_star"``, ``"open"`` or an image.
 
-    Keyword arguments go to the builder. ``width_um`` is accepted by all three
+    ``"open"`` is no chart at all (:func:`open_field`: transmission 1, for
+    calibrations). Keyword arguments go to the builder. ``width_um`` is accepted by all
     (for the USAF target, which is always to scale, it is ignored; for the star
     it is the diameter).
 
@@ -277,6 +290,8 @@ def make_chart(spec: str, **kw: object) -> Chart:
     if spec == "usaf1951":
         kw.pop("width_um", None)
         return usaf1951(**kw)  # type: ignore[arg-type]
+    if spec == "open":
+        return open_field(**kw)  # type: ignore[arg-type]
     if spec == "siemens_star":
         if "width_um" in kw:
             kw["diameter_um"] = kw.pop("width_um")

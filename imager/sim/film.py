@@ -1,9 +1,14 @@
 """The film-response seam: local MIR intensity -> lock-in amplitude.
 
-:class:`FilmResponse` is the interface the simulated lab uses;
-:class:`FirstOrderFilm` is the first-order implementation (linear in MIR
-intensity, saturating in pump power, broad absorption window). A rate-equation
-model of the Er/Yb level populations can replace it behind the same interface.
+:class:`FilmResponse` is the interface the simulated lab uses. Two
+implementations: :class:`imager.sim.twin_film.RateEquationFilm` (the default:
+the rate-equation twin of :mod:`imager.twin` with its photodiode chain) and
+:class:`FirstOrderFilm` here (linear in MIR intensity, saturating in pump
+power, broad absorption window; every number chosen).
+
+Besides the protocol's two methods, the lab uses, when a film response has it,
+``detector_noise_V_per_rtHz(pump_mW, wavelength_um)``: the noise density of the
+photodiode signal at the lock-in input (added to the lock-in's own noise).
 """
 
 from __future__ import annotations
@@ -62,11 +67,15 @@ class FirstOrderFilm:
         ``S_ref``: lock-in amplitude per unit MIR intensity at ``pump_ref_mW`` and
         7.4 um (includes the photodiode responsivity, transimpedance gain, the
         660 nm collection efficiency and the lock-in's rms-of-fundamental factor
-        for the square-wave chopped signal). Chosen so that, with the default
-        noise model (1 uV/sqrt(Hz), see :class:`imager.sim.lockin.NoiseModel`)
-        and default lock-in settings (30 ms, 12 dB/oct, ENBW = 1/(8 tau)), the
-        noise-equivalent MIR intensity (SNR = 1 in X) is about 4 nW/um^2 at
-        7.4 um, the paper's detection limit: 500 V per W/um^2 = 0.5 uV per nW/um^2.
+        for the square-wave chopped signal). Chosen so that, with the photodiode
+        noise ``noise_V_per_rtHz`` (1 uV/sqrt(Hz)) and default lock-in settings
+        (30 ms, 12 dB/oct, ENBW = 1/(8 tau)), the noise-equivalent MIR intensity
+        (SNR = 1 in X) is about 4 nW/um^2 at 7.4 um, the paper's detection limit:
+        500 V per W/um^2 = 0.5 uV per nW/um^2.
+    noise_V_per_rtHz : float
+        Noise density of the amplified photodiode at the lock-in input (see
+        :meth:`detector_noise_V_per_rtHz`). Chosen: 1 uV/sqrt(Hz), the value the
+        sensitivity above was set against.
     pump_ref_mW : float
         Pump power at which ``S = S_ref``. Chosen: 0.5 mW, the simulated pump's
         default, inside the paper's 10-1000 uW range where R was characterised.
@@ -92,6 +101,7 @@ class FirstOrderFilm:
     """
 
     sensitivity_ref_V_per_W_per_um2: float = 500.0
+    noise_V_per_rtHz: float = 1.0e-6
     pump_ref_mW: float = 0.5
     pump_sat_mW: float = 5.0
     offset_V: float = 0.0
@@ -152,11 +162,16 @@ class FirstOrderFilm:
         """Lock-in amplitude in volts (scalar or array, like ``mir_W_per_um2``)."""
         return self.slope_V_per_W_per_um2(pump_mW, wavelength_um) * mir_W_per_um2 + self.offset_V
 
+    def detector_noise_V_per_rtHz(self, pump_mW: float, wavelength_um: float) -> float:
+        """Photodiode noise density at the lock-in input, V/sqrt(Hz) (constant here)."""
+        return self.noise_V_per_rtHz
+
     def settings(self) -> Settings:
         """All parameters, for the scan file."""
         return {
             "model": "first_order",
             "sensitivity_ref_V_per_W_per_um2": self.sensitivity_ref_V_per_W_per_um2,
+            "noise_V_per_rtHz": self.noise_V_per_rtHz,
             "pump_ref_mW": self.pump_ref_mW,
             "pump_sat_mW": self.pump_sat_mW,
             "offset_V": self.offset_V,

@@ -4,7 +4,10 @@
 real hardware (``stage.move_to``, ``stage.wait_settled``, ``clock.sleep``,
 ``lockin.read_xy``), plus :meth:`SimulatedLab.begin_point` to make each point's
 noise reproducible, and :meth:`SimulatedLab.expected_image` for the noise-free
-"truth" on the scan grid.
+"truth" on the scan grid. For calibrations it also has a temperature stage
+(``temperature``), a band photometer (``photometer``) and a decay recorder
+(``decay_recorder``), see :mod:`imager.sim.probes`, and
+:meth:`SimulatedLab.true_responsivity_V_per_W_per_um2` to check them against.
 """
 
 from __future__ import annotations
@@ -18,10 +21,17 @@ import numpy as np
 from imager.devices.interfaces import Settings
 from imager.sim.charts import Chart, make_chart
 from imager.sim.clock import VirtualClock
-from imager.sim.film import FilmResponse, FirstOrderFilm
+from imager.sim.film import FilmResponse
 from imager.sim.instruments import SimulatedChopper, SimulatedPump, SimulatedSource
-from imager.sim.lockin import NoiseModel, SimulatedLockIn
+from imager.sim.lockin import LOCKIN_INPUT_NOISE_V_PER_RTHZ, NoiseModel, SimulatedLockIn
 from imager.sim.optics import MirOptics
+from imager.sim.probes import (
+    SimulatedBandPhotometer,
+    SimulatedDecayRecorder,
+    SimulatedTemperatureController,
+)
+from imager.sim.twin_film import RateEquationFilm
+from imager.twin import Film, FilmParameters
 from stages.simulated import SimulatedStage, StageDynamics
 from stages.xy import XYStage
 
@@ -35,7 +45,8 @@ class SimConfig:
     seed : int
         Noise seed; point ``i`` draws from ``default_rng([seed, i])``.
     chart : str
-        ``"usaf1951"``, ``"siemens_star"`` or an image file path.
+        ``"usaf1951"``, ``"siemens_star"``, ``"open"`` (no chart: transmission 1,
+        the spot for calibrations) or an image file path.
     chart_width_um : float
         Width of a star or image chart (the USAF target is always to scale).
     usaf_groups : tuple of int
@@ -60,10 +71,22 @@ class SimConfig:
         MIR beam axis in stage coordinates; ``None`` = chart centre.
     stage_dynamics : StageDynamics
         Velocity/acceleration/settle/encoder of both axes.
-    film : FilmResponse
-        Film response model.
+    film : FilmResponse or None
+        Film response model; ``None`` (default) builds the rate-equation twin
+        (:class:`~imager.sim.twin_film.RateEquationFilm`) for ``channel`` with the
+        pump spot ``pump_fwhm_um``. :class:`~imager.sim.film.FirstOrderFilm` is
+        the first-order alternative (no photometer or decay recorder then).
     noise_model : NoiseModel
-        Lock-in noise parameters (used when ``noise`` is true).
+        Lock-in noise parameters (used when ``noise`` is true). Its input noise
+        is the lock-in's own (6 nV/sqrt(Hz)); the photodiode's shot, Johnson and
+        amplifier noise come from the film response.
+    channel : str
+        Photodiode readout of the default film: ``"660"`` (one photodiode behind a
+        660 nm band-pass, the paper's) or ``"ratio"`` (525/545 nm photodiodes into
+        an analog divider).
+    temperature_K : float
+        Initial sample-stage (lattice) temperature, 298 K (the paper's room
+        temperature).
     """
 
     seed: int = 0
@@ -79,12 +102,15 @@ class SimConfig:
     detector_phase_deg: float = 0.0
     mir_beam_center_um: tuple[float, float] | None = None
     stage_dynamics: StageDynamics = field(default_factory=StageDynamics)
-    film: FilmResponse = field(default_factory=FirstOrderFilm)
-    noise_model: NoiseModel = field(default_factory=NoiseModel)
+    film: FilmResponse | None = None
+    noise_model: NoiseModel = field(
+        default_factory=lambda: NoiseModel(input_noise_V_per_rtHz=LOCKIN_INPUT_NOISE_V_PER_RTHZ))
+    channel: str = "660"
+    temperature_K: float = 298.0
 
 
 def _build_chart(cfg: SimConfig) -> Chart:
-    if cfg.chart == "usaf1951":
+    if cfg.chart == "usaf1951":  # "open" and image files take width_um like the star
         chart = make_chart("usaf1951", groups=tuple(cfg.usaf_groups), pixel_um=cfg.chart_pixel_um)
     else:
         chart = make_chart(cfg.chart, width_um=cfg.chart_width_um, pixel_um=cfg.chart_pixel_um)
@@ -107,8 +133,16 @@ class SimulatedLab:
     stage_x, stage_y : SimulatedStage
     lockin : SimulatedLockIn
     chopper : SimulatedChopper
+        Disabled means the blade is parked open: the MIR is continuous and the
+        lock-in unlocked.
     source : SimulatedSource
     pump : SimulatedPump
+    temperature : SimulatedTemperatureController
+        Sample stage; sets the film's lattice temperature.
+    photometer : SimulatedBandPhotometer or None
+        525/545/660 nm band signals (``None`` unless the film is a rate-equation film).
+    decay_recorder : SimulatedDecayRecorder or None
+        Decay traces after a pump pulse (``None`` unless the film is a rate-equation film).
     chart : Chart
         The chart in stage coordinates.
     optics : MirOptics
@@ -128,7 +162,9 @@ class SimulatedLab:
             pump_fwhm_um=cfg.pump_fwhm_um,
             beam_centre_um=cfg.mir_beam_center_um,
         )
-        self.film = cfg.film
+        self.film = cfg.film if cfg.film is not None else RateEquationFilm(
+            Film(FilmParameters(pump_fwhm_um=cfg.pump_fwhm_um)), channel=cfg.channel,
+            temperature_K=cfg.temperature_K)
         xc, yc = cfg.chart_center_um
         travel = (float(cfg.stage_travel_um[0]), float(cfg.stage_travel_um[1]))
         self.stage_x = SimulatedStage("stage_x", self.clock, travel, cfg.stage_dynamics, xc)
@@ -138,6 +174,7 @@ class SimulatedLab:
         self.source = SimulatedSource()
         self.pump = SimulatedPump()
         self._detector_rot = cmath.exp(1j * math.radians(cfg.detector_phase_deg))
+        detector_noise = getattr(self.film, "detector_noise_V_per_rtHz", None)
         self.lockin = SimulatedLockIn(
             self.clock,
             self.signal_phasor,
@@ -145,11 +182,26 @@ class SimulatedLab:
             static_after=self._static_after,
             seed=int(cfg.seed),
             noise=cfg.noise_model if cfg.noise else None,
+            detector_noise=(
+                (lambda: detector_noise(self.pump.power_mW, self.source.wavelength_um))
+                if callable(detector_noise) else None),
         )
+        self.temperature = SimulatedTemperatureController(
+            self.clock, cfg.temperature_K, on_set=self._set_film_temperature)
+        self._set_film_temperature(cfg.temperature_K)
+        twin = isinstance(self.film, RateEquationFilm)
+        self.photometer = (SimulatedBandPhotometer(self, int(cfg.seed), noise=cfg.noise)
+                           if twin else None)
+        self.decay_recorder = (SimulatedDecayRecorder(self, int(cfg.seed), noise=cfg.noise)
+                               if twin else None)
         for stage in (self.stage_x, self.stage_y):
             stage.add_move_listener(self.lockin.sync)
-        for device in (self.chopper, self.source, self.pump):
+        for device in (self.chopper, self.source, self.pump, self.temperature):
             device.set_change_hook(self.lockin.sync)
+
+    def _set_film_temperature(self, T_K: float) -> None:
+        if hasattr(self.film, "temperature_K"):
+            self.film.temperature_K = T_K
 
     # ------------------------------------------------------------------ physics
     def _static_after(self) -> float:
@@ -189,17 +241,59 @@ class SimulatedLab:
         s = self.lockin.sensitivity_V
         return np.clip((dv * rot).real, -s, s)
 
+    def true_responsivity_V_per_W_per_um2(self, include_drift: bool = False) -> float:
+        """The model's ``dX / dI_MIR`` now: lock-in X per unit local MIR intensity.
+
+        Current pump power, MIR wavelength, stage temperature, detector and
+        reference phases; noise-free and without MIR power fluctuations. With
+        ``include_drift`` it is multiplied by the slow gain drift at the current
+        lab time: what a calibration made now measures.
+        """
+        source = self.source
+        dv = self.film.dV_V(1.0, self.pump.power_mW, source.wavelength_um)
+        rot = self._detector_rot * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
+        drift = self.lockin.drift_factor() if include_drift else 1.0
+        return float(dv * rot.real) * drift
+
+    # ------------------------------------------------- views for the probes
+    def pump_mW(self) -> float:
+        """Pump power now, mW."""
+        return self.pump.power_mW
+
+    def mir_state(self) -> tuple[float, float, float]:
+        """``(MIR intensity at the pump spot while on, wavelength, duty)``.
+
+        The duty (fraction of time the MIR reaches the film) is 0.5 while chopped,
+        1 with the blade parked open, 0 with the source off.
+        """
+        source = self.source
+        if not source.on or source.power_mW <= 0.0:
+            return 0.0, source.wavelength_um, 0.0
+        x, y = self.stage.position_um()
+        intensity = self.optics.intensity_W_per_um2(x, y, source.power_mW * 1e-3)
+        return intensity, source.wavelength_um, 0.5 if self.chopper.enabled else 1.0
+
+    def mir_power_noise(self) -> float:
+        """Relative rms MIR power fluctuation per reading (from the noise model)."""
+        return self.config.noise_model.power_rel_rms
+
     # -------------------------------------------------------------- scan hooks
     def begin_point(self, index: int) -> None:
-        """Start scan point ``index`` (seeds that point's lock-in noise)."""
+        """Start scan point ``index`` (seeds that point's lock-in and probe noise)."""
         self.lockin.begin_point(index)
+        for probe in (self.photometer, self.decay_recorder):
+            if probe is not None:
+                probe.begin_point(index)
 
     def end_point(self) -> None:
         """Leave the current point (later readings use the out-of-point noise stream)."""
         self.lockin.end_point()
+        for probe in (self.photometer, self.decay_recorder):
+            if probe is not None:
+                probe.end_point()
 
     def instruments(self) -> dict[str, object]:
-        """Devices by scan-file name: stage_x, stage_y, lockin, chopper, source, pump."""
+        """Devices by scan-file name: stages, lock-in, chopper, source, pump, temperature."""
         return {
             "stage_x": self.stage_x,
             "stage_y": self.stage_y,
@@ -207,6 +301,7 @@ class SimulatedLab:
             "chopper": self.chopper,
             "source": self.source,
             "pump": self.pump,
+            "temperature": self.temperature,
         }
 
     def settings(self) -> Settings:
@@ -230,6 +325,7 @@ class SimulatedLab:
             "stage_travel_max_um": float(cfg.stage_travel_um[1]),
             "noise": bool(cfg.noise),
             "detector_phase_deg": cfg.detector_phase_deg,
+            "channel": cfg.channel if cfg.film is None else "custom film",
         }
         film_settings = getattr(self.film, "settings", None)
         if callable(film_settings):

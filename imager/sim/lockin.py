@@ -47,13 +47,15 @@ class NoiseModel:
     Attributes
     ----------
     input_noise_V_per_rtHz : float
-        Input-referred voltage noise density at the chopper frequency: amplified
-        Si photodiode noise (amplifier + the shot noise of the 660 nm emission and
-        background light). X and Y each get Gaussian noise of rms
-        ``input_noise_V_per_rtHz * sqrt(ENBW)``. Chosen: 1 uV/sqrt(Hz), of the order
-        of a switchable-gain amplified Si photodiode's output noise at mid gain
-        (e.g. Thorlabs PDA36A class, ~0.3-10 uV/sqrt(Hz) depending on gain); the
-        film sensitivity is then set to give the paper's detection limit.
+        Input-referred voltage noise density at the chopper frequency that is not
+        supplied by the lock-in's ``detector_noise`` callback. X and Y each get
+        Gaussian noise of rms ``sqrt(input**2 + detector**2) * sqrt(ENBW)``.
+        Default 1 uV/sqrt(Hz): a whole amplified Si photodiode (amplifier + shot
+        noise), of the order of a switchable-gain photodiode amplifier's output
+        noise at mid gain (e.g. Thorlabs PDA36A class, ~0.3-10 uV/sqrt(Hz)), for a
+        lock-in used on its own. The simulated lab uses
+        :data:`LOCKIN_INPUT_NOISE_V_PER_RTHZ` instead, because its film response
+        supplies the photodiode's own noise (shot, Johnson, amplifier).
     power_rel_rms : float
         Relative rms of the MIR power, averaged over the lock-in time constant,
         applied multiplicatively per reading. Chosen: 1 %, inside the paper's
@@ -78,6 +80,10 @@ class NoiseModel:
     power_rel_rms: float = 0.01
     drift_rel_rms: float = 0.0374
     drift_period_s: float = 5.0 * 3600.0
+
+
+LOCKIN_INPUT_NOISE_V_PER_RTHZ = 6e-9
+"""The lock-in's own input voltage noise (SR830 specification: 6 nV/sqrt(Hz) at 1 kHz)."""
 
 
 def enbw_Hz(time_constant_s: float, slope_dB_per_oct: int) -> float:
@@ -109,6 +115,10 @@ class SimulatedLockIn:
         Initial settings (SR830 defaults of this project: 30 ms, 1 mV, 12 dB/oct, 0 deg).
     max_substeps : int
         Most substeps used across a changing-signal interval.
+    detector_noise : callable, optional
+        ``detector_noise() -> V/sqrt(Hz)``: noise density of the detector feeding
+        the input (it may change with the pump power), added in quadrature to
+        ``noise.input_noise_V_per_rtHz``. Ignored when ``noise`` is None.
     """
 
     def __init__(
@@ -125,6 +135,7 @@ class SimulatedLockIn:
         filter_slope_dB_per_oct: int = 12,
         reference_phase_deg: float = 0.0,
         max_substeps: int = 6,
+        detector_noise: Callable[[], float] | None = None,
     ) -> None:
         if int(seed) < 0:
             raise ValueError(f"lockin seed must be >= 0, got {seed!r}")
@@ -134,6 +145,7 @@ class SimulatedLockIn:
         self._static_after = static_after
         self._seed = int(seed)
         self.noise = noise
+        self._detector_noise = detector_noise
         self._max_substeps = max(1, int(max_substeps))
         self._tau_s = self._check_tau(time_constant_s)
         self._n = self._check_slope(filter_slope_dB_per_oct) // 6
@@ -227,7 +239,16 @@ class SimulatedLockIn:
         """Additive rms noise in X (and in Y) at the current settings, V."""
         if self.noise is None:
             return 0.0
-        return self.noise.input_noise_V_per_rtHz * math.sqrt(self.enbw_Hz())
+        return self.noise_density_V_per_rtHz() * math.sqrt(self.enbw_Hz())
+
+    def noise_density_V_per_rtHz(self) -> float:
+        """Total input noise density now: own input noise and the detector's, V/sqrt(Hz)."""
+        if self.noise is None:
+            return 0.0
+        own = self.noise.input_noise_V_per_rtHz
+        if self._detector_noise is None:
+            return own
+        return math.hypot(own, self._detector_noise())
 
     def settle_time_s(self, fraction: float = 0.99) -> float:
         """Time after an input step for the output to reach ``fraction`` of it.
@@ -253,6 +274,7 @@ class SimulatedLockIn:
         }
         if self.noise is not None:
             out.update({f"noise_{k}": v for k, v in asdict(self.noise).items()})
+            out["noise_density_V_per_rtHz"] = self.noise_density_V_per_rtHz()
         return out
 
     # ------------------------------------------------------------------ filter
@@ -340,6 +362,15 @@ class SimulatedLockIn:
         self._counter += 1
         return np.random.default_rng(ss)
 
+    def drift_factor(self, t_s: float | None = None) -> float:
+        """Slow multiplicative gain drift at lab time ``t_s`` (default: now); 1 without noise."""
+        if self.noise is None:
+            return 1.0
+        nm = self.noise
+        t_s = self._clock.now_s() if t_s is None else t_s
+        return 1.0 + nm.drift_rel_rms * math.sqrt(2.0) * math.sin(
+            2.0 * math.pi * t_s / nm.drift_period_s + self._drift_phase)
+
     def output_V(self) -> complex:
         """Noise-free filter output ``X + iY`` now (after :meth:`sync`)."""
         self.sync()
@@ -354,12 +385,7 @@ class SimulatedLockIn:
         if self.noise is not None:
             nm = self.noise
             g0, g1, g2 = self._noise_rng().standard_normal(3).tolist()
-            drift = (
-                nm.drift_rel_rms
-                * math.sqrt(2.0)
-                * math.sin(2.0 * math.pi * self._t_sync_s / nm.drift_period_s + self._drift_phase)
-            )
-            gain = 1.0 + nm.power_rel_rms * g2 + drift
+            gain = self.drift_factor(self._t_sync_s) + nm.power_rel_rms * g2
             sigma = self.noise_rms_V()
             x = x * gain + sigma * g0
             y = y * gain + sigma * g1

@@ -124,7 +124,7 @@ def test_garbage_file_exit_2(tmp_path):
 
 
 def test_help_on_every_command():
-    for command in ("demo", "scan", "reconstruct", "info"):
+    for command in ("demo", "scan", "reconstruct", "info", "calibrate", "devices", "paper"):
         proc = run_cli(command, "--help")
         assert proc.returncode == 0 and "usage: " in proc.stdout
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from imager.devices.interfaces import Chopper, LockIn, LockInStatus, Pump, Source
+from imager.devices.probes import BandPhotometer, DecayRecorder, TemperatureController
 from imager.sim import SimConfig, SimulatedLab, VirtualClock
 from stages import Stage, XYStage
 
@@ -34,8 +35,11 @@ def test_lab_exposes_the_devices(quiet_config):
     assert lab.stage.x is lab.stage_x and lab.stage_x.name == "stage_x"
     assert isinstance(lab.stage_y, Stage) and isinstance(lab.lockin, LockIn)
     assert isinstance(lab.chopper, Chopper) and isinstance(lab.source, Source)
-    assert isinstance(lab.pump, Pump)
-    assert set(lab.instruments()) == {"stage_x", "stage_y", "lockin", "chopper", "source", "pump"}
+    assert isinstance(lab.pump, Pump) and isinstance(lab.temperature, TemperatureController)
+    assert isinstance(lab.photometer, BandPhotometer)
+    assert isinstance(lab.decay_recorder, DecayRecorder)
+    assert set(lab.instruments()) == {"stage_x", "stage_y", "lockin", "chopper", "source", "pump",
+                                      "temperature"}
     assert lab.stage.position_um() == pytest.approx((12500.0, 12500.0), abs=0.02)
     assert lab.chart.centre_um == pytest.approx((12500.0, 12500.0))
     s = lab.settings()
@@ -86,7 +90,9 @@ def test_setting_changes_take_effect_from_now(quiet_config):
     assert lab.lockin.read_xy().x_V == pytest.approx(2 * bv, rel=1e-3)
     lab.pump.power_mW = 1.0
     lab.clock.sleep(0.5)
-    assert lab.lockin.read_xy().x_V > 2 * bv * 1.5  # slope grows with pump power
+    # The slope grows with pump power; the rate-equation film is already
+    # saturating at 0.5 mW in a 1 um spot (tens of kW/cm^2), so by less than 2x.
+    assert lab.lockin.read_xy().x_V > 2 * bv * 1.2
 
 
 def test_source_off_and_chopper_off(quiet_config):
