@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_calibrate(sub)
     commands.add_devices(sub)
     commands.add_paper(sub)
+    commands.add_emulate(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import cmath
 import math
+import threading
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ from imager.sim.probes import (
 )
 from imager.sim.twin_film import RateEquationFilm
 from imager.twin import Film, FilmParameters
+from stages.interface import Clock
 from stages.simulated import SimulatedStage, StageDynamics
 from stages.xy import XYStage
 
@@ -124,12 +126,18 @@ class SimulatedLab:
     ----------
     config : SimConfig, optional
         Lab configuration; defaults to :class:`SimConfig()`.
+    clock, stages, lock : optional
+        For the emulated lab: a wall clock, the two simulated axes its APT
+        emulators move, and the lock held by every emulator thread while it
+        touches the twin.
 
     Attributes
     ----------
     clock : VirtualClock
+        Or the clock given (a wall clock behind the wire-level emulators).
     stage : XYStage
-        ``stage_x`` and ``stage_y`` together; both start at the chart centre.
+        ``stage_x`` and ``stage_y`` together; both start at the chart centre,
+        unless ``stages`` were given (axes driven by APT emulators).
     stage_x, stage_y : SimulatedStage
     lockin : SimulatedLockIn
     chopper : SimulatedChopper
@@ -149,12 +157,14 @@ class SimulatedLab:
     film : FilmResponse
     """
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, *, clock: Clock | None = None,
+                 stages: tuple[SimulatedStage, SimulatedStage] | None = None,
+                 lock: threading.RLock | None = None) -> None:
         cfg = config if config is not None else SimConfig()
         if int(cfg.seed) < 0:
             raise ValueError(f"SimConfig.seed must be >= 0, got {cfg.seed!r}")
         self.config = cfg
-        self.clock = VirtualClock()
+        self.clock = clock if clock is not None else VirtualClock()
         self.chart = _build_chart(cfg)
         self.optics = MirOptics(
             self.chart,
@@ -167,8 +177,11 @@ class SimulatedLab:
             temperature_K=cfg.temperature_K)
         xc, yc = cfg.chart_center_um
         travel = (float(cfg.stage_travel_um[0]), float(cfg.stage_travel_um[1]))
-        self.stage_x = SimulatedStage("stage_x", self.clock, travel, cfg.stage_dynamics, xc)
-        self.stage_y = SimulatedStage("stage_y", self.clock, travel, cfg.stage_dynamics, yc)
+        if stages is None:
+            self.stage_x = SimulatedStage("stage_x", self.clock, travel, cfg.stage_dynamics, xc)
+            self.stage_y = SimulatedStage("stage_y", self.clock, travel, cfg.stage_dynamics, yc)
+        else:  # axes moved by someone else (the APT emulators of the emulated lab)
+            self.stage_x, self.stage_y = stages
         self.stage = XYStage(self.stage_x, self.stage_y)
         self.chopper = SimulatedChopper()
         self.source = SimulatedSource()
@@ -194,10 +207,15 @@ class SimulatedLab:
                            if twin else None)
         self.decay_recorder = (SimulatedDecayRecorder(self, int(cfg.seed), noise=cfg.noise)
                                if twin else None)
+        sync = self.lockin.sync
+        if lock is not None:
+            def sync() -> None:
+                with lock:
+                    self.lockin.sync()
         for stage in (self.stage_x, self.stage_y):
-            stage.add_move_listener(self.lockin.sync)
+            stage.add_move_listener(sync)
         for device in (self.chopper, self.source, self.pump, self.temperature):
-            device.set_change_hook(self.lockin.sync)
+            device.set_change_hook(sync)
 
     def _set_film_temperature(self, T_K: float) -> None:
         if hasattr(self.film, "temperature_K"):

@@ -8,6 +8,7 @@ and one flush per point (~0.1 ms here). Layout: ``docs/scanfile.md``.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,18 @@ def scan_file_name(recipe_name: str, when: _dt.datetime | None = None) -> str:
 
 
 def _attr_value(value: Any) -> Any:
+    """A value HDF5 can store as an attribute (JSON text for anything nested or mixed)."""
     if value is None:
         return ""
+    if isinstance(value, str | bool | int | float | np.generic):
+        return value
     if isinstance(value, list | tuple):
-        return np.asarray(value)
-    return value
+        array = np.asarray(value)
+        if array.dtype.kind in "biuf" or array.dtype.kind == "U":
+            return array if array.dtype.kind != "U" else array.astype("S")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value
+    return json.dumps(value, default=str)
 
 
 def _set_attrs(obj: h5py.HLObject, values: Mapping[str, Any]) -> None:

@@ -66,6 +66,12 @@ class AptEmulator:
         (hardware: 100 ms).
     clock : Clock, optional
         Time source (default :class:`~stages.clock.WallClock`).
+    lock : threading.RLock, optional
+        Held while a command is handled; share it with whatever else reads the
+        simulated axes from another thread (the emulated lab's lock-in).
+    homed : bool
+        Start as already homed (with ``counter_zero_at_power_on=False``: a
+        controller left powered since its last homing).
 
     Attributes
     ----------
@@ -91,6 +97,8 @@ class AptEmulator:
         counter_zero_at_power_on: bool = True,
         update_period_s: float = 0.1,
         clock: Clock | None = None,
+        lock: threading.RLock | None = None,
+        homed: bool = False,
     ) -> None:
         self.controller = controller_model(controller)
         n = self.controller.n_bays
@@ -105,6 +113,8 @@ class AptEmulator:
                          start, counter_zero_at_power_on)
             for name, start in zip(names, starts, strict=True)
         ]
+        for axis in self.axes:  # homed earlier, counter kept (a controller left powered)
+            axis.homed = axis.stage.homed = bool(homed)
         self.serial_number = self.controller.serial_prefix * 1_000_000 + 1
         self.update_period_s = float(update_period_s)
         self.received: collections.deque[P.Frame] = collections.deque(maxlen=10000)
@@ -116,7 +126,8 @@ class AptEmulator:
         self._garble = 0
         self._drop = 0
         self._drop_ids: frozenset[int] | None = None
-        self._lock = threading.RLock()
+        # a shared lock lets a simulated lab read the axes while this thread moves them
+        self._lock = lock if lock is not None else threading.RLock()
         rack = self.controller.rack
         dests = {P.RACK, *(P.bay_address(i) for i in range(n))} if rack else {P.USB, P.RACK, P.BAY0}
         self._decoder = P.FrameDecoder(dests=dests, sources={P.HOST})

@@ -1,0 +1,148 @@
+"""The whole emulated lab: one physics twin behind every real wire protocol.
+
+:func:`start_emulated_bench` runs a :class:`~imager.sim.lab.SimulatedLab` on
+the wall clock and puts real protocols in front of it: two Thorlabs APT
+controllers on ptys moving the twin's x and y axes, an SR830 or SR860 lock-in
+on loopback TCP and on a pty reading the twin's photodiode, and an MC2000B
+chopper on a pty whose blade is the twin's chopper. A real lab configuration
+(:meth:`EmulatedBench.lab_config_toml`) points the real drivers at it: a dry
+run of the hardware path, ``mirimager emulate`` on the command line.
+
+Every emulator thread holds one lock while it touches the twin, so a move
+commanded over APT and a lock-in reading over TCP see a consistent lab.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from imager.emulators.mc2000b import MC2000BEmulator
+from imager.emulators.serve import serve_lockin_pty, serve_lockin_tcp, serve_mc2000b_pty
+from imager.emulators.sr830 import SR830Emulator
+from imager.emulators.sr860 import SR860Emulator
+from imager.emulators.srs_lockin import SRSLockInEmulator
+from imager.emulators.wire import PtyServer, TcpServer
+from imager.sim.lab import SimConfig, SimulatedLab
+from stages.apt.emulator import AptEmulator
+from stages.clock import WallClock
+from stages.simulated import StageDynamics
+
+LOCKINS: dict[str, type[SRSLockInEmulator]] = {"SR830": SR830Emulator, "SR860": SR860Emulator}
+
+
+@dataclass
+class EmulatedBench:
+    """Everything :func:`start_emulated_bench` started; :meth:`close` stops it."""
+
+    lab: SimulatedLab
+    apt_x: AptEmulator
+    apt_y: AptEmulator
+    lockin: SRSLockInEmulator
+    chopper: MC2000BEmulator
+    lockin_tcp: TcpServer
+    lockin_pty: PtyServer
+    chopper_pty: PtyServer
+    controller: str
+    stage: str
+    _closed: bool = field(default=False, repr=False)
+
+    def lab_config_toml(self, lockin_via: str = "tcp", serial_read_timeout_s: float = 0.02) -> str:
+        """A lab configuration for the real drivers, pointing at these emulators.
+
+        Parameters
+        ----------
+        lockin_via : {"tcp", "pty"}
+            Lock-in address: the TCP socket or the RS-232 pty.
+        serial_read_timeout_s : float
+            APT library read timeout (its status polling period; see stages.apt).
+        """
+        address = (self.lockin_tcp.resource_name if lockin_via == "tcp"
+                   else self.lockin_pty.resource_name)
+        lines = ["# Emulated lab (mirimager emulate): real drivers, simulated physics.",
+                 'name = "emulated"', ""]
+        for name, apt in (("stage_x", self.apt_x), ("stage_y", self.apt_y)):
+            lines += [f"[{name}]", 'driver = "apt"', f'serial_port = "{apt.port}"',
+                      f'controller = "{self.controller}"', f'stage = "{self.stage}"',
+                      "require_homed = true",
+                      f"serial_read_timeout_s = {serial_read_timeout_s}", ""]
+        lines += ["[lockin]", f'driver = "{self.lockin.MODEL.lower()}"', f'address = "{address}"',
+                  "", "[chopper]", 'driver = "mc2000b"', f'serial_port = "{self.chopper_pty.port}"',
+                  "", "[source]", 'driver = "manual"',
+                  f"max_power_mW = {self.lab.source.max_power_mW:g}", "",
+                  "[pump]", 'driver = "manual"', ""]
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        """Stop every server and emulator (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        for server in (self.lockin_tcp, self.lockin_pty, self.chopper_pty, self.apt_x, self.apt_y):
+            try:
+                server.close()
+            except Exception:  # noqa: BLE001 - close the rest
+                pass
+
+    def __enter__(self) -> EmulatedBench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def start_emulated_bench(
+    config: SimConfig | None = None,
+    *,
+    lockin_model: str = "SR830",
+    controller: str = "KDC101",
+    stage: str = "MTS25-Z8",
+    dynamics: StageDynamics | None = None,
+) -> EmulatedBench:
+    """Start the emulated lab.
+
+    Parameters
+    ----------
+    config : SimConfig, optional
+        The twin (chart, beam, noise, seed); default :class:`SimConfig()`.
+    lockin_model : {"SR830", "SR860"}
+    controller, stage : str
+        APT controller (one per axis; single-channel models) and stage model.
+    dynamics : StageDynamics, optional
+        Velocity, acceleration and settle time of the emulated axes.
+
+    Returns
+    -------
+    EmulatedBench
+        The axes start at the chart centre, homed (a controller left powered
+        since its last homing), counters absolute.
+    """
+    if lockin_model not in LOCKINS:
+        raise ValueError(f"lockin_model must be one of {sorted(LOCKINS)}, got {lockin_model!r}")
+    config = config or SimConfig()
+    clock = WallClock()
+    lock = threading.RLock()
+    started: list = []
+    try:
+        axes = []
+        for start_um in config.chart_center_um:
+            apt = AptEmulator(controller, stage, dynamics=dynamics, start_um=start_um,
+                              counter_zero_at_power_on=False, clock=clock, lock=lock, homed=True)
+            started.append(apt.start())
+            axes.append(apt)
+        lab = SimulatedLab(config, clock=clock,
+                           stages=(axes[0].axes[0].stage, axes[1].axes[0].stage), lock=lock)
+        lockin = LOCKINS[lockin_model](lab.lockin, chopper=lab.chopper, lock=lock)
+        chopper = MC2000BEmulator(lab.chopper, lock=lock)
+        tcp = serve_lockin_tcp(lockin)
+        started.append(tcp)
+        pty = serve_lockin_pty(lockin)
+        started.append(pty)
+        chopper_pty = serve_mc2000b_pty(chopper)
+        started.append(chopper_pty)
+    except BaseException:
+        for server in reversed(started):
+            server.close()
+        raise
+    return EmulatedBench(lab, axes[0], axes[1], lockin, chopper, tcp, pty, chopper_pty,
+                         controller, stage)
