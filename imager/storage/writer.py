@@ -66,7 +66,7 @@ def _attr_value(value: Any) -> Any:
         array = np.asarray(value)
         if array.dtype.kind in "biuf" or array.dtype.kind == "U":
             return array if array.dtype.kind != "U" else array.astype("S")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufS":
         return value
     return json.dumps(value, default=str)
 
