@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,6 +269,12 @@ def load_raster(path: str | os.PathLike[str]) -> RasterScan:
     SWMR mode cannot be opened while (or after being killed while) it is
     open for writing; HDF5 reports this and ``h5clear -s`` repairs it.
     """
+    return read_scan_file(path, _read)
+
+
+def read_scan_file(path: str | os.PathLike[str], reader: Callable[[h5py.File, Path], Any]) -> Any:
+    """Open a scan file read-only (no locking, retrying reads a running writer can break)
+    and hand it to ``reader(file, path)``; every failure is a one-line ScanFileError."""
     path = Path(os.fspath(path))
     if not path.exists():
         raise ScanFileError(f"{path}: no such file")
@@ -283,7 +290,7 @@ def load_raster(path: str | os.PathLike[str]) -> RasterScan:
     # fail transiently, so a few retries separate "busy" from "corrupt".
     for attempt in range(READ_ATTEMPTS):
         try:
-            return _open_and_read(path)
+            return _open_and_read(path, reader)
         except _TransientRead as exc:
             if attempt == READ_ATTEMPTS - 1:
                 raise ScanFileError(
@@ -300,7 +307,7 @@ class _TransientRead(Exception):
     """A read that failed in a way a concurrent writer's flush can cause."""
 
 
-def _open_and_read(path: Path) -> RasterScan:
+def _open_and_read(path: Path, reader: Callable[[h5py.File, Path], Any]) -> Any:
     try:
         f = _open(path)
     except OSError as exc:
@@ -312,7 +319,7 @@ def _open_and_read(path: Path) -> RasterScan:
         raise _TransientRead(_one_line(exc)) from exc
     try:
         with f:
-            return _read(f, path)
+            return reader(f, path)
     except ScanFileError:
         raise
     except (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:

@@ -164,6 +164,12 @@ def add_reconstruct(sub) -> None:
     p.add_argument("--calibration", metavar="CAL.h5",
                    help="show MIR intensity (nW/um^2) with this calibration (default: the one "
                         "stored in the scan file, if any)")
+    p.add_argument("--method", choices=("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv"),
+                   default="tv", help="single-pixel files: solver (default tv, total variation "
+                   "constrained by the noise estimated from the pattern pairs)")
+    p.add_argument("--ratio", type=float, default=None,
+                   help="single-pixel files: use only the first RATIO*n^2 measurements "
+                        "(a shorter acquisition), in (0, measured ratio]")
     p.set_defaults(func=cmd_reconstruct)
 
 
@@ -220,9 +226,9 @@ def _calibration_attrs(path: str | None) -> dict | None:
 
 def _acquire(recipe, args) -> int:
 
-    if recipe.kind != "raster":
-        raise UserError(f"{recipe.source}: kind = {recipe.kind!r}; run it with "
-                        f"'mirimager {'calibrate' if recipe.kind == 'calibration' else 'scan'}'")
+    if recipe.kind == "calibration":
+        raise UserError(f"{recipe.source}: kind = 'calibration'; run it with "
+                        "'mirimager calibrate'")
     calibration = _calibration_attrs(args.calibration)
     if args.seed is not None:
         recipe.sections["sim"]["seed"] = args.seed
@@ -235,7 +241,9 @@ def _acquire(recipe, args) -> int:
     print(f"scan file: {path}")
     print(f"image:     {png}")
     _export_png(path, png)
-    print(f"status:    {result.exit_status}, {result.points_done}/{result.grid.n_points} points, "
+    total = result.grid.n_points if recipe.kind == "raster" else result.basis.n_patterns
+    unit = "points" if recipe.kind == "raster" else "patterns"
+    print(f"status:    {result.exit_status}, {result.points_done}/{total} {unit}, "
           f"lab time {result.lab_time_s / 60:.1f} min, wall time {result.wall_time_s:.1f} s")
     if result.exit_status == "abort":
         print(f"stopped:   {result.error_message}; the file holds every completed point")
@@ -261,7 +269,7 @@ def _open_lab(recipe, lab_config: str | None):
 
 
 def _run_scan(lab, recipe, path, args, calibration):
-    from imager.engine import run_raster
+    from imager.engine import run_raster, run_single_pixel
 
     progress = not args.no_progress
     if args.live:
@@ -269,6 +277,8 @@ def _run_scan(lab, recipe, path, args, calibration):
 
         result = run_with_live_view(lab, recipe, path, progress=progress,
                                     calibration=calibration)
+    elif recipe.kind == "single_pixel":
+        result = run_single_pixel(lab, recipe, path, progress=progress, calibration=calibration)
     else:
         result = run_raster(lab, recipe, path, progress=progress, calibration=calibration)
     return result
@@ -276,10 +286,19 @@ def _run_scan(lab, recipe, path, args, calibration):
 
 def _export_png(scan_path: Path, png: Path) -> None:
     from reconstruction import load_raster, reconstruct_raster, save_png
+    from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel, scan_kind
 
-    scan = load_raster(scan_path)
-    rec = reconstruct_raster(scan, snake_correction=False)
-    save_png(png, rec.image, rec.x_um, rec.y_um, title=f"{scan_path.name} ({scan.exit_status})")
+    if scan_kind(scan_path) == "single_pixel":
+        scan = load_single_pixel(scan_path)
+        if scan.pairs_measured == 0:
+            return
+        rec = reconstruct_single_pixel(scan, "tv")
+        title = f"{scan_path.name} ({scan.exit_status}, TV, {rec.measurements} meas.)"
+    else:
+        scan = load_raster(scan_path)
+        rec = reconstruct_raster(scan, snake_correction=False)
+        title = f"{scan_path.name} ({scan.exit_status})"
+    save_png(png, rec.image, rec.x_um, rec.y_um, title=title)
     if rec.metrics:
         print("vs truth:  " + _format_metrics(rec.metrics))
 
@@ -308,8 +327,11 @@ def cmd_scan(args) -> int:
 
 
 def cmd_reconstruct(args) -> int:
-    from reconstruction import load_raster, reconstruct_raster, save_png, save_tiff
+    from reconstruction import load_raster, reconstruct_raster
+    from reconstruction.spifile import scan_kind
 
+    if scan_kind(args.file) == "single_pixel":
+        return _reconstruct_single_pixel(args)
     scan = load_raster(args.file)
     flat = None
     if args.flat:
@@ -321,6 +343,36 @@ def cmd_reconstruct(args) -> int:
     background = None if args.background == "none" else args.background
     rec = reconstruct_raster(scan, snake_correction=snake, background=background, flat=flat)
     image, label = _calibrated(rec.image, scan, args.calibration)
+    _write_outputs(args, scan, rec, image, label)
+    print(f"points: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
+    if rec.lag_px:
+        print(f"snake lag corrected: {rec.lag_px:+.3f} px")
+    if rec.metrics:
+        print("vs truth: " + _format_metrics(rec.metrics))
+    return 0
+
+
+def _reconstruct_single_pixel(args) -> int:
+    from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel
+
+    scan = load_single_pixel(args.file)
+    try:
+        rec = reconstruct_single_pixel(scan, args.method, ratio=args.ratio)
+    except ValueError as exc:
+        raise UserError(f"--ratio: {exc}" if "ratio" in str(exc) else str(exc)) from None
+    image, label = _calibrated(rec.image, scan, args.calibration)
+    _write_outputs(args, scan, rec, image, label)
+    print(f"patterns: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
+    print(f"method {rec.method}: {rec.measurements} measurements (ratio {rec.ratio:.3g}) of "
+          f"{scan.basis_spec['kind']} {scan.basis_spec['size']}x{scan.basis_spec['size']}")
+    if rec.metrics:
+        print("vs truth: " + _format_metrics(rec.metrics))
+    return 0
+
+
+def _write_outputs(args, scan, rec, image, label) -> None:
+    from reconstruction import save_png, save_tiff
+
     out = Path(args.output)
     suffix = out.suffix.lower()
     targets = []
@@ -341,12 +393,6 @@ def cmd_reconstruct(args) -> int:
         else:
             save_tiff(target, image, rec.x_um, rec.y_um)
         print(f"{kind}: {target}" + (f" (values: {label})" if kind == "tiff" else ""))
-    print(f"points: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
-    if rec.lag_px:
-        print(f"snake lag corrected: {rec.lag_px:+.3f} px")
-    if rec.metrics:
-        print("vs truth: " + _format_metrics(rec.metrics))
-    return 0
 
 
 def _calibrated(image, scan, calibration_path: str | None):
@@ -436,15 +482,27 @@ def cmd_devices(args) -> int:
 
 def cmd_info(args) -> int:
     from reconstruction import load_raster
+    from reconstruction.spifile import load_single_pixel, scan_kind
 
-    scan = load_raster(args.file)
+    kind = scan_kind(args.file)
+    if kind == "single_pixel":
+        scan = load_single_pixel(args.file)
+        spec = scan.basis_spec
+        order = ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("kind", "size"))
+        order = f"{spec['kind']} basis: {order}"
+    elif kind == "calibration":
+        raise UserError(f"{args.file}: a calibration file; 'mirimager calibrate' printed its "
+                        "summary (read it with reconstruction.calibration.load_calibration)")
+    else:
+        scan = load_raster(args.file)
+        order = scan.order
     info = {
         "file": str(args.file),
         "kind": scan.kind,
         "size": {"nx": len(scan.x_um), "ny": len(scan.y_um)},
         "x_um": [float(scan.x_um[0]), float(scan.x_um[-1])],
         "y_um": [float(scan.y_um[0]), float(scan.y_um[-1])],
-        "order": scan.order,
+        "order": order,
         "exit_status": scan.exit_status,
         "error_message": scan.attrs.get("error_message", ""),
         "points_done": scan.points_done,
@@ -464,7 +522,8 @@ def cmd_info(args) -> int:
           f"y {info['y_um'][0]:g}..{info['y_um'][1]:g} um")
     print(f"status:   {info['exit_status']}"
           + (f" ({info['error_message']})" if info["error_message"] else ""))
-    print(f"points:   {info['points_done']}/{info['points_total']} done")
+    unit = "patterns" if kind == "single_pixel" else "points"
+    print(f"{unit + ':':<10}{info['points_done']}/{info['points_total']} done")
     print(f"time:     {info['start_time']} -> {info['end_time'] or '(not ended)'}")
     for device, settings in sorted(info["settings"].items()):
         items = ", ".join(f"{k}={_short(v)}" for k, v in sorted(settings.items())

@@ -36,22 +36,50 @@ def live_png_path(scan_path: Path) -> Path:
 def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
                        refresh_s: float | None = None, window: bool | None = None,
                        calibration: dict | None = None):
-    """Run :func:`imager.engine.run_raster` with a live view; returns its ScanResult."""
-    grid = recipe.grid
-    image = np.full(grid.shape, np.nan)
+    """Run a raster or single-pixel scan with a live view; returns the engine's result.
+
+    Raster scans show the image filling in; single-pixel scans a progressive
+    preview (the minimum-norm image of the pairs measured so far: low orders
+    first, so it sharpens as the scan goes on).
+    """
     stop = StopRequest()
+    kwargs = dict(progress=progress, stop=stop, handle_ctrl_c=False, calibration=calibration)
+    if recipe.kind == "single_pixel":
+        from imager.engine import run_single_pixel
+        from imager.recipes.recipe import single_pixel_basis
+
+        basis = single_pixel_basis(recipe)
+        spi = recipe.sections["single_pixel"]
+        axes = tuple(c + (np.arange(basis.size) - (basis.size - 1) / 2) * spi["fov_um"]
+                     / basis.size for c in (spi["center_x_um"], spi["center_y_um"]))
+        raw = np.full(basis.n_patterns, np.nan)
+
+        def run():
+            return run_single_pixel(lab, recipe, path, live_raw=raw, **kwargs)
+
+        def snapshot() -> np.ndarray:
+            return _spi_preview(basis, raw.copy())
+    else:
+        grid = recipe.grid
+        axes = (grid.x_um, grid.y_um)
+        image = np.full(grid.shape, np.nan)
+
+        def run():
+            return run_raster(lab, recipe, path, live_image=image, **kwargs)
+
+        def snapshot() -> np.ndarray:
+            return image.copy()
+
     outcome: dict = {}
 
     def worker() -> None:
         try:
-            outcome["result"] = run_raster(lab, recipe, path, progress=progress, stop=stop,
-                                           handle_ctrl_c=False, live_image=image,
-                                           calibration=calibration)
+            outcome["result"] = run()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
             outcome["error"] = exc
 
     window = has_display() if window is None else window
-    draw = _WindowView(grid) if window else _PngView(grid, live_png_path(Path(path)))
+    draw = _WindowView(*axes) if window else _PngView(*axes, live_png_path(Path(path)))
     refresh_s = refresh_s or (WINDOW_REFRESH_S if window else PNG_REFRESH_S)
     thread = threading.Thread(target=worker, name="acquisition", daemon=True)
     with ctrl_c_stops(stop):
@@ -62,36 +90,48 @@ def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
         while thread.is_alive():
             thread.join(timeout=0.1)
             if time.monotonic() - last >= refresh_s:
-                draw.update(image.copy())
+                draw.update(snapshot())
                 last = time.monotonic()
-        draw.update(image.copy())
+        draw.update(snapshot())
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
 
 
+def _spi_preview(basis, raw: np.ndarray) -> np.ndarray:
+    """Minimum-norm image of the complete pairs measured so far (NaN before the first)."""
+    finite = np.isfinite(raw)
+    pairs = (int(np.argmin(finite)) if not finite.all() else finite.size) // 2
+    if pairs == 0:
+        return np.full(basis.shape, np.nan)
+    y = np.zeros(basis.m)
+    y[:pairs] = basis.combine(raw[: 2 * pairs])
+    return basis.adjoint(y)
+
+
 class _PngView:
-    def __init__(self, grid, path: Path) -> None:
-        self.grid, self.path = grid, path
+    def __init__(self, x_um, y_um, path: Path) -> None:
+        self.x_um, self.y_um, self.path = x_um, y_um, path
 
     def update(self, image: np.ndarray) -> None:
         from reconstruction import save_png
 
         if np.isfinite(image).any():
             tmp = self.path.with_name(self.path.stem + ".tmp.png")
-            save_png(tmp, image, self.grid.x_um, self.grid.y_um, title="live")
+            save_png(tmp, image, self.x_um, self.y_um, title="live")
             os.replace(tmp, self.path)
 
 
 class _WindowView:  # pragma: no cover - needs a display
-    def __init__(self, grid) -> None:
+    def __init__(self, x_um, y_um) -> None:
         import matplotlib.pyplot as plt
 
         self.plt = plt
         plt.ion()
         self.fig, ax = plt.subplots()
-        extent = (grid.x_um[0], grid.x_um[-1], grid.y_um[-1], grid.y_um[0])
-        self.im = ax.imshow(np.full(grid.shape, np.nan), extent=extent, cmap="inferno")
+        extent = (x_um[0], x_um[-1], y_um[0], y_um[-1])
+        self.im = ax.imshow(np.full((len(y_um), len(x_um)), np.nan), extent=extent,
+                            origin="lower", cmap="inferno")
         ax.set_xlabel("x (µm)")
         ax.set_ylabel("y (µm)")
         self.fig.colorbar(self.im, ax=ax, label="lock-in X (V)")

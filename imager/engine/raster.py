@@ -8,6 +8,7 @@ hardware run the same code.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,32 +99,46 @@ def run_raster(
         calibration=calibration,
     )
     image = live_image if live_image is not None else np.full(grid.shape, np.nan)
-    stop = stop or StopRequest()
     bar = LabProgress(grid.n_points, enabled=progress, desc=recipe.name)
-    status, error = "success", ""
     wall_start = time.perf_counter()
     lab_start = lab.clock.now_s()
+    status, error = run_guarded(
+        lab, writer, bar, stop, handle_ctrl_c,
+        lambda stop: _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar))
+    return ScanResult(
+        Path(path), grid, image, status, writer.points_written,
+        lab.clock.now_s() - lab_start, time.perf_counter() - wall_start, truth, error,
+    )
+
+
+def run_guarded(lab, writer, bar, stop: StopRequest | None, handle_ctrl_c: bool,
+                acquire: Callable[[StopRequest], None]) -> tuple[str, str]:
+    """Run an acquisition loop; record how it ended in the file.
+
+    Ctrl-C (when handled) or ``stop`` ends it after the current point as
+    ``abort``; an exception marks the file ``fail`` with its text and
+    propagates. The MIR source is switched off unless the scan succeeded.
+    Returns ``(exit_status, error_message)``.
+    """
+    stop = stop or StopRequest()
+    status, error = "success", ""
     try:
         with ctrl_c_stops(stop) if handle_ctrl_c else nullcontext():
-            _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar)
+            acquire(stop)
         if stop.is_set():
             status, error = "abort", stop.reason
     except KeyboardInterrupt:
         status, error = "abort", "interrupted by Ctrl-C"
     except BaseException as exc:
-        status, error = "fail", f"{type(exc).__name__}: {exc}"
         _safe_off(lab)
-        writer.close(status, error)
+        writer.close("fail", f"{type(exc).__name__}: {exc}")
         raise
     finally:
         bar.close()
     if status != "success":
         _safe_off(lab)
     writer.close(status, error)
-    return ScanResult(
-        Path(path), grid, image, status, writer.points_written,
-        lab.clock.now_s() - lab_start, time.perf_counter() - wall_start, truth, error,
-    )
+    return status, error
 
 
 def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar) -> None:

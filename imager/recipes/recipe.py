@@ -57,8 +57,8 @@ class Recipe:
         )
 
     def dwell_s(self, time_constant_s: float | None = None) -> float:
-        """Raster dwell after each move in seconds (``dwell_tc`` times the time constant)."""
-        s = self.sections["scan"]
+        """Dwell after each move or pattern in seconds (``dwell_tc`` x the time constant)."""
+        s = self.sections["single_pixel" if self.kind == "single_pixel" else "scan"]
         if s["dwell_s"] is not None:
             return float(s["dwell_s"])
         tc = time_constant_s
@@ -200,11 +200,43 @@ def _check_consistency(recipe: Recipe) -> None:
         raise recipe.error(f"name: must be letters, digits, '-' or '_', got {recipe.name!r}")
     if recipe.kind == "raster":
         _check_raster(recipe)
+    elif recipe.kind == "single_pixel":
+        _check_single_pixel(recipe)
     elif recipe.kind == "calibration":
         levels = recipe.sections["calibration"]["mir_power_mW"]
         if 0.0 not in levels or len(set(levels)) < 3:
             raise recipe.error("[calibration] mir_power_mW: needs 0 (the noise floor) and at "
                                f"least two other levels, got {levels!r}")
+
+
+def _check_single_pixel(recipe: Recipe) -> None:
+    spi = recipe.sections["single_pixel"]
+    if spi["dwell_s"] is not None and spi["dwell_tc"] is not None:
+        raise recipe.error("[single_pixel] dwell_s and dwell_tc: give one of them, not both")
+    size = spi["size"]
+    if spi["basis"] in ("hadamard", "random") and size & (size - 1):
+        raise recipe.error(f"[single_pixel] size: a {spi['basis']} basis needs a power of two "
+                           f"(2, 4, ... 1024), got {size}")
+    try:
+        basis = single_pixel_basis(recipe)
+    except ValueError as exc:
+        field = "ordering" if "ordering" in str(exc) else "basis"
+        raise recipe.error(f"[single_pixel] {field}: {exc}") from None
+    if basis.m < 1:
+        raise recipe.error(f"[single_pixel] ratio: {spi['ratio']:g} of {size}x{size} "
+                           "leaves no measurement")
+
+
+def single_pixel_basis(recipe: Recipe):
+    """The pattern basis a single-pixel recipe describes (a small spec, no matrix)."""
+    from reconstruction import basis_from_spec
+
+    spi = recipe.sections["single_pixel"]
+    spec = {"kind": spi["basis"], "size": spi["size"], "ratio": spi["ratio"],
+            "seed": spi["seed"]}
+    if spi["ordering"] is not None:
+        spec["ordering"] = spi["ordering"]
+    return basis_from_spec(spec)
 
 
 def _check_raster(recipe: Recipe) -> None:

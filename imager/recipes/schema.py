@@ -38,7 +38,8 @@ class Field:
 
 
 TOP_LEVEL: dict[str, Field] = {
-    "kind": Field("str", "raster", choices=("raster", "calibration"), help="what the recipe does"),
+    "kind": Field("str", "raster", choices=("raster", "single_pixel", "calibration"),
+                  help="what the recipe does"),
     "name": Field("str", "scan", help="short name, used in file names"),
     "description": Field("str", "", help="free text stored with the scan"),
 }
@@ -47,7 +48,8 @@ TOP_LEVEL: dict[str, Field] = {
 COMMON_SECTIONS: dict[str, dict[str, Field]] = {}
 
 # sections of one kind of recipe
-KIND_SECTIONS: dict[str, dict[str, dict[str, Field]]] = {"raster": {}, "calibration": {}}
+KIND_SECTIONS: dict[str, dict[str, dict[str, Field]]] = {
+    "raster": {}, "single_pixel": {}, "calibration": {}}
 
 KIND_SECTIONS["raster"]["scan"] = {
         "x_start_um": Field("float", 12300.0, help="first column position"),
@@ -59,6 +61,20 @@ KIND_SECTIONS["raster"]["scan"] = {
         "order": Field("str", "snake", choices=("snake", "row"), help="raster order"),
         "dwell_s": Field("float", None, 0.0, 3600.0, help="wait after settling, seconds"),
         "dwell_tc": Field("float", None, 0.0, 1000.0, help="wait in lock-in time constants"),
+}
+
+KIND_SECTIONS["single_pixel"]["single_pixel"] = {
+    "basis": Field("str", "hadamard", choices=("hadamard", "fourier", "random"),
+                   help="pattern basis (stored as a spec, never as a matrix)"),
+    "size": Field("int", 64, 2, 1024, help="patterns are size x size DMD pixels"),
+    "ordering": Field("str", None, help="basis ordering (default: zigzag / circular)"),
+    "ratio": Field("float", 1.0, 1e-4, 1.0, help="sampling ratio, in (0, 1]"),
+    "seed": Field("int", 0, 0, 2**31 - 1, help="seed of random orderings/bases"),
+    "fov_um": Field("float", 400.0, 1.0, 25000.0, help="field of view on the film"),
+    "center_x_um": Field("float", 12500.0, help="stage position held during the scan"),
+    "center_y_um": Field("float", 12500.0),
+    "dwell_s": Field("float", None, 0.0, 3600.0, help="wait after each pattern, seconds"),
+    "dwell_tc": Field("float", None, 0.0, 1000.0, help="wait in lock-in time constants"),
 }
 
 KIND_SECTIONS["calibration"]["calibration"] = {

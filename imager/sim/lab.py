@@ -31,6 +31,7 @@ from imager.sim.probes import (
     SimulatedDecayRecorder,
     SimulatedTemperatureController,
 )
+from imager.sim.projector import SimulatedProjector, pixel_response_map_V
 from imager.sim.twin_film import RateEquationFilm
 from imager.twin import Film, FilmParameters
 from stages.interface import Clock
@@ -195,9 +196,7 @@ class SimulatedLab:
             static_after=self._static_after,
             seed=int(cfg.seed),
             noise=cfg.noise_model if cfg.noise else None,
-            detector_noise=(
-                (lambda: detector_noise(self.pump.power_mW, self.source.wavelength_um))
-                if callable(detector_noise) else None),
+            detector_noise=self._detector_noise_V_per_rtHz if callable(detector_noise) else None,
         )
         self.temperature = SimulatedTemperatureController(
             self.clock, cfg.temperature_K, on_set=self._set_film_temperature)
@@ -207,6 +206,9 @@ class SimulatedLab:
                            if twin else None)
         self.decay_recorder = (SimulatedDecayRecorder(self, int(cfg.seed), noise=cfg.noise)
                                if twin else None)
+        self.projector = SimulatedProjector(self.clock)
+        self._bucket_key: tuple | None = None
+        self._bucket_map: np.ndarray | None = None
         sync = self.lockin.sync
         if lock is not None:
             def sync() -> None:
@@ -214,7 +216,7 @@ class SimulatedLab:
                     self.lockin.sync()
         for stage in (self.stage_x, self.stage_y):
             stage.add_move_listener(sync)
-        for device in (self.chopper, self.source, self.pump, self.temperature):
+        for device in (self.chopper, self.source, self.pump, self.temperature, self.projector):
             device.set_change_hook(sync)
 
     def _set_film_temperature(self, T_K: float) -> None:
@@ -237,11 +239,59 @@ class SimulatedLab:
         source = self.source
         if not (source.on and self.chopper.enabled):
             return 0j
+        pattern = self.projector.current_pattern()
+        if pattern is not None:  # pump patterned by the DMD: the bucket signal
+            return float(pattern @ self.pixel_response_map_V().ravel()) * self._detector_rot
         intensity = self.optics.intensity_W_per_um2(
             self.stage_x.position_at(t_s), self.stage_y.position_at(t_s), source.power_mW * 1e-3
         )
         dv = self.film.dV_V(intensity, self.pump.power_mW, source.wavelength_um)
         return dv * self._detector_rot
+
+    def pixel_response_map_V(self) -> np.ndarray:
+        """Signal of each DMD pixel when lit (patterned mode), ``(n, n)`` volts, cached.
+
+        See :func:`imager.sim.projector.pixel_response_map_V`; recomputed when the
+        stage position, source, pump, temperature or pattern size change.
+        """
+        n = self.projector.shape[0]
+        key = (n, self.projector.fov_um, self.stage_x.position_um(), self.stage_y.position_um(),
+               self.source.on, self.source.power_mW, self.source.wavelength_um,
+               self.chopper.enabled, self.pump.power_mW, self.temperature.temperature_K)
+        if key != self._bucket_key:
+            self._bucket_map = pixel_response_map_V(self, n, self.projector.fov_um)
+            self._bucket_key = key
+        return self._bucket_map
+
+    def expected_pattern_image(self) -> np.ndarray:
+        """Noise-free lock-in X per lit DMD pixel, ``(n, n)``: the single-pixel "truth".
+
+        Bucket reading of pattern ``P`` = ``sum(P * truth)`` (before clipping).
+        """
+        rot = self._detector_rot * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
+        return self.pixel_response_map_V() * rot.real
+
+    def _detector_noise_V_per_rtHz(self) -> float:
+        """Photodiode-chain noise density now (focused spot, or the lit DMD field).
+
+        Patterned mode, 660 nm channel: the shot noise of the photocurrent of all
+        lit pixels (each ``a^2 / A_spot`` spots at the equivalent pump, see
+        :func:`imager.sim.projector.pixel_response_map_V`) plus the chain's
+        Johnson and amplifier noise. Other channels keep the spot density.
+        """
+        film = self.film
+        wavelength_um = self.source.wavelength_um
+        pattern = self.projector.current_pattern()
+        if pattern is None or getattr(film, "channel", None) != "660":
+            return film.detector_noise_V_per_rtHz(self.pump.power_mW, wavelength_um)
+        n = self.projector.shape[0]
+        a = self.projector.fov_um / n
+        spot_area_um2 = math.pi * self.config.pump_fwhm_um**2 / (4.0 * math.log(2.0))
+        ratio = a * a / spot_area_um2
+        response = film.response(self.pump.power_mW / (n * n) / ratio, wavelength_um)
+        current_A = response.photocurrents_A["660"] * float(pattern.sum()) * ratio
+        detector = film.detector
+        return detector.transimpedance_V_per_A * detector.current_noise_A_per_rtHz(current_A)
 
     def expected_image(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
         """Noise-free, fully settled lock-in X on a grid, shape ``(ny, nx)``, volts.

@@ -14,6 +14,8 @@ def test_shipped_recipes_are_valid(path):
     if recipe.kind == "raster":
         assert recipe.grid.n_points >= 1
         assert recipe.dwell_s() >= 0
+    elif recipe.kind == "single_pixel":
+        assert recipe.dwell_s() > 0
     else:
         assert recipe.kind == "calibration"
         assert 0.0 in recipe.sections["calibration"]["mir_power_mW"]
@@ -113,7 +115,7 @@ def test_calibration_recipe_lists_take_units():
         ('kind = "calibration"\n[calibration]\nmir_power_mW = [0, 5, 600]\n',
          "mir_power_mW[2]: must be in [0, 500] mW"),
         ('kind = "calibration"\n[calibration]\nrepeats = 1\n', "repeats: must be an integer in [2"),
-        ('kind = "tomography"\n', "kind: must be one of 'raster', 'calibration'"),
+        ('kind = "tomography"\n', "kind: must be one of 'raster', 'single_pixel', 'calibration'"),
     ],
 )
 def test_bad_calibration_recipes(text, expected):
