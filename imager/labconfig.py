@@ -74,6 +74,15 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "max_power_mW": Field("float", 500.0, 0.001, 10000.0),
     },
 }
+OPTIONAL_SECTIONS: dict[str, dict[str, Field]] = {
+    "projector": {
+        "driver": Field("str", "alp4", choices=("alp4",), help="ViALUX DMD over ALP4lib"),
+        "api_version": Field("str", "4.3", choices=("4.1", "4.2", "4.3", "4.4", "5.0", "5.1")),
+        "lib_dir": Field("str", None, help="folder of the vendor ALP library"),
+        "device_number": Field("int", None, 0, 2**31 - 1, help="DMD serial number"),
+        "pixel_mirrors": Field("int", 8, 1, 256, help="mirrors per pattern pixel side"),
+    },
+}
 REQUIRED = {"stage_x": ("serial_port",), "stage_y": ("serial_port",), "lockin": ("address",),
             "chopper": ("serial_port",)}
 
@@ -99,7 +108,7 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{source}: not valid TOML: {exc}") from None
     prefix = f"{source}: "
-    _check_keys(prefix, raw, {"name": None, **SECTIONS})
+    _check_keys(prefix, raw, {"name": None, **SECTIONS, **OPTIONAL_SECTIONS})
     config: dict[str, Any] = {"name": raw.get("name", "lab"), "source": source}
     for section, fields in SECTIONS.items():
         given = raw.get(section)
@@ -113,6 +122,16 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
             if not values.get(key):
                 raise RecipeError(f"{where}{key}: required")
         config[section] = values
+    for section, fields in OPTIONAL_SECTIONS.items():
+        given = raw.get(section)
+        if given is None:
+            continue
+        where = f"{prefix}[{section}] "
+        if not isinstance(given, dict):
+            raise RecipeError(f"{where}must be a table")
+        _check_keys(where, given, fields)
+        config[section] = {k: _check_value(where, k, f, given[k]) if k in given else f.default
+                           for k, f in fields.items()}
     return config
 
 
@@ -170,13 +189,23 @@ class HardwareLab:
         self._closers.append(self.lockin)
         self.chopper = MC2000BChopper(config["chopper"]["serial_port"])
         self._closers.append(self.chopper)
+        if "projector" in config:
+            from imager.drivers.alp4_dmd import ALP4Projector
+
+            p = config["projector"]
+            self.projector = ALP4Projector(p["api_version"], p["lib_dir"], p["device_number"],
+                                           p["pixel_mirrors"])
+            self._closers.append(self.projector)
         self.source = ManualSource(power_mW=0.0, on=False,
                                    max_power_mW=config["source"]["max_power_mW"])
         self.pump = ManualPump(power_mW=0.0, max_power_mW=config["pump"]["max_power_mW"])
 
     def instruments(self) -> dict[str, Any]:
-        return {"stage_x": self.stage_x, "stage_y": self.stage_y, "lockin": self.lockin,
-                "chopper": self.chopper, "source": self.source, "pump": self.pump}
+        devices = {"stage_x": self.stage_x, "stage_y": self.stage_y, "lockin": self.lockin,
+                   "chopper": self.chopper, "source": self.source, "pump": self.pump}
+        if hasattr(self, "projector"):
+            devices["projector"] = self.projector
+        return devices
 
     def settings(self) -> dict[str, Any]:
         return {"kind": "hardware", "name": self.config["name"],

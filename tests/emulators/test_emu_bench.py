@@ -93,3 +93,18 @@ def test_bad_lab_configuration_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2
     assert "[stage_x] controller: must be one of 'KDC101'" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_dmd_without_the_vendor_library_is_a_clear_error(tmp_path):
+    from imager.drivers import InstrumentError
+    from imager.drivers.alp4_dmd import ALP4Projector
+
+    with pytest.raises(InstrumentError, match="cannot load the vendor ALP 4.3 library"):
+        ALP4Projector(lib_dir=str(tmp_path))
+    with start_emulated_bench(SimConfig(), dynamics=FAST) as bench:
+        config = tmp_path / "lab.toml"
+        config.write_text(bench.lab_config_toml() + f'[projector]\nlib_dir = "{tmp_path}"\n')
+        proc = subprocess.run([MIRIMAGER, "devices", "--lab", str(config)], capture_output=True,
+                              text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "FAILED to open the lab" in proc.stdout and "vendor ALP" in proc.stdout
