@@ -12,15 +12,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
 from imager.devices.interfaces import LockInReading
 from imager.storage.writer import (
     ElementWriter,
+    FileWriter,
     _set_attrs,
     add_calibration,
-    close_entry,
     write_header,
 )
 
@@ -40,7 +39,7 @@ SPI_POINT_DTYPE = np.dtype(
 _EMPTY = np.array([(-1, *([np.nan] * 4), 0, np.nan, np.nan, 0)], dtype=SPI_POINT_DTYPE)[0]
 
 
-class SinglePixelWriter:
+class SinglePixelWriter(FileWriter):
     """Create a single-pixel scan file and append bucket readings, flushing each.
 
     Parameters
@@ -62,9 +61,7 @@ class SinglePixelWriter:
                  dwell_s: float, instruments: Mapping[str, Mapping[str, Any]],
                  lab: Mapping[str, Any], truth_V: np.ndarray | None = None,
                  chart: Any = None, calibration: Mapping[str, Any] | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = h5py.File(self.path, "x")
+        super().__init__(path)
         try:
             entry = write_header(self.file, "single_pixel", recipe_text, instruments, lab)
             basis = entry.create_group("basis")
@@ -108,8 +105,6 @@ class SinglePixelWriter:
             raise
         self._points_out = ElementWriter(self._points)
         self._reading_out = ElementWriter(self._readings)
-        self.points_written = 0
-        self.closed = False
 
     def write_reading(self, index: int, x_um: float, y_um: float, reading: LockInReading,
                       t_lab_s: float, t_wall_s: float) -> None:
@@ -121,10 +116,3 @@ class SinglePixelWriter:
         self._reading_out.write((index,))
         self.file.flush()
         self.points_written += 1
-
-    def close(self, exit_status: str, error_message: str = "") -> None:
-        if self.closed:
-            return
-        close_entry(self.file, exit_status, error_message)
-        self.file.close()
-        self.closed = True

@@ -163,7 +163,28 @@ def add_calibration(entry: h5py.Group, calibration: Mapping[str, Any] | None) ->
         _set_attrs(group, {"NX_class": "NXcollection", **calibration})
 
 
-class ScanWriter:
+class FileWriter:
+    """Base of the scan writers: creates the file (never overwriting), closes it with a status."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Default (earliest) format on purpose: newer superblocks carry "open for write"
+        # flags that make a file killed mid-scan unreadable without h5clear.
+        self.file = h5py.File(self.path, "x")
+        self.points_written = 0
+        self.closed = False
+
+    def close(self, exit_status: str, error_message: str = "") -> None:
+        """Record the exit status and end time, then close the file."""
+        if self.closed:
+            return
+        close_entry(self.file, exit_status, error_message)
+        self.file.close()
+        self.closed = True
+
+
+class ScanWriter(FileWriter):
     """Create a scan file and append points to it, flushing after each.
 
     Parameters
@@ -202,12 +223,8 @@ class ScanWriter:
         chart: Any = None,
         calibration: Mapping[str, Any] | None = None,
     ) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path)
         self.grid = grid
-        # Default (earliest) format on purpose: newer superblocks carry "open for write"
-        # flags that make a file killed mid-scan unreadable without h5clear.
-        self.file = h5py.File(self.path, "x")
         try:
             self._build(recipe_text, dwell_s, instruments, lab, truth_V, chart)
             add_calibration(self.file["entry"], calibration)
@@ -217,8 +234,6 @@ class ScanWriter:
             raise
         self._points_out = ElementWriter(self._points)
         self._pixel_out = ElementWriter(self._image)
-        self.points_written = 0
-        self.closed = False
 
     def _build(self, recipe_text, dwell_s, instruments, lab, truth_V, chart) -> None:
         f, grid = self.file, self.grid
@@ -282,11 +297,3 @@ class ScanWriter:
         self._pixel_out.write((point.iy, point.ix))
         self.file.flush()
         self.points_written += 1
-
-    def close(self, exit_status: str, error_message: str = "") -> None:
-        """Record the exit status and end time, then close the file."""
-        if self.closed:
-            return
-        close_entry(self.file, exit_status, error_message)
-        self.file.close()
-        self.closed = True
