@@ -136,6 +136,52 @@ def cmd_paper(args) -> int:
     return 0
 
 
+def add_resume(sub) -> None:
+    p = sub.add_parser(
+        "resume", help="continue a stopped scan in its own file",
+        description="Continue a scan stopped by Ctrl-C, a fault or a killed process, from its "
+        "first missing point (raster) or pattern (single-pixel), with the settings recorded in "
+        "the file, writing into the same file. On the simulated lab the resumed data equal an "
+        "uninterrupted scan's (noise is seeded per point; the lab clock is restored).",
+    )
+    p.add_argument("file", metavar="FILE", help="stopped scan file (.h5)")
+    p.add_argument("--lab", metavar="LAB.toml",
+                   help="lab configuration, for scans taken on hardware")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_resume)
+
+
+def cmd_resume(args) -> int:
+    from imager.engine import run_raster, run_single_pixel
+    from imager.recipes import parse_recipe
+    from reconstruction import load_raster
+    from reconstruction.spifile import load_single_pixel, scan_kind
+
+    kind = scan_kind(args.file)
+    if kind not in ("raster", "single_pixel"):
+        raise UserError(f"{args.file}: a {kind} file; only raster and single-pixel scans resume")
+    scan = load_raster(args.file) if kind == "raster" else load_single_pixel(args.file)
+    if scan.exit_status == "success" or scan.points_done == scan.points_total:
+        raise UserError(f"{args.file}: nothing to resume ({scan.points_done}/"
+                        f"{scan.points_total} done, status {scan.exit_status})")
+    recipe = parse_recipe(scan.recipe_toml, str(args.file))
+    if scan.lab.get("kind") == "hardware" and args.lab is None:
+        raise UserError(f"{args.file}: taken on the hardware lab {scan.lab.get('name')!r}; "
+                        "give its configuration with --lab")
+    if scan.lab.get("kind") == "simulated" and args.lab is None:
+        recipe.sections["sim"]["seed"] = int(scan.lab.get("seed", 0))
+    print(f"resuming {args.file}: {scan.points_done}/{scan.points_total} done, "
+          f"status was {scan.exit_status}")
+    run = run_raster if kind == "raster" else run_single_pixel
+    with _open_lab(recipe, args.lab) as lab:
+        result = run(lab, recipe, args.file, progress=not args.no_progress, resume=True)
+    path = Path(args.file)
+    _export_png(path, path.with_suffix(".png"))
+    print(f"status:    {result.exit_status}, {result.points_done}/{scan.points_total} done; "
+          f"image {path.with_suffix('.png')}")
+    return 0 if result.exit_status == "success" else 130
+
+
 def add_devices(sub) -> None:
     p = sub.add_parser(
         "devices", help="check that each device of a lab configuration answers",

@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_devices(sub)
     commands.add_paper(sub)
     commands.add_emulate(sub)
+    commands.add_resume(sub)
     return parser
 
 

@@ -57,8 +57,9 @@ def run_raster(
     handle_ctrl_c: bool = True,
     live_image: np.ndarray | None = None,
     calibration: dict | None = None,
+    resume: bool = False,
 ) -> ScanResult:
-    """Acquire a raster image.
+    """Acquire a raster image (or, with ``resume``, finish a stopped one).
 
     Parameters
     ----------
@@ -78,6 +79,9 @@ def run_raster(
         A ``grid.shape`` array the engine fills as points arrive, for a live view.
     calibration : dict, optional
         Responsivity attributes (from a calibration file) stored with the scan.
+    resume : bool
+        ``path`` is a stopped scan of this recipe: continue from its first
+        missing point, in the same file (see :func:`restore_lab_state`).
 
     Returns
     -------
@@ -92,19 +96,31 @@ def run_raster(
     dwell_s = recipe.dwell_s(lab.lockin.time_constant_s)
     expected = getattr(lab, "expected_image", None)
     truth = expected(grid.x_um, grid.y_um) if expected is not None else None
-    writer = ScanWriter(
-        path, grid, recipe_text=recipe.text, dwell_s=dwell_s,
-        instruments={name: dev.settings() for name, dev in lab.instruments().items()},
-        lab=lab.settings(), truth_V=truth, chart=getattr(lab, "chart", None),
-        calibration=calibration,
-    )
     image = live_image if live_image is not None else np.full(grid.shape, np.nan)
-    bar = LabProgress(grid.n_points, enabled=progress, desc=recipe.name)
+    if resume:
+        writer = ScanWriter.reopen(path)
+        image[...] = writer.image_so_far()
+        lab_start = writer.lab_start_s
+        if writer.last_done is not None:
+            last = writer.last_done
+            restore_lab_state(lab, lab_start + float(last["t_lab_s"]),
+                              lambda: lab.stage.move_to(float(last["x_set_um"]),
+                                                        float(last["y_set_um"])))
+    else:
+        lab_start = lab.clock.now_s()
+        writer = ScanWriter(
+            path, grid, recipe_text=recipe.text, dwell_s=dwell_s,
+            instruments={name: dev.settings() for name, dev in lab.instruments().items()},
+            lab=lab.settings(), truth_V=truth, chart=getattr(lab, "chart", None),
+            calibration=calibration, lab_start_s=lab_start,
+        )
+    start = writer.first_missing if resume else 0
+    bar = LabProgress(grid.n_points, done=writer.points_written, enabled=progress,
+                      desc=recipe.name)
     wall_start = time.perf_counter()
-    lab_start = lab.clock.now_s()
     status, error = run_guarded(
         lab, writer, bar, stop, handle_ctrl_c,
-        lambda stop: _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar))
+        lambda stop: _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start))
     return ScanResult(
         Path(path), grid, image, status, writer.points_written,
         lab.clock.now_s() - lab_start, time.perf_counter() - wall_start, truth, error,
@@ -141,13 +157,31 @@ def run_guarded(lab, writer, bar, stop: StopRequest | None, handle_ctrl_c: bool,
     return status, error
 
 
-def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar) -> None:
+def restore_lab_state(lab: Lab, lab_time_s: float, put_back: Callable[[], None]) -> None:
+    """Bring a fresh lab to where a stopped scan left it, before resuming.
+
+    ``put_back()`` re-creates the last completed point's conditions (stage at
+    its position, or its pattern on the projector); the lab then waits there
+    until the lock-in has settled, and, on a simulated lab, its clock is
+    advanced to the lab time of that point's reading. Noise is seeded per
+    point and slow drift follows lab time, so the resumed points equal those
+    of an uninterrupted scan (to the lock-in's residual settling, ~1e-4).
+    """
+    put_back()
+    lab.stage.wait_settled()
+    lab.clock.sleep(lab.lockin.settle_time_s(0.9999))
+    advance_to = getattr(lab.clock, "advance_to", None)
+    if advance_to is not None and lab_time_s > lab.clock.now_s():
+        advance_to(lab_time_s)
+
+
+def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start=0) -> None:
     """The per-point loop: kept small, it is the hot path of every scan."""
     stage, lockin, clock = lab.stage, lab.lockin, lab.clock
     begin_point = getattr(lab, "begin_point", None)
     wall = time.time
     done = writer.points_written
-    for point in raster_points(grid):
+    for point in raster_points(grid, start):
         if begin_point is not None:
             begin_point(point.index)
         stage.move_to(point.x_um, point.y_um)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from imager.engine.progress import LabProgress
-from imager.engine.raster import run_guarded
+from imager.engine.raster import restore_lab_state, run_guarded
 from imager.engine.stop import StopRequest
 from imager.lab import Lab, apply_settings
 from imager.recipes import Recipe
@@ -41,7 +41,7 @@ class SinglePixelResult:
 def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bool = True,
                      stop: StopRequest | None = None, handle_ctrl_c: bool = True,
                      live_raw: np.ndarray | None = None,
-                     calibration: dict | None = None) -> SinglePixelResult:
+                     calibration: dict | None = None, resume: bool = False) -> SinglePixelResult:
     """Acquire one bucket reading per pattern of the recipe's basis.
 
     Parameters
@@ -55,6 +55,9 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
     live_raw : ndarray, optional
         ``(n_patterns,)`` array filled as readings arrive (NaN before), for a
         progressive preview drawn outside this loop.
+    resume : bool
+        ``path`` is a stopped scan of this recipe: continue from its first
+        missing pattern in the same file.
 
     Returns
     -------
@@ -74,27 +77,38 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
     dwell_s = recipe.dwell_s(lab.lockin.time_constant_s)
     n_patterns = basis.n_patterns
     chunk = min(n_patterns, projector.max_patterns)
-    projector.load(basis.patterns(0, chunk))
+    raw = live_raw if live_raw is not None else np.full(n_patterns, np.nan)
+    start = 0
+    if resume:
+        writer = SinglePixelWriter.reopen(path)
+        start, lab_start = writer.first_missing, writer.lab_start_s
+        raw[...] = writer.readings_so_far()
+    loaded = max(start - 1, 0)  # index of the first pattern in the projector's memory
+    projector.load(basis.patterns(loaded, min(loaded + chunk, n_patterns)))
     projector.enabled = True
     expected = getattr(lab, "expected_pattern_image", None)
     truth = expected() if expected is not None else None
-    writer = SinglePixelWriter(
-        path, basis_spec=basis.spec(), n_patterns=n_patterns, fov_um=spi["fov_um"],
-        center_um=centre, recipe_text=recipe.text, dwell_s=dwell_s,
-        instruments={name: dev.settings() for name, dev in lab.instruments().items()},
-        lab=lab.settings(), truth_V=truth, chart=getattr(lab, "chart", None),
-        calibration=calibration)
-    raw = live_raw if live_raw is not None else np.full(n_patterns, np.nan)
-    bar = LabProgress(n_patterns, enabled=progress, desc=recipe.name)
+    if not resume:
+        lab_start = lab.clock.now_s()
+        writer = SinglePixelWriter(
+            path, basis_spec=basis.spec(), n_patterns=n_patterns, fov_um=spi["fov_um"],
+            center_um=centre, recipe_text=recipe.text, dwell_s=dwell_s,
+            instruments={name: dev.settings() for name, dev in lab.instruments().items()},
+            lab=lab.settings(), truth_V=truth, chart=getattr(lab, "chart", None),
+            calibration=calibration, lab_start_s=lab_start)
+    elif writer.last_done is not None:
+        restore_lab_state(lab, lab_start + float(writer.last_done["t_lab_s"]),
+                          lambda: projector.show(start - 1 - loaded))
+    bar = LabProgress(n_patterns, done=writer.points_written, enabled=progress,
+                      desc=recipe.name)
     wall_start = time.perf_counter()
-    lab_start = lab.clock.now_s()
 
     def acquire(stop: StopRequest) -> None:
+        nonlocal loaded
         lockin, clock, stage = lab.lockin, lab.clock, lab.stage
         begin_point = getattr(lab, "begin_point", None)
         x_um, y_um = stage.position_um()
-        loaded = 0  # index of the first pattern in the projector's memory
-        for k in range(n_patterns):
+        for k in range(start, n_patterns):
             if k >= loaded + chunk:
                 loaded = k
                 projector.load(basis.patterns(k, min(k + chunk, n_patterns)))

@@ -60,8 +60,10 @@ class SinglePixelWriter(FileWriter):
                  fov_um: float, center_um: tuple[float, float], recipe_text: str,
                  dwell_s: float, instruments: Mapping[str, Mapping[str, Any]],
                  lab: Mapping[str, Any], truth_V: np.ndarray | None = None,
-                 chart: Any = None, calibration: Mapping[str, Any] | None = None) -> None:
+                 chart: Any = None, calibration: Mapping[str, Any] | None = None,
+                 lab_start_s: float = 0.0) -> None:
         super().__init__(path)
+        self.lab_start_s = float(lab_start_s)
         try:
             entry = write_header(self.file, "single_pixel", recipe_text, instruments, lab)
             basis = entry.create_group("basis")
@@ -77,7 +79,8 @@ class SinglePixelWriter(FileWriter):
             scan = entry.create_group("scan")
             _set_attrs(scan, {"NX_class": "NXcollection", "dwell_s": dwell_s,
                               "points_total": int(n_patterns), "fov_um": fov_um,
-                              "center_x_um": center_um[0], "center_y_um": center_um[1]})
+                              "center_x_um": center_um[0], "center_y_um": center_um[1],
+                              "lab_start_s": self.lab_start_s})
             self._points = scan.create_dataset(
                 "points", shape=(n_patterns,), dtype=SPI_POINT_DTYPE,
                 chunks=(min(n_patterns, 1024),), fillvalue=_EMPTY)
@@ -105,6 +108,27 @@ class SinglePixelWriter(FileWriter):
             raise
         self._points_out = ElementWriter(self._points)
         self._reading_out = ElementWriter(self._readings)
+
+    @classmethod
+    def reopen(cls, path: str | Path) -> SinglePixelWriter:
+        """Continue a stopped single-pixel scan in its own file (see FileWriter)."""
+        self = cls.__new__(cls)
+        FileWriter.__init__(self, path, reopen=True)
+        try:
+            scan = self.file["entry/scan"]
+            self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
+            self._points, self._readings = scan["points"], self.file["entry/data/X_V"]
+            self._resume_points(self._points)
+        except BaseException:
+            self.file.close()
+            raise
+        self._points_out = ElementWriter(self._points)
+        self._reading_out = ElementWriter(self._readings)
+        return self
+
+    def readings_so_far(self) -> np.ndarray:
+        """Bucket readings as written (NaN where not measured)."""
+        return self._readings[()]
 
     def write_reading(self, index: int, x_um: float, y_um: float, reading: LockInReading,
                       t_lab_s: float, t_wall_s: float) -> None:

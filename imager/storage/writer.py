@@ -45,6 +45,10 @@ _EMPTY_POINT = np.array(
 )[0]
 
 
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def utc_now_iso() -> str:
     """Current UTC time, ISO 8601 with seconds."""
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
@@ -164,16 +168,37 @@ def add_calibration(entry: h5py.Group, calibration: Mapping[str, Any] | None) ->
 
 
 class FileWriter:
-    """Base of the scan writers: creates the file (never overwriting), closes it with a status."""
+    """Base of the scan writers: creates the file (never overwriting), closes it with a status.
 
-    def __init__(self, path: str | Path) -> None:
+    ``reopen`` continues a stopped scan in the same file (``mirimager resume``).
+    """
+
+    def __init__(self, path: str | Path, *, reopen: bool = False) -> None:
         self.path = Path(path)
+        self.closed = False
+        if reopen:
+            self.file = h5py.File(self.path, "r+")
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Default (earliest) format on purpose: newer superblocks carry "open for write"
         # flags that make a file killed mid-scan unreadable without h5clear.
         self.file = h5py.File(self.path, "x")
         self.points_written = 0
-        self.closed = False
+
+    def _resume_points(self, points: h5py.Dataset) -> None:
+        """Mark the entry running again and find where the stopped scan left off."""
+        entry = self.file["entry"]
+        history = json.loads(entry.attrs.get("resumed", "[]") or "[]")
+        history.append({"at": utc_now_iso(), "previous_status": _text(entry.attrs["exit_status"]),
+                        "previous_error": _text(entry.attrs.get("error_message", ""))})
+        _set_attrs(entry, {"resumed": json.dumps(history), "exit_status": "running",
+                           "error_message": "", "end_time": ""})
+        done = points.fields("done")[()].astype(bool)
+        self.points_written = int(done.sum())
+        missing = np.flatnonzero(~done)
+        self.first_missing = int(missing[0]) if missing.size else int(done.size)
+        self.last_done = (points[self.first_missing - 1] if self.first_missing > 0 else None)
+        self.file.flush()
 
     def close(self, exit_status: str, error_message: str = "") -> None:
         """Record the exit status and end time, then close the file."""
@@ -222,9 +247,11 @@ class ScanWriter(FileWriter):
         truth_V: np.ndarray | None = None,
         chart: Any = None,
         calibration: Mapping[str, Any] | None = None,
+        lab_start_s: float = 0.0,
     ) -> None:
         super().__init__(path)
         self.grid = grid
+        self.lab_start_s = float(lab_start_s)
         try:
             self._build(recipe_text, dwell_s, instruments, lab, truth_V, chart)
             add_calibration(self.file["entry"], calibration)
@@ -234,6 +261,35 @@ class ScanWriter(FileWriter):
             raise
         self._points_out = ElementWriter(self._points)
         self._pixel_out = ElementWriter(self._image)
+
+    @classmethod
+    def reopen(cls, path: str | Path) -> ScanWriter:
+        """Continue a stopped raster scan in its own file.
+
+        Sets ``first_missing`` (plan index to resume from), ``last_done`` (the
+        record before it, or None), ``lab_start_s`` and ``points_written``.
+        """
+        self = cls.__new__(cls)
+        FileWriter.__init__(self, path, reopen=True)
+        try:
+            scan, data = self.file["entry/scan"], self.file["entry/data"]
+            x_um, y_um = data["x_um"][()], data["y_um"][()]
+            order = _text(scan.attrs.get("order", "row"))
+            self.grid = RasterGrid(float(x_um[0]), float(x_um[-1]), x_um.size,
+                                   float(y_um[0]), float(y_um[-1]), y_um.size, order)
+            self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
+            self._points, self._image = scan["points"], data["X_V"]
+            self._resume_points(self._points)
+        except BaseException:
+            self.file.close()
+            raise
+        self._points_out = ElementWriter(self._points)
+        self._pixel_out = ElementWriter(self._image)
+        return self
+
+    def image_so_far(self) -> np.ndarray:
+        """The ``X_V`` grid as written (NaN where not measured)."""
+        return self._image[()]
 
     def _build(self, recipe_text, dwell_s, instruments, lab, truth_V, chart) -> None:
         f, grid = self.file, self.grid
@@ -253,7 +309,7 @@ class ScanWriter(FileWriter):
         _set_attrs(
             scan,
             {"NX_class": "NXcollection", "nx": grid.nx, "ny": grid.ny, "order": grid.order,
-             "dwell_s": dwell_s, "points_total": grid.n_points},
+             "dwell_s": dwell_s, "points_total": grid.n_points, "lab_start_s": self.lab_start_s},
         )
         chunk = min(grid.n_points, 1024)
         self._points = scan.create_dataset(
