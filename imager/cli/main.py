@@ -27,6 +27,14 @@ def _user_error_types() -> tuple[type[BaseException], ...]:
     return (UserError, RecipeError, ScanFileError, TravelLimitError, FileExistsError)
 
 
+def _fault_types() -> tuple[type[BaseException], ...]:
+    from imager.devices import DeviceError as InstrumentFault
+    from imager.engine.faults import ScanFault
+    from stages import StageError
+
+    return (ScanFault, StageError, InstrumentFault, TimeoutError)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from imager.cli import commands
 
@@ -63,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except DeviceError as exc:
         print(f"mirimager {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except _fault_types() as exc:
+        print(f"mirimager {args.command}: scan stopped: {exc} (the file keeps every completed "
+              "point; 'mirimager resume FILE' continues it)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"mirimager {args.command}: interrupted", file=sys.stderr)

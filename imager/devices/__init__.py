@@ -2,6 +2,7 @@
 
 from imager.devices.interfaces import (
     Chopper,
+    DeviceError,
     LockIn,
     LockInReading,
     LockInStatus,
@@ -10,4 +11,5 @@ from imager.devices.interfaces import (
     Source,
 )
 
-__all__ = ["Chopper", "LockIn", "LockInReading", "LockInStatus", "Projector", "Pump", "Source"]
+__all__ = ["Chopper", "DeviceError", "LockIn", "LockInReading", "LockInStatus", "Projector",
+           "Pump", "Source"]

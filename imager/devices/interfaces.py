@@ -14,6 +14,10 @@ from typing import Protocol, runtime_checkable
 Settings = dict[str, float | int | str | bool]
 
 
+class DeviceError(RuntimeError):
+    """A device did not answer, answered garbage or dropped off (worth a bounded retry)."""
+
+
 class LockInStatus(enum.IntFlag):
     """Status bits of a lock-in reading (modelled on SR830 LIAS?)."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from imager.devices.interfaces import DeviceError
 
-class InstrumentError(RuntimeError):
+
+class InstrumentError(DeviceError):
     """An instrument did not do or answer what was asked.
 
     The message names the instrument, its address or port, and the command.

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from imager.engine.faults import FaultPolicy, read_point
 from imager.engine.progress import LabProgress
 from imager.engine.stop import StopRequest, ctrl_c_stops
 from imager.lab import Lab, apply_settings
@@ -58,6 +59,7 @@ def run_raster(
     live_image: np.ndarray | None = None,
     calibration: dict | None = None,
     resume: bool = False,
+    faults: FaultPolicy | None = None,
 ) -> ScanResult:
     """Acquire a raster image (or, with ``resume``, finish a stopped one).
 
@@ -82,6 +84,8 @@ def run_raster(
     resume : bool
         ``path`` is a stopped scan of this recipe: continue from its first
         missing point, in the same file (see :func:`restore_lab_state`).
+    faults : FaultPolicy, optional
+        Bounds of the fault handling (:mod:`imager.engine.faults`).
 
     Returns
     -------
@@ -120,7 +124,8 @@ def run_raster(
     wall_start = time.perf_counter()
     status, error = run_guarded(
         lab, writer, bar, stop, handle_ctrl_c,
-        lambda stop: _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start))
+        lambda stop: _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start,
+                              faults or FaultPolicy()))
     return ScanResult(
         Path(path), grid, image, status, writer.points_written,
         lab.clock.now_s() - lab_start, time.perf_counter() - wall_start, truth, error,
@@ -147,6 +152,7 @@ def run_guarded(lab, writer, bar, stop: StopRequest | None, handle_ctrl_c: bool,
         status, error = "abort", "interrupted by Ctrl-C"
     except BaseException as exc:
         _safe_off(lab)
+        writer.log_event("stop", f"{type(exc).__name__}: {exc}")
         writer.close("fail", f"{type(exc).__name__}: {exc}")
         raise
     finally:
@@ -175,9 +181,9 @@ def restore_lab_state(lab: Lab, lab_time_s: float, put_back: Callable[[], None])
         advance_to(lab_time_s)
 
 
-def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start=0) -> None:
+def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start, faults) -> None:
     """The per-point loop: kept small, it is the hot path of every scan."""
-    stage, lockin, clock = lab.stage, lab.lockin, lab.clock
+    stage, clock = lab.stage, lab.clock
     begin_point = getattr(lab, "begin_point", None)
     wall = time.time
     done = writer.points_written
@@ -188,7 +194,7 @@ def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start=0) -
         stage.wait_settled()
         if dwell_s > 0:
             clock.sleep(dwell_s)
-        reading = lockin.read_xy()
+        reading = read_point(lab, writer, point.index, dwell_s, lab_start, faults)
         x_um, y_um = stage.position_um()
         writer.write_point(point, x_um, y_um, reading, clock.now_s() - lab_start, wall())
         image[point.iy, point.ix] = reading.x_V

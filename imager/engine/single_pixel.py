@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imager.engine.faults import FaultPolicy, read_point
 from imager.engine.progress import LabProgress
 from imager.engine.raster import restore_lab_state, run_guarded
 from imager.engine.stop import StopRequest
@@ -41,7 +42,8 @@ class SinglePixelResult:
 def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bool = True,
                      stop: StopRequest | None = None, handle_ctrl_c: bool = True,
                      live_raw: np.ndarray | None = None,
-                     calibration: dict | None = None, resume: bool = False) -> SinglePixelResult:
+                     calibration: dict | None = None, resume: bool = False,
+                     faults: FaultPolicy | None = None) -> SinglePixelResult:
     """Acquire one bucket reading per pattern of the recipe's basis.
 
     Parameters
@@ -105,7 +107,8 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
 
     def acquire(stop: StopRequest) -> None:
         nonlocal loaded
-        lockin, clock, stage = lab.lockin, lab.clock, lab.stage
+        clock, stage = lab.clock, lab.stage
+        policy = faults or FaultPolicy()
         begin_point = getattr(lab, "begin_point", None)
         x_um, y_um = stage.position_um()
         for k in range(start, n_patterns):
@@ -117,7 +120,7 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
             projector.show(k - loaded)
             if dwell_s > 0:
                 clock.sleep(dwell_s)
-            reading = lockin.read_xy()
+            reading = read_point(lab, writer, k, dwell_s, lab_start, policy)
             writer.write_reading(k, x_um, y_um, reading, clock.now_s() - lab_start, time.time())
             raw[k] = reading.x_V
             bar.update(k + 1, clock.now_s() - lab_start)

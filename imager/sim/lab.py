@@ -22,6 +22,7 @@ import numpy as np
 from imager.devices.interfaces import Settings
 from imager.sim.charts import Chart, make_chart
 from imager.sim.clock import VirtualClock
+from imager.sim.faults import FaultInjector
 from imager.sim.film import FilmResponse
 from imager.sim.instruments import SimulatedChopper, SimulatedPump, SimulatedSource
 from imager.sim.lockin import LOCKIN_INPUT_NOISE_V_PER_RTHZ, NoiseModel, SimulatedLockIn
@@ -207,6 +208,7 @@ class SimulatedLab:
         self.decay_recorder = (SimulatedDecayRecorder(self, int(cfg.seed), noise=cfg.noise)
                                if twin else None)
         self.projector = SimulatedProjector(self.clock)
+        self.faults = FaultInjector(self)
         self._bucket_key: tuple | None = None
         self._bucket_map: np.ndarray | None = None
         sync = self.lockin.sync

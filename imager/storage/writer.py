@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,10 @@ POINT_DTYPE = np.dtype(
 _EMPTY_POINT = np.array(
     [(-1, -1, -1, *([np.nan] * 6), 0, np.nan, np.nan, 0)], dtype=POINT_DTYPE
 )[0]
+
+
+EVENT_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"),
+                        ("kind", "S32"), ("message", "S256")])
 
 
 def _text(value: Any) -> str:
@@ -198,6 +203,20 @@ class FileWriter:
         missing = np.flatnonzero(~done)
         self.first_missing = int(missing[0]) if missing.size else int(done.size)
         self.last_done = (points[self.first_missing - 1] if self.first_missing > 0 else None)
+        self.file.flush()
+
+    def log_event(self, kind: str, message: str, index: int = -1,
+                  t_lab_s: float = float("nan")) -> None:
+        """Append to the scan's event log ``/entry/events`` (faults, retries, re-ranges)."""
+        entry = self.file["entry"]
+        if "events" not in entry:
+            entry.create_dataset("events", shape=(0,), maxshape=(None,), chunks=(64,),
+                                 dtype=EVENT_DTYPE)
+        events = entry["events"]
+        n = events.shape[0]
+        events.resize((n + 1,))
+        events[n] = (time.time(), t_lab_s, index, kind.encode()[:32],
+                     message.encode("utf-8", "replace")[:256])
         self.file.flush()
 
     def close(self, exit_status: str, error_message: str = "") -> None:

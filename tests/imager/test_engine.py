@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from imager.engine import StopRequest, run_raster
+from imager.engine.faults import ScanFault
 from imager.lab import simulated_lab_for
 from imager.recipes import RecipeError, default_recipe
 from reconstruction import correlation, load_raster
@@ -44,7 +45,31 @@ def test_stop_request_ends_after_current_point_with_abort(tmp_path, small_recipe
     assert not lab.source.on  # source switched off on abort
 
 
-def test_device_exception_marks_file_fail_with_message(tmp_path, small_recipe):
+def test_a_dead_lock_in_stops_the_scan_as_fail_with_message(tmp_path, small_recipe):
+    recipe = small_recipe(6)
+    lab = simulated_lab_for(recipe)
+    original = lab.lockin.read_xy
+    calls = {"n": 0}
+
+    def dead_after_nine():
+        calls["n"] += 1
+        if calls["n"] >= 10:
+            raise TimeoutError("lock-in did not answer")
+        return original()
+
+    lab.lockin.read_xy = dead_after_nine
+    with pytest.raises(ScanFault, match="lock-in read failed 4 times"):
+        run_raster(lab, recipe, tmp_path / "f.h5", progress=False)
+    scan = load_raster(tmp_path / "f.h5")
+    assert scan.exit_status == "fail"
+    assert "lock-in did not answer" in scan.attrs["error_message"]
+    assert scan.points_done == 9
+    with h5py.File(tmp_path / "f.h5", "r") as f:
+        kinds = [k.decode() for k in f["entry/events"]["kind"]]
+    assert kinds == ["read_error"] * 4 + ["stop"]
+
+
+def test_one_timeout_is_retried_and_logged(tmp_path, small_recipe):
     recipe = small_recipe(6)
     lab = simulated_lab_for(recipe)
     original = lab.lockin.read_xy
@@ -57,12 +82,14 @@ def test_device_exception_marks_file_fail_with_message(tmp_path, small_recipe):
         return original()
 
     lab.lockin.read_xy = flaky
-    with pytest.raises(TimeoutError):
-        run_raster(lab, recipe, tmp_path / "f.h5", progress=False)
-    scan = load_raster(tmp_path / "f.h5")
-    assert scan.exit_status == "fail"
-    assert "lock-in did not answer" in scan.attrs["error_message"]
-    assert scan.points_done == 9
+    reference = run_raster(simulated_lab_for(recipe), recipe, tmp_path / "r.h5", progress=False)
+    result = run_raster(lab, recipe, tmp_path / "t.h5", progress=False)
+    assert result.exit_status == "success" and result.points_done == 36
+    # the retry costs lab time (slow drift), nothing else: same image to the drift
+    np.testing.assert_allclose(result.image_V, reference.image_V, rtol=1e-3, atol=1e-7)
+    with h5py.File(tmp_path / "t.h5", "r") as f:
+        events = f["entry/events"][()]
+    assert events["kind"].tolist() == [b"read_error"] and events["index"].tolist() == [9]
 
 
 def test_range_beyond_travel_is_refused_before_anything_is_written(tmp_path):

@@ -1,0 +1,110 @@
+"""Riding out instrument faults during a scan, each recorded in the file's event log.
+
+* a read that times out, comes back garbled or finds the device gone is
+  retried (bounded: ``max_read_retries``, ``retry_wait_s`` apart);
+* an input or output overload ranges the lock-in up one step of the 1-2-5
+  ladder and re-measures the point (bounded: ``max_reranges``; at full scale
+  the reading is kept with its overload bit);
+* a reference unlock (chopper stopped) pauses the scan, polling until the
+  reference relocks, then re-measures; after ``max_unlock_wait_s`` the scan
+  stops with :class:`ScanFault`;
+* anything else (stage motion error, limit switch) stops the scan: the file
+  is marked ``fail`` with the message and keeps every completed point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imager.devices.interfaces import DeviceError, LockInReading, LockInStatus
+
+OVERLOAD = LockInStatus.INPUT_OVERLOAD | LockInStatus.OUTPUT_OVERLOAD
+SENSITIVITY_LADDER_V = tuple(m * 10.0**e for e in range(-9, 1) for m in (1, 2, 5) if m * 10.0**e
+                             <= 1.0)
+"""1-2-5 full-scale ladder of SRS lock-ins, 1 nV to 1 V."""
+
+
+class ScanFault(RuntimeError):
+    """A fault the scan could not ride out; it stops, every completed point kept."""
+
+
+@dataclass(frozen=True)
+class FaultPolicy:
+    """Bounds of the engine's fault handling (lab time for the waits)."""
+
+    max_read_retries: int = 3
+    retry_wait_s: float = 0.5
+    max_reranges: int = 4
+    max_unlock_wait_s: float = 60.0
+    unlock_poll_s: float = 1.0
+
+
+def next_sensitivity_V(current_V: float) -> float | None:
+    """The next larger full scale on the 1-2-5 ladder, or None at the top."""
+    for value in SENSITIVITY_LADDER_V:
+        if value > current_V * 1.001:
+            return value
+    return None
+
+
+def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
+               policy: FaultPolicy) -> LockInReading:
+    """Read the lock-in for plan point ``index``, riding out faults (see module doc)."""
+    lockin, clock = lab.lockin, lab.clock
+    retries = reranges = 0
+    while True:
+        try:
+            reading = lockin.read_xy()
+        except (DeviceError, TimeoutError, OSError) as exc:
+            retries += 1
+            writer.log_event("read_error", f"{type(exc).__name__}: {exc} (try {retries})",
+                             index, clock.now_s() - lab_start_s)
+            if retries > policy.max_read_retries:
+                raise ScanFault(f"point {index}: lock-in read failed {retries} times: {exc}") \
+                    from exc
+            clock.sleep(policy.retry_wait_s)
+            continue
+        status = reading.status
+        if not status:
+            return reading
+        if status & LockInStatus.REFERENCE_UNLOCK:
+            _wait_for_relock(lab, writer, index, lab_start_s, policy)
+            clock.sleep(settle_s)
+            continue
+        if status & OVERLOAD and reranges < policy.max_reranges:
+            new = next_sensitivity_V(lockin.sensitivity_V)
+            if new is not None:
+                old = lockin.sensitivity_V
+                lockin.sensitivity_V = new
+                reranges += 1
+                writer.log_event("overload", f"{status!r}: sensitivity {old:g} -> "
+                                 f"{lockin.sensitivity_V:g} V, re-measuring", index,
+                                 clock.now_s() - lab_start_s)
+                clock.sleep(settle_s)
+                continue
+        if status & OVERLOAD:
+            writer.log_event("overload", f"{status!r} kept at full scale "
+                             f"{lockin.sensitivity_V:g} V", index, clock.now_s() - lab_start_s)
+        return reading
+
+
+def _wait_for_relock(lab, writer, index: int, lab_start_s: float, policy: FaultPolicy) -> None:
+    lockin, clock = lab.lockin, lab.clock
+    start = clock.now_s()
+    writer.log_event("unlock", "reference unlocked (chopper stopped?): pausing", index,
+                     start - lab_start_s)
+    while clock.now_s() - start < policy.max_unlock_wait_s:
+        clock.sleep(policy.unlock_poll_s)
+        try:
+            status = lockin.read_xy().status
+        except (DeviceError, TimeoutError, OSError):
+            continue
+        if not status & LockInStatus.REFERENCE_UNLOCK:
+            writer.log_event("relock", f"reference locked again after "
+                             f"{clock.now_s() - start:.1f} s; re-measuring", index,
+                             clock.now_s() - lab_start_s)
+            return
+    writer.log_event("unlock", f"still unlocked after {policy.max_unlock_wait_s:g} s: stopping",
+                     index, clock.now_s() - lab_start_s)
+    raise ScanFault(f"point {index}: lock-in reference unlocked for more than "
+                    f"{policy.max_unlock_wait_s:g} s (is the chopper running?)")
