@@ -1,6 +1,6 @@
 """Single-pixel reconstruction benchmark: PSNR and time of every method in one run.
 
-Run:  python benchmarks/reconstruction.py [--sizes 64 128] [--images camera shepp]
+Run:  python benchmarks/spi_reconstruction.py [--sizes 64 128] [--images camera shepp]
       [--no-cvxpy] [--no-pylops] [--repeats 3]
 
 Scenes (values in [0, 1]): scikit-image's camera, astronaut (grey) and moon
@@ -31,13 +31,9 @@ Targets: our TV >= reference + 0.3 dB, <= 0.15 s at 128^2 / 25 %, within
 from __future__ import annotations
 
 import os
-import sys
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy is imported
-# this file is named like the package it measures: keep its folder off the import path
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import argparse  # noqa: E402
 import importlib.util  # noqa: E402
