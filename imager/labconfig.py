@@ -105,8 +105,8 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
     """Validate a lab configuration; RecipeError (one line, names the field) if wrong."""
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{source}: not valid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: absurdly long integers
+        raise RecipeError(f"{source}: not valid TOML: {str(exc).splitlines()[0]}") from None
     prefix = f"{source}: "
     _check_keys(prefix, raw, {"name": None, **SECTIONS, **OPTIONAL_SECTIONS})
     config: dict[str, Any] = {"name": raw.get("name", "lab"), "source": source}

@@ -128,7 +128,10 @@ def _check_value(where: str, key: str, spec: Field, value: Any, unit: str | None
 def _plain_float(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"expected a number, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"number too large: {str(value)[:20]}...") from None
 
 
 def _check_keys(where: str, given: dict, allowed: dict) -> None:
@@ -160,8 +163,8 @@ def parse_recipe(text: str, source: str = "<string>") -> Recipe:
     """
     try:
         raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{source}: not valid TOML: {exc}") from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # ValueError: absurdly long integers
+        raise RecipeError(f"{source}: not valid TOML: {str(exc).splitlines()[0]}") from None
     prefix = f"{source}: "
     kind = _check_value(prefix, "kind", TOP_LEVEL["kind"], raw.get("kind", "raster"))
     section_specs = {**KIND_SECTIONS[kind], **COMMON_SECTIONS}

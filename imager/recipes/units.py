@@ -60,7 +60,10 @@ def parse_quantity(value: object, unit: str) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a number in {unit}, got {value!r}")
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueError(f"number too large: {str(value)[:20]}...") from None
     if not isinstance(value, str):
         raise ValueError(f"expected a number in {unit}, got {value!r}")
     match = _QUANTITY.match(value)

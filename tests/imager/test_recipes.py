@@ -122,3 +122,11 @@ def test_bad_calibration_recipes(text, expected):
     with pytest.raises(RecipeError, match=None) as info:
         parse_recipe(text, "c.toml")
     assert expected in str(info.value)
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+def test_absurdly_large_numbers_are_one_line_errors(digits):
+    text = "[chopper]\nfrequency_Hz = 1" + "0" * digits + "\n"
+    with pytest.raises(RecipeError) as info:
+        parse_recipe(text, "r.toml")
+    assert "\n" not in str(info.value) and str(info.value).startswith("r.toml: ")
