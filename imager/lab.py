@@ -19,6 +19,8 @@ from stages import Clock, XYStage
 class Lab(Protocol):
     """Devices of one imaging set-up.
 
+    Optional: ``power_meter`` (a :class:`~imager.devices.PowerMeter` watching the
+    MIR power, see :mod:`imager.engine.power`), ``projector`` (single-pixel).
     Optional, simulated labs only: ``begin_point(index)`` (seeds per-point
     noise), ``expected_image(x_um, y_um)`` (noise-free truth), ``chart``.
     """
@@ -67,6 +69,12 @@ def apply_settings(lab: Lab, recipe: Recipe) -> None:
                 setattr(device, attribute, value)
             except ValueError as exc:
                 raise recipe.error(f"[{section}] {key}: {exc}") from None
+    meter = getattr(lab, "power_meter", None)
+    if meter is not None:  # its correction wavelength follows the source
+        try:
+            meter.wavelength_um = recipe.sections["source"]["wavelength_um"]
+        except ValueError as exc:
+            raise recipe.error(f"[source] wavelength_um: {exc}") from None
 
 
 def simulated_lab_for(recipe: Recipe | None = None):

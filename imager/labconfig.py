@@ -22,8 +22,18 @@ A lab configuration names each device's driver and address::
     [source]
     driver = "manual"              # set by hand on the QCL; recorded, power capped
     max_power_mW = 100
+    # or a Daylight Solutions MIRcat through its SDK (imager.drivers.mircat):
+    # driver = "mircat"
+    # library = "C:/Program Files/Daylight Solutions/MIRcatSDK/MIRcatSDK.dll"
+    # max_current_mA = [800, 900]  # hard cap per QCL (or one value for all)
+    # qcl = 0                      # 0: the QCL whose range holds the wavelength
     [pump]
     driver = "manual"
+
+Optional sections: ``[projector]`` (a DMD for single-pixel scans) and
+``[power_meter]`` (``driver = "pm100"``, ``address = "USB0::0x1313::0x8078::P0024811::INSTR"``),
+a thermal sensor on a pick-off of the MIR beam; with it a scan pauses while
+the MIR power is down (:mod:`imager.engine.power`).
 
 ``mirimager emulate`` prints such a file pointing at its emulators.
 """
@@ -53,6 +63,25 @@ STAGE_FIELDS: dict[str, Field] = {
     "serial_read_timeout_s": Field("float", None, 0.001, 1.0,
                                    help="APT library read timeout (sets its polling rate)"),
 }
+# [source]: driver "manual" uses only max_power_mW; the other keys are for "mircat"
+# (imager.drivers.mircat; max_current_mA is required there)
+SOURCE_FIELDS: dict[str, Field] = {
+    "driver": Field("str", "manual", choices=("manual", "mircat")),
+    "max_power_mW": Field("float", 100.0, 0.001, 10000.0, help="hard cap on MIR power"),
+    "library": Field("str", None, help="MIRcat SDK library (default: MIRcatSDK.dll / "
+                     "libMIRcatSDK.so on the library path)"),
+    "max_current_mA": Field("float_list", None, 0.0, 10000.0,
+                            help="hard cap on QCL current, one per QCL or one for all"),
+    "qcl": Field("int", 0, 0, 4, help="QCL to use (0: the first whose range holds it)"),
+    "mode": Field("str", "keep", choices=("keep", "cw", "pulsed"),
+                  help="QCL operating mode set when opening"),
+    "li_current_mA": Field("float_list", None, 0.0, 10000.0,
+                           help="L-I table of QCL qcl: currents (makes power_mW settable)"),
+    "li_power_mW": Field("float_list", None, 0.0, 10000.0, help="L-I table: powers"),
+    "tune_timeout_s": Field("float", 30.0, 0.1, 600.0, help="longest wait for a tune"),
+    "tec_timeout_s": Field("float", 300.0, 0.1, 3600.0,
+                           help="longest wait for the TECs after arming"),
+}
 SECTIONS: dict[str, dict[str, Field]] = {
     "stage_x": STAGE_FIELDS,
     "stage_y": STAGE_FIELDS,
@@ -65,10 +94,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "driver": Field("str", "mc2000b", choices=("mc2000b",)),
         "serial_port": Field("str", None),
     },
-    "source": {
-        "driver": Field("str", "manual", choices=("manual",)),
-        "max_power_mW": Field("float", 100.0, 0.001, 10000.0, help="hard cap on MIR power"),
-    },
+    "source": SOURCE_FIELDS,
     "pump": {
         "driver": Field("str", "manual", choices=("manual",)),
         "max_power_mW": Field("float", 500.0, 0.001, 10000.0),
@@ -81,6 +107,13 @@ OPTIONAL_SECTIONS: dict[str, dict[str, Field]] = {
         "lib_dir": Field("str", None, help="folder of the vendor ALP library"),
         "device_number": Field("int", None, 0, 2**31 - 1, help="DMD serial number"),
         "pixel_mirrors": Field("int", 8, 1, 256, help="mirrors per pattern pixel side"),
+    },
+    "power_meter": {
+        "driver": Field("str", "pm100", choices=("pm100",),
+                        help="Thorlabs PM100D/PM100USB/PM400 over pyvisa (SCPI)"),
+        "address": Field("str", None, help="VISA address"),
+        "timeout_s": Field("float", 2.0, 0.01, 60.0),
+        "average_count": Field("int", 10, 1, 100000, help="samples averaged per reading"),
     },
 }
 REQUIRED = {"stage_x": ("serial_port",), "stage_y": ("serial_port",), "lockin": ("address",),
@@ -109,7 +142,10 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
         raise RecipeError(f"{source}: not valid TOML: {str(exc).splitlines()[0]}") from None
     prefix = f"{source}: "
     _check_keys(prefix, raw, {"name": None, **SECTIONS, **OPTIONAL_SECTIONS})
-    config: dict[str, Any] = {"name": raw.get("name", "lab"), "source": source}
+    name = raw.get("name", "lab")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise RecipeError(f"{prefix}name: must be a non-empty string of at most 200 characters")
+    config: dict[str, Any] = {"name": name, "source": source}
     for section, fields in SECTIONS.items():
         given = raw.get(section)
         if not isinstance(given, dict):
@@ -122,6 +158,16 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
             if not values.get(key):
                 raise RecipeError(f"{where}{key}: required")
         config[section] = values
+    source_values = config["source"]
+    if source_values["driver"] == "mircat":
+        if not source_values["max_current_mA"]:
+            raise RecipeError(f'{prefix}[source] max_current_mA: required for driver = "mircat" '
+                              "(hard cap on QCL current, mA: one per QCL or one for all)")
+        table = (source_values["li_current_mA"], source_values["li_power_mW"])
+        if (table[0] is None) != (table[1] is None) or (
+                table[0] is not None and len(table[0]) != len(table[1])):
+            raise RecipeError(f"{prefix}[source] li_current_mA, li_power_mW: give both, "
+                              "of equal length")
     for section, fields in OPTIONAL_SECTIONS.items():
         given = raw.get(section)
         if given is None:
@@ -132,6 +178,8 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
         _check_keys(where, given, fields)
         config[section] = {k: _check_value(where, k, f, given[k]) if k in given else f.default
                            for k, f in fields.items()}
+        if section == "power_meter" and not config[section]["address"]:
+            raise RecipeError(f"{where}address: required")
     return config
 
 
@@ -196,8 +244,21 @@ class HardwareLab:
             self.projector = ALP4Projector(p["api_version"], p["lib_dir"], p["device_number"],
                                            p["pixel_mirrors"])
             self._closers.append(self.projector)
-        self.source = ManualSource(power_mW=0.0, on=False,
-                                   max_power_mW=config["source"]["max_power_mW"])
+        if "power_meter" in config:
+            from imager.drivers.pm100 import PM100
+
+            m = config["power_meter"]
+            self.power_meter = PM100(m["address"], timeout_s=m["timeout_s"],
+                                     average_count=m["average_count"])
+            self._closers.append(self.power_meter)
+        if config["source"]["driver"] == "mircat":
+            from imager.drivers.mircat import MIRcatSource
+
+            self.source = MIRcatSource.from_config(config["source"])  # never arms
+            self._closers.append(self.source)
+        else:
+            self.source = ManualSource(power_mW=0.0, on=False,
+                                       max_power_mW=config["source"]["max_power_mW"])
         self.pump = ManualPump(power_mW=0.0, max_power_mW=config["pump"]["max_power_mW"])
 
     def instruments(self) -> dict[str, Any]:
@@ -205,6 +266,8 @@ class HardwareLab:
                    "chopper": self.chopper, "source": self.source, "pump": self.pump}
         if hasattr(self, "projector"):
             devices["projector"] = self.projector
+        if hasattr(self, "power_meter"):
+            devices["power_meter"] = self.power_meter
         return devices
 
     def settings(self) -> dict[str, Any]:

@@ -220,15 +220,56 @@ def fit_decay(t_s: np.ndarray, signal: np.ndarray) -> DecayFit:
                     float(params[2]))
 
 
+def _number(attrs: dict[str, Any], name: str) -> float:
+    value = attrs[name]
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"calibration field {name} is {value!r}, not a number")
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"calibration field {name} is {value!r}, out of range") from None
+
+
 def responsivity_from_attrs(attrs: dict[str, Any]) -> Responsivity:
-    """Build a :class:`Responsivity` from stored attributes (extra keys ignored)."""
+    """Build a :class:`Responsivity` from stored attributes (extra keys ignored).
+
+    Parameters
+    ----------
+    attrs : dict
+        The attributes of a stored responsivity (``/entry/calibration`` of a scan file,
+        ``/entry/calibration/responsivity`` of a calibration file): every field of
+        `Responsivity`, as numbers.
+
+    Returns
+    -------
+    Responsivity
+
+    Raises
+    ------
+    ValueError
+        One line naming the field, when a field is missing or not a number, the slope is
+        zero or not finite, the offset is not finite, or ``n_levels`` is not a
+        non-negative whole number.
+    """
     names = [f.name for f in fields(Responsivity)]
     missing = [n for n in names if n not in attrs]
     if missing:
         raise ValueError(f"calibration lacks {', '.join(missing)}")
-    values = {n: attrs[n] for n in names}
-    values["n_levels"] = int(values["n_levels"])
-    return Responsivity(**{k: (v if k == "n_levels" else float(v)) for k, v in values.items()})
+    values = {n: _number(attrs, n) for n in names}
+    for name in ("slope_V_per_W_per_um2", "offset_V"):
+        if not math.isfinite(values[name]):
+            raise ValueError(f"calibration field {name} is {values[name]!r}, not finite")
+    if values["slope_V_per_W_per_um2"] == 0:
+        raise ValueError("calibration field slope_V_per_W_per_um2 is 0: no responsivity")
+    n_levels = values["n_levels"]
+    if not (math.isfinite(n_levels) and n_levels.is_integer() and n_levels >= 0):
+        raise ValueError(f"calibration field n_levels is {attrs['n_levels']!r}, "
+                         "not a whole number")
+    return Responsivity(**{k: (int(v) if k == "n_levels" else v) for k, v in values.items()})
 
 
 def load_calibration(path: str | os.PathLike[str]) -> tuple[Responsivity, dict[str, Any]]:
@@ -245,25 +286,39 @@ def load_calibration(path: str | os.PathLike[str]) -> tuple[Responsivity, dict[s
         One line naming the file, when it is missing or not a calibration.
     """
     path = Path(os.fspath(path))
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory, not a calibration file")
     try:
         with h5py.File(path, "r", locking=False) as f:
             entry = f.get("entry")
             kind = entry.attrs.get("kind") if entry is not None else None
-            if isinstance(kind, bytes):
-                kind = kind.decode()
             group = f.get("entry/calibration/responsivity")
-            if kind != "calibration" or group is None:
-                raise ValueError(f"{path}: not a calibration file (made by mirimager calibrate)")
-            attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in group.attrs.items()}
+            attrs = ({k: (v.item() if hasattr(v, "item") and np.size(v) == 1 else v)
+                      for k, v in group.attrs.items()} if group is not None else {})
     except FileNotFoundError:
         raise ValueError(f"{path}: no such calibration file") from None
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read calibration file ({exc})") from None
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(f"{path}: cannot read calibration file ({message})") from None
+    if isinstance(kind, bytes):
+        kind = kind.decode("utf-8", errors="replace")
+    if not (isinstance(kind, str) and kind == "calibration") or group is None:
+        raise ValueError(f"{path}: not a calibration file (made by mirimager calibrate)")
     try:
         fit = responsivity_from_attrs(attrs)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
-    context = {"pump_mW": float(attrs.get("pump_mW", math.nan)),
-               "wavelength_um": float(attrs.get("wavelength_um", math.nan)),
+    context = {"pump_mW": _optional_float(attrs.get("pump_mW")),
+               "wavelength_um": _optional_float(attrs.get("wavelength_um")),
                "source_file": str(path)}
     return fit, context
+
+
+def _optional_float(value: Any) -> float:
+    """A stored context number (pump power, wavelength), NaN if absent or not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.nan

@@ -22,6 +22,7 @@ from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 __all__ = ["format_length_um", "nice_scale_bar_um", "save_png", "save_tiff"]
 
 NAN_COLOR = "0.6"  # grey: unmeasured pixels
+_TIFF_PITCH_UM = (1e-9, 1e9)  # pixel pitches a TIFF resolution tag holds (with margin)
 
 
 def nice_scale_bar_um(width_um: float, fraction: float = 0.2) -> float:
@@ -63,16 +64,52 @@ def format_length_um(length_um: float) -> str:
     return f"{length_um:g} µm"
 
 
-def _edges(axis_um: np.ndarray) -> tuple[float, float]:
-    """Outer edges of the first and last pixel (centres given)."""
+def _edges(axis_um: np.ndarray, name: str = "axis") -> tuple[float, float]:
+    """Outer edges of the first and last pixel (centres given).
+
+    Raises ValueError if the centres are not finite or the edges overflow."""
     axis_um = np.asarray(axis_um, dtype=float).ravel()
-    if axis_um.size >= 2:
-        half = (axis_um[-1] - axis_um[0]) / (axis_um.size - 1) / 2
-    else:
-        half = 0.5
-    if half == 0:
-        half = 0.5
-    return float(axis_um[0] - half), float(axis_um[-1] + half)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if axis_um.size >= 2:
+            half = (axis_um[-1] / 2 - axis_um[0] / 2) / (axis_um.size - 1)
+        else:
+            half = 0.5
+        if half == 0:
+            half = 0.5
+        lo, hi = float(axis_um[0] - half), float(axis_um[-1] + half)
+        span = hi - lo
+    if not (np.isfinite(axis_um).all() and math.isfinite(span)):
+        raise ValueError(f"{name}: pixel coordinates not finite or too large to draw "
+                         f"({axis_um[0]:g} .. {axis_um[-1]:g})")
+    return lo, hi
+
+
+def _color_range(img: np.ndarray, vmin: float | None, vmax: float | None,
+                 units_label: str) -> tuple[np.ndarray, float, float, str]:
+    """Colour limits (default: finite min and max), with the image divided by a power of ten
+    when its values are too large (or small) for matplotlib's colour bar (e.g. 1e308: the
+    range would overflow); the label then says so ("x 1e+300")."""
+    finite = img[np.isfinite(img)]
+    lo = float(finite.min()) if finite.size else 0.0
+    hi = float(finite.max()) if finite.size else 1.0
+    lo = lo if vmin is None else float(vmin)
+    hi = hi if vmax is None else float(vmax)
+    peak = max(abs(lo), abs(hi)) if math.isfinite(lo) and math.isfinite(hi) else math.inf
+    if math.isfinite(peak) and (peak > _LARGEST or 0 < peak < 1 / _LARGEST):
+        exponent = min(max(math.floor(math.log10(peak)), -300), 308)  # 10**exponent: normal
+        factor = 10.0**exponent
+        with np.errstate(over="ignore", under="ignore"):
+            img = img / factor
+        lo, hi = lo / factor, hi / factor
+        units_label = f"{units_label} × 1e{exponent:+d}"
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"colour limits must be finite, got {lo:g} .. {hi:g}")
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return img, lo, hi, units_label
+
+
+_LARGEST = 1e100  # values beyond this (or below 1/_LARGEST) are drawn divided by a power of 10
 
 
 def _check(image: np.ndarray, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
@@ -142,21 +179,27 @@ def save_png(
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    ValueError
+        If the image is not 2-D, the axes do not match it, or the pixel
+        coordinates are not finite or too large to draw (their span overflows).
+
+    Notes
+    -----
+    Values too large or too small for matplotlib's colour bar (beyond 1e100
+    or below 1e-100 in magnitude, e.g. a reading of 1e308) are drawn divided
+    by a power of ten, which the colour-bar label gives ("x 1e+308").
     """
     img = _check(image, x_um, y_um)
     img, units_label, scale = _volts_prefix(img, units_label)
     vmin = None if vmin is None else vmin * scale
     vmax = None if vmax is None else vmax * scale
     path = Path(os.fspath(path))
-    x0, x1 = _edges(x_um)
-    y0, y1 = _edges(y_um)
-    finite = img[np.isfinite(img)]
-    if vmin is None:
-        vmin = float(finite.min()) if finite.size else 0.0
-    if vmax is None:
-        vmax = float(finite.max()) if finite.size else 1.0
-    if vmax <= vmin:
-        vmin, vmax = vmin - 0.5, vmax + 0.5
+    x0, x1 = _edges(x_um, "x_um")
+    y0, y1 = _edges(y_um, "y_um")
+    img, vmin, vmax, units_label = _color_range(img, vmin, vmax, units_label)
 
     ny, nx = img.shape
     width_um = abs(x1 - x0)
@@ -226,7 +269,8 @@ def save_tiff(
         Output file.
     image : ndarray, shape (ny, nx)
         Values (NaN preserved), stored as float32 with row 0 as the first
-        (top) TIFF row.
+        (top) TIFF row; values beyond the float32 range (about 3.4e38) become
+        +-inf.
     x_um, y_um : ndarray
         Pixel-centre coordinates, micrometres.
 
@@ -234,6 +278,12 @@ def save_tiff(
     -------
     Path
         The written file.
+
+    Raises
+    ------
+    ValueError
+        If the image is not 2-D, the axes do not match it, or a pixel pitch is
+        outside what a TIFF resolution tag holds (1e-9 to 1e9 um).
 
     Notes
     -----
@@ -243,7 +293,8 @@ def save_tiff(
     ImageJ ``xorigin``/``yorigin`` (pixel units, ImageJ's convention
     ``x_um = (column - xorigin) * pixel_width``).
     """
-    img = _check(image, x_um, y_um).astype(np.float32)
+    with np.errstate(over="ignore"):
+        img = _check(image, x_um, y_um).astype(np.float32)
     path = Path(os.fspath(path))
     x = np.asarray(x_um, dtype=float).ravel()
     y = np.asarray(y_um, dtype=float).ravel()
@@ -251,6 +302,10 @@ def save_tiff(
     dy = abs(y[-1] - y[0]) / (y.size - 1) if y.size > 1 else 0.0
     dx = dx or dy or 1.0
     dy = dy or dx
+    for name, pitch in (("x", dx), ("y", dy)):  # a TIFF resolution is a ratio of uint32s
+        if not _TIFF_PITCH_UM[0] <= pitch <= _TIFF_PITCH_UM[1]:
+            raise ValueError(f"{name} pixel pitch {pitch:g} um cannot be stored in a TIFF "
+                             f"(range {_TIFF_PITCH_UM[0]:g} to {_TIFF_PITCH_UM[1]:g} um)")
     metadata = {
         "unit": "um",
         "xorigin": float(-x[0] / dx),

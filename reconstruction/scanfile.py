@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -191,10 +192,24 @@ def _pitch(axis_um: np.ndarray) -> float:
 # --------------------------------------------------------------------------- reading
 
 
+def _text(value: str | bytes) -> str:
+    """A name or string from HDF5 as printable text: bytes that are not UTF-8 (which h5py
+    returns as ``bytes``, or as a ``str`` with surrogate escapes) become ``\\xNN``."""
+    if isinstance(value, str):
+        if value.isascii() or value.isprintable():  # fast path: no surrogate escapes
+            return value
+        try:
+            value = value.encode("utf-8", errors="surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+            value = value.encode("utf-8", errors="surrogatepass")
+    return value.decode("utf-8", errors="backslashreplace")
+
+
 def _py(value: Any) -> Any:
-    """HDF5 attribute value -> plain Python (str, int, float, bool, list)."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+    """HDF5 attribute value -> plain Python (str, int, float, bool, list); text that is not
+    UTF-8 is shown with backslash escapes (see `_text`)."""
+    if isinstance(value, bytes | str):
+        return _text(value)
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "SOU":
             return [_py(v) for v in value.tolist()]
@@ -205,7 +220,7 @@ def _py(value: Any) -> Any:
 
 
 def _attrs(obj: h5py.HLObject) -> dict[str, Any]:
-    return {k: _py(v) for k, v in obj.attrs.items()}
+    return {_text(k): _py(v) for k, v in obj.attrs.items()}
 
 
 def _attrs_no_class(obj: h5py.HLObject) -> dict[str, Any]:
@@ -260,7 +275,9 @@ def load_raster(path: str | os.PathLike[str]) -> RasterScan:
     ScanFileError
         If the file is missing, not HDF5 or truncated, not a mirimager scan,
         of a format version newer than `SUPPORTED_FORMAT_VERSION`, not a raster
-        scan, or lacks a required part.
+        scan, or lacks a required part or has a malformed one (axes that are not
+        1-D, finite and strictly monotonic; grid counts that are not whole
+        numbers; a broken link in ``/entry/instrument``...).
 
     Notes
     -----
@@ -367,12 +384,14 @@ def _read(f: h5py.File, path: Path) -> RasterScan:
     # Grid shape: scan attrs, else the X_V dataset, else the axes.
     x_um = _axis(data_grp, "x_um", path)
     y_um = _axis(data_grp, "y_um", path)
-    ny = int(scan_attrs.get("ny", y_um.size))
-    nx = int(scan_attrs.get("nx", x_um.size))
+    ny = _count(scan_attrs, "ny", y_um.size, path)
+    nx = _count(scan_attrs, "nx", x_um.size, path)
     if (ny, nx) != (y_um.size, x_um.size):
         raise ScanFileError(
             f"{path}: grid is {ny}x{nx} but axes have {y_um.size} y and {x_um.size} x values"
         )
+    if "points_total" in scan_attrs:
+        _count(scan_attrs, "points_total", 0, path)
     order = str(scan_attrs.get("order", "row"))
     if order not in ("row", "snake"):
         raise ScanFileError(f"{path}: unknown scan order {order!r}")
@@ -413,7 +432,7 @@ def _read(f: h5py.File, path: Path) -> RasterScan:
         exit_status=str(attrs.get("exit_status", "unknown")),
         kind=kind,
         attrs=attrs,
-        settings=_settings(entry),
+        settings=_settings(entry, path),
         recipe_toml=recipe,
         path=path,
         lab=_attrs_no_class(entry["lab"]) if "lab" in entry else {},
@@ -423,11 +442,47 @@ def _read(f: h5py.File, path: Path) -> RasterScan:
     )
 
 
-def _axis(data_grp: h5py.Group, name: str, path: Path) -> np.ndarray:
+def _is_count(value: Any) -> bool:
+    """Whether ``value`` is a non-negative whole number (int, or float like 6.0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return value >= 0
+
+
+def _count(attrs: dict[str, Any], key: str, default: int, path: Path) -> int:
+    """A non-negative integer attribute of ``/entry/scan`` (``default`` if absent)."""
+    value = attrs.get(key, default)
+    if not _is_count(value):
+        raise ScanFileError(f"{path}: /entry/scan attribute {key} is {value!r}, "
+                            "not a non-negative integer")
+    return int(value)
+
+
+def _axis(data_grp: h5py.Group, name: str, path: Path, size: int | None = None) -> np.ndarray:
+    """``/entry/data/<name>``: pixel-centre coordinates, 1-D, finite and strictly monotonic
+    (and of length ``size`` if given); else a ScanFileError naming file and dataset."""
+    where = f"{path}: /entry/data/{name}"
     ds = data_grp.get(name)
     if not isinstance(ds, h5py.Dataset):
-        raise ScanFileError(f"{path}: missing /entry/data/{name}")
-    return np.asarray(ds[...], dtype=float).ravel()
+        raise ScanFileError(f"{where} is missing")
+    if ds.dtype.kind not in "iuf":
+        raise ScanFileError(f"{where} is not numeric (dtype {ds.dtype})")
+    if ds.ndim != 1:
+        raise ScanFileError(f"{where} has shape {ds.shape}, expected one dimension")
+    if size is not None and ds.shape[0] != size:
+        raise ScanFileError(f"{where} has {ds.shape[0]} values, expected {size}")
+    axis = np.asarray(ds[...], dtype=float)
+    if axis.size == 0:
+        raise ScanFileError(f"{where} is empty")
+    if not np.isfinite(axis).all():
+        raise ScanFileError(f"{where} has values that are not finite")
+    with np.errstate(over="ignore"):
+        steps = np.diff(axis)
+    if not (np.isfinite(steps).all() and ((steps > 0).all() or (steps < 0).all())):
+        raise ScanFileError(f"{where} is not strictly monotonic (or its span overflows)")
+    return axis
 
 
 _REQUIRED_FIELDS = ("ix", "iy", "X_V")
@@ -458,11 +513,13 @@ def _chart(entry: h5py.Group) -> ChartData | None:
     )
 
 
-def _settings(entry: h5py.Group) -> dict[str, dict[str, Any]]:
+def _settings(entry: h5py.Group, path: Path) -> dict[str, dict[str, Any]]:
     inst = entry.get("instrument")
     if not isinstance(inst, h5py.Group):
         return {}
     out: dict[str, dict[str, Any]] = {}
     for name, obj in inst.items():
-        out[name] = _attrs_no_class(obj)
+        if obj is None:  # a soft link to nothing (h5py yields None for it)
+            raise ScanFileError(f"{path}: /entry/instrument/{_text(name)} is a broken link")
+        out[_text(name)] = _attrs_no_class(obj)
     return out

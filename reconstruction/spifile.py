@@ -15,6 +15,7 @@ from .scanfile import (
     ScanFileError,
     _attrs,
     _attrs_no_class,
+    _axis,
     _check_root,
     _py,
     _read_text,
@@ -78,7 +79,27 @@ class SinglePixelScan:
 
 
 def load_single_pixel(path: str | os.PathLike[str]) -> SinglePixelScan:
-    """Read a single-pixel scan file (also a partial or killed one)."""
+    """Read a single-pixel scan file (also a partial or killed one).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The HDF5 scan file (``docs/scanfile.md``, single-pixel section).
+
+    Returns
+    -------
+    SinglePixelScan
+        Readings NaN where not yet measured.
+
+    Raises
+    ------
+    ScanFileError
+        One line naming the file (and the dataset or attribute at fault) if the file is
+        missing, unreadable, not a single-pixel scan, or malformed: a basis specification
+        that does not rebuild, a point table that does not match it, pixel axes
+        (``/entry/data/x_um``, ``y_um``) that are not ``size`` finite, strictly monotonic
+        values, a ``truth`` image that is not ``size`` x ``size``, a broken link.
+    """
     return read_scan_file(path, _read)
 
 
@@ -102,21 +123,31 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
     if not isinstance(points, h5py.Dataset):
         raise ScanFileError(f"{path}: missing /entry/scan/points")
     records = points[...]
+    missing = [n for n in ("X_V", "done") if n not in (records.dtype.names or ())]
+    if missing or records.ndim != 1:
+        raise ScanFileError(f"{path}: /entry/scan/points is not a 1-D table with fields "
+                            "X_V and done" + (f" (lacks {', '.join(missing)})" if missing else ""))
     raw = np.where(records["done"] == 1, records["X_V"], np.nan).astype(float)
-    truth = np.asarray(data["truth"][...], float) if isinstance(data.get("truth"),
-                                                                 h5py.Dataset) else None
     try:
         basis = basis_from_spec(spec)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
         raise ScanFileError(f"{path}: bad basis specification {spec!r}: {exc}") from exc
     if basis.n_patterns != raw.size:
         raise ScanFileError(f"{path}: basis has {basis.n_patterns} patterns, file {raw.size}")
+    n = basis.size
+    x_um = _axis(data, "x_um", path, n)
+    y_um = _axis(data, "y_um", path, n)
+    truth = None
+    if isinstance(data.get("truth"), h5py.Dataset):
+        truth = np.asarray(data["truth"][...], float)
+        if truth.shape != (n, n):
+            raise ScanFileError(f"{path}: /entry/data/truth has shape {truth.shape}, "
+                                f"expected {(n, n)}")
     recipe = entry.get("recipe")
     return SinglePixelScan(
-        raw_V=raw, basis_spec=spec, x_um=np.asarray(data["x_um"][...], float),
-        y_um=np.asarray(data["y_um"][...], float), truth_V=truth,
+        raw_V=raw, basis_spec=spec, x_um=x_um, y_um=y_um, truth_V=truth,
         exit_status=str(attrs.get("exit_status", "unknown")), attrs=attrs,
-        settings=_settings(entry),
+        settings=_settings(entry, path),
         recipe_toml=_read_text(recipe) if isinstance(recipe, h5py.Dataset) else "",
         path=path, lab=_attrs_no_class(entry["lab"]) if "lab" in entry else {},
         scan_attrs=_attrs(entry["scan"]),

@@ -57,7 +57,9 @@ def add_emulate(sub) -> None:
         "emulate", help="start the emulated lab (real wire protocols, simulated physics)",
         description="Start the physics twin behind real wire protocols: two Thorlabs APT "
         "controllers on ptys (x, y), an SRS lock-in on loopback TCP and on a pty, an MC2000B "
-        "chopper on a pty. Writes a lab configuration pointing at them (use it with "
+        "chopper on a pty and a PM100D power meter on loopback TCP. With --faults, fires "
+        "instrument faults on a timetable (fault-handling drills). Writes a lab configuration "
+        "pointing at them (use it with "
         "'mirimager devices --lab' and 'mirimager scan --lab') and runs until Ctrl-C.",
     )
     p.add_argument("--lockin", choices=("SR830", "SR860"), default="SR830")
@@ -75,6 +77,12 @@ def add_emulate(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--fast-stages", action="store_true",
                    help="stages 20x faster than an MTS25-Z8 (quick dry runs)")
+    p.add_argument("--faults", metavar="SCHEDULE", default="",
+                   help="faults to fire, seconds after start: comma-separated KIND@T[+D][xN]"
+                   "[=F], KIND one of lockin-timeout, lockin-garbled, lockin-disconnect, "
+                   "overload, chopper-stop, stage-error, limit-switch, power-drop; e.g. "
+                   "'chopper-stop@30+5,power-drop@60+10=0.5' (D: duration, s; N: count; "
+                   "F: remaining power fraction)")
     p.set_defaults(func=cmd_emulate)
 
 
@@ -83,11 +91,16 @@ def cmd_emulate(args) -> int:
     import threading
 
     from imager.emulators.bench import start_emulated_bench
+    from imager.emulators.fault_schedule import FaultRunner, parse_fault_schedule
     from imager.sim.lab import SimConfig
     from stages.simulated import StageDynamics
 
     if not 0.0 <= args.mir_power_mW <= 500.0:
         raise UserError(f"--mir-power-mW: must be in [0, 500] mW, got {args.mir_power_mW:g}")
+    try:
+        schedule = parse_fault_schedule(args.faults)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     config = SimConfig(seed=args.seed, chart=args.chart, chart_width_um=400.0)
     dynamics = (StageDynamics(velocity_um_per_s=48000.0, acceleration_um_per_s2=600000.0,
                               settle_s=0.005) if args.fast_stages else None)
@@ -101,17 +114,24 @@ def cmd_emulate(args) -> int:
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT,
                                                                      signal.SIGTERM)}
+    runner = None
     try:
         bench.lab.source.power_mW = args.mir_power_mW
         text = bench.lab_config_toml(lockin_via=args.lockin_via)
         out.write_text(text)
         print(text)
+        if schedule:
+            runner = FaultRunner(bench, schedule, report=lambda m: print(m, flush=True)).start()
+            print(f"{len(schedule)} fault(s) scheduled: " + ", ".join(
+                f"{f.describe()} at {f.at_s:g} s" for f in schedule))
         print(f"lab configuration written to {out}; Ctrl-C to stop", flush=True)
         while not stop.wait(0.5):
             pass
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        if runner is not None:
+            runner.stop()
         bench.close()
         print("emulated lab stopped")
     return 0
@@ -157,6 +177,7 @@ def cmd_resume(args) -> int:
     from reconstruction import load_raster
     from reconstruction.spifile import load_single_pixel, scan_kind
 
+    _probe(args.file)
     kind = scan_kind(args.file)
     if kind not in ("raster", "single_pixel"):
         raise UserError(f"{args.file}: a {kind} file; only raster and single-pixel scans resume")
@@ -169,7 +190,12 @@ def cmd_resume(args) -> int:
         raise UserError(f"{args.file}: taken on the hardware lab {scan.lab.get('name')!r}; "
                         "give its configuration with --lab")
     if scan.lab.get("kind") == "simulated" and args.lab is None:
-        recipe.sections["sim"]["seed"] = int(scan.lab.get("seed", 0))
+        seed = scan.lab.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise UserError(f"{args.file}: /entry/lab attribute seed is {seed!r}, "
+                            "not an integer")
+        recipe.sections["sim"]["seed"] = seed
+    _check_resumable(Path(args.file), kind, recipe)
     print(f"resuming {args.file}: {scan.points_done}/{scan.points_total} done, "
           f"status was {scan.exit_status}")
     run = run_raster if kind == "raster" else run_single_pixel
@@ -180,6 +206,85 @@ def cmd_resume(args) -> int:
     print(f"status:    {result.exit_status}, {result.points_done}/{scan.points_total} done; "
           f"image {path.with_suffix('.png')}")
     return 0 if result.exit_status == "success" else 130
+
+
+def _check_resumable(path: Path, kind: str, recipe) -> None:
+    """Refuse (one line, file untouched) a stopped scan whose tables are not the ones the
+    writer appends to, before anything is written: a damaged or hand-edited file must not
+    be half-resumed (e.g. a point table of another shape, a missing X_V)."""
+    import os
+
+    if recipe.kind != kind:
+        raise UserError(f"{path}: a {kind} scan, but its stored recipe is of kind "
+                        f"{recipe.kind!r}")
+    if kind == "raster":
+        from imager.storage.writer import POINT_DTYPE as dtype
+
+        total, shape = recipe.grid.n_points, recipe.grid.shape
+    else:
+        from imager.recipes.recipe import single_pixel_basis
+        from imager.storage.single_pixel import SPI_POINT_DTYPE as dtype
+
+        total = single_pixel_basis(recipe).n_patterns
+        shape = (total,)
+    if not os.access(path, os.W_OK):
+        raise UserError(f"{path}: not writable; resume continues a scan in its own file")
+    try:
+        problem = _resume_problem(path, kind, dtype, total, shape)
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as exc:
+        problem = f"unreadable ({' '.join(str(exc).split()) or type(exc).__name__})"
+    if problem is not None:
+        raise UserError(f"{path}: cannot resume: {problem}")
+
+
+def _resume_problem(path: Path, kind: str, dtype, total: int, shape: tuple) -> str | None:
+    """What stops the writer from continuing ``path`` (None: nothing)."""
+    import json
+    import math
+
+    import h5py
+    import numpy as np
+
+    problem = None
+    with h5py.File(path, "r", locking=False) as f:
+        entry = f["entry"]
+        points, image = f.get("entry/scan/points"), f.get("entry/data/X_V")
+        resumed = entry.attrs.get("resumed", "[]")
+        scan_group = f.get("entry/scan")
+        lab_start = (scan_group.attrs.get("lab_start_s", 0.0)
+                     if isinstance(scan_group, h5py.Group) else 0.0)
+        if "exit_status" not in entry.attrs:
+            problem = "/entry has no exit_status attribute"
+        elif not isinstance(points, h5py.Dataset) or points.dtype != dtype \
+                or points.shape != (total,):
+            problem = (f"/entry/scan/points is not the {total}-record table of the "
+                       "recipe's plan")
+        elif not isinstance(image, h5py.Dataset) or image.dtype.kind != "f" \
+                or image.shape != shape:
+            problem = f"/entry/data/X_V is not a float array of shape {shape}"
+        elif isinstance(lab_start, bool) or not isinstance(lab_start, int | float | np.number) \
+                or not math.isfinite(float(lab_start)):
+            problem = f"/entry/scan attribute lab_start_s is {lab_start!r}, not a number"
+        else:
+            try:
+                history = json.loads(resumed or "[]")
+            except (TypeError, ValueError):
+                history = None
+            if not isinstance(history, list):
+                problem = "/entry attribute resumed is not a JSON list"
+            else:
+                records = points[()]
+                done = records["done"].astype(bool)
+                first_missing = int(np.argmin(done)) if not done.all() else done.size
+                if first_missing > 0:
+                    last = records[first_missing - 1]
+                    fields = ("t_lab_s", "x_set_um", "y_set_um") if kind == "raster" \
+                        else ("t_lab_s",)
+                    bad = [n for n in fields if not np.isfinite(last[n])]
+                    if bad:
+                        problem = (f"/entry/scan/points[{first_missing - 1}] (the last point "
+                                   f"done) has {', '.join(bad)} not finite")
+    return problem
 
 
 def add_devices(sub) -> None:
@@ -239,9 +344,12 @@ def add_calibrate(sub) -> None:
 
 def add_info(sub) -> None:
     p = sub.add_parser("info", help="describe a scan file",
-                       description="Kind, size, status, points done, times and settings.")
+                       description="Kind, size, status, points done, times, settings and the "
+                       "event log (faults, retries, pauses) of a scan file.")
     p.add_argument("file", metavar="FILE", help="scan file (.h5)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--events", action="store_true",
+                   help="list every event (default: the last 10)")
     p.set_defaults(func=cmd_info)
 
 
@@ -263,6 +371,7 @@ def _calibration_attrs(path: str | None) -> dict | None:
         return None
     from reconstruction.calibration import load_calibration
 
+    _probe(path)
     try:
         fit, context = load_calibration(path)
     except ValueError as exc:
@@ -376,6 +485,8 @@ def cmd_reconstruct(args) -> int:
     from reconstruction import load_raster, reconstruct_raster
     from reconstruction.spifile import scan_kind
 
+    for path in (args.file, args.flat, args.calibration):
+        _probe(path)
     if scan_kind(args.file) == "single_pixel":
         return _reconstruct_single_pixel(args)
     scan = load_raster(args.file)
@@ -405,7 +516,12 @@ def _reconstruct_single_pixel(args) -> int:
     try:
         rec = reconstruct_single_pixel(scan, args.method, ratio=args.ratio)
     except ValueError as exc:
-        raise UserError(f"--ratio: {exc}" if "ratio" in str(exc) else str(exc)) from None
+        message = " ".join(str(exc).split())
+        if message.startswith("ratio must be"):
+            raise UserError(f"--ratio: {message}") from None
+        if not message.startswith(str(scan.path)):
+            message = f"{args.file}: {message}"
+        raise UserError(message) from None
     image, label = _calibrated(rec.image, scan, args.calibration)
     _write_outputs(args, scan, rec, image, label)
     print(f"patterns: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
@@ -432,13 +548,27 @@ def _write_outputs(args, scan, rec, image, label) -> None:
         targets = [("png", out.with_name(out.name + ".png")),
                    ("tiff", out.with_name(out.name + ".tif"))]
     for kind, target in targets:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if kind == "png":
-            save_png(target, image, rec.x_um, rec.y_um, units_label=label,
-                     title=f"{Path(args.file).name} ({scan.exit_status})")
-        else:
-            save_tiff(target, image, rec.x_um, rec.y_um)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "png":
+                save_png(target, image, rec.x_um, rec.y_um, units_label=label,
+                         title=f"{Path(args.file).name} ({scan.exit_status})")
+            else:
+                save_tiff(target, image, rec.x_um, rec.y_um)
+        except ValueError as exc:  # e.g. pixel coordinates too large to draw
+            raise UserError(f"{args.file}: cannot write {target}: {exc}") from None
+        except OSError as exc:
+            raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
         print(f"{kind}: {target}" + (f" (values: {label})" if kind == "tiff" else ""))
+
+
+def _probe(path: str | None) -> None:
+    """A one-line error (exit 2) if libhdf5 hangs or crashes reading a file the user named
+    (reconstruction/probe.py: the reads are tried in a short-lived child process first)."""
+    if path is not None:
+        from reconstruction.probe import probe_scan_file
+
+        probe_scan_file(path)
 
 
 def _calibrated(image, scan, calibration_path: str | None):
@@ -451,7 +581,10 @@ def _calibrated(image, scan, calibration_path: str | None):
         except ValueError as exc:
             raise UserError(f"--calibration: {exc}") from None
     elif scan.calibration:
-        fit = responsivity_from_attrs(scan.calibration)
+        try:
+            fit = responsivity_from_attrs(scan.calibration)
+        except ValueError as exc:
+            raise UserError(f"{scan.path}: /entry/calibration: {exc}") from None
     else:
         return image, "lock-in X (V)"
     return fit.to_W_per_um2(image) * 1e9, "MIR intensity (nW/µm²)"
@@ -527,9 +660,13 @@ def cmd_devices(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from reconstruction import load_raster
+    import dataclasses
+
+    from reconstruction import ScanFileError, load_raster
+    from reconstruction.events import format_event, load_events, summarize_events
     from reconstruction.spifile import load_single_pixel, scan_kind
 
+    _probe(args.file)
     kind = scan_kind(args.file)
     if kind == "single_pixel":
         scan = load_single_pixel(args.file)
@@ -558,6 +695,11 @@ def cmd_info(args) -> int:
         "settings": scan.settings,
         "has_truth": scan.truth_V is not None,
     }
+    try:
+        events = load_events(args.file)
+        info["events"] = [dataclasses.asdict(e) for e in events]
+    except ScanFileError as exc:  # show the rest of the file anyway
+        events, info["events_error"] = [], str(exc)
     if args.json:
         print(json.dumps(info, indent=2, default=_json_default))
         return 0
@@ -574,9 +716,15 @@ def cmd_info(args) -> int:
     for device, settings in sorted(info["settings"].items()):
         items = ", ".join(f"{k}={_short(v)}" for k, v in sorted(settings.items())
                           if k != "NX_class")
-        print(f"{device + ':':<10}{items}")
+        print(f"{device + ':':<10}{items}" if len(device) < 9 else f"{device}: {items}")
     if scan.truth_V is not None:
         print("truth:    noise-free expected image stored (simulated scan)")
+    print(f"events:   {info.get('events_error') or summarize_events(events)}")
+    shown = events if args.events or len(events) <= 10 else events[-10:]
+    if len(shown) < len(events):
+        print(f"          ... {len(events) - len(shown)} earlier (--events shows all)")
+    for event in shown:
+        print(f"          {format_event(event)}")
     return 0
 
 
@@ -594,5 +742,5 @@ def _json_default(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, bytes):
-        return value.decode()
+        return value.decode("utf-8", errors="backslashreplace")
     return str(value)

@@ -6,10 +6,11 @@ from imager.devices.interfaces import (
     LockIn,
     LockInReading,
     LockInStatus,
+    PowerMeter,
     Projector,
     Pump,
     Source,
 )
 
-__all__ = ["Chopper", "DeviceError", "LockIn", "LockInReading", "LockInStatus", "Projector",
-           "Pump", "Source"]
+__all__ = ["Chopper", "DeviceError", "LockIn", "LockInReading", "LockInStatus", "PowerMeter",
+           "Projector", "Pump", "Source"]

@@ -86,6 +86,24 @@ class Source(Protocol):
 
 
 @runtime_checkable
+class PowerMeter(Protocol):
+    """MIR power monitor (a thermal sensor behind a pick-off), read during scans.
+
+    The engine compares its reading with the scan's starting value to catch a
+    drop of the MIR power (:mod:`imager.engine.power`); only ratios matter, so
+    the pick-off fraction need not be known exactly.
+    """
+
+    wavelength_um: float
+
+    def read_power_mW(self) -> float:
+        """Power on the sensor now, mW."""
+        ...
+
+    def settings(self) -> Settings: ...
+
+
+@runtime_checkable
 class Pump(Protocol):
     """980 nm pump laser."""
 

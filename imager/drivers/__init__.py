@@ -11,6 +11,7 @@ naming the instrument, its address and the command.
 
 from imager.drivers.errors import InstrumentError, InstrumentTimeoutError
 from imager.drivers.mc2000b import MC2000BChopper
+from imager.drivers.mircat import MIRcatSource
 from imager.drivers.sr830 import SR830
 from imager.drivers.sr860 import SR860
 from imager.drivers.srs_lockin import SRSLockIn
@@ -22,6 +23,7 @@ __all__ = [
     "InstrumentError",
     "InstrumentTimeoutError",
     "MC2000BChopper",
+    "MIRcatSource",
     "SRSLockIn",
     "VisaLink",
 ]

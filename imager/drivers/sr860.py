@@ -54,6 +54,7 @@ class SR860(SRSLockIn):
         "chop": 3,
     }
     SNAP_XY = "SNAP? 0,1"
+    EXTRA_RESTORED = ("IRNG",)
 
     def decode_status(self, lias: int) -> LockInStatus:
         """See :func:`decode_sr860_status`."""

@@ -11,6 +11,14 @@ Setters snap to the instrument's tables: time constant and sensitivity round
 *up* to the next available value (so a requested range always fits), and each
 set is sent as ``"<command>;*ESR?"``; a set the instrument rejects (execution
 or command error bit) raises :class:`~imager.drivers.errors.InstrumentError`.
+
+Reconnection: the driver remembers the state it expects of the instrument
+(the settings read when it connected, updated by every accepted set). When
+the connection is lost (:class:`~imager.drivers.visa_link.VisaLink`: a closed
+socket, a vanished serial port), the failing call raises; the next one opens
+the address again, re-selects the interface and clears the status
+(``_initialise``), reads every remembered setting back and re-sends those that
+differ (an instrument that was power-cycled or reset), then carries on.
 """
 
 from __future__ import annotations
@@ -40,6 +48,14 @@ def wrap_phase_deg(phase_deg: float) -> float:
     elif wrapped <= -180.0:
         wrapped += 360.0
     return wrapped
+
+
+def _same_setting(reply: str, value: str) -> bool:
+    """Whether an instrument's reply equals a remembered setting (numbers within 1e-5)."""
+    try:
+        return math.isclose(float(reply), float(value), rel_tol=1e-5, abs_tol=1e-9)
+    except ValueError:
+        return reply.strip().upper() == value.strip().upper()
 
 
 def index_at_least(table: tuple[float, ...], value: float, what: str) -> int:
@@ -89,6 +105,8 @@ class SRSLockIn:
     REFERENCE_COMMAND: ClassVar[str] = ""
     REFERENCE_SOURCES: ClassVar[dict[str, int]] = {}
     SNAP_XY: ClassVar[str] = ""
+    EXTRA_RESTORED: ClassVar[tuple[str, ...]] = ()
+    """Model-specific setting commands restored after a reconnection."""
 
     def __init__(
         self,
@@ -116,11 +134,14 @@ class SRSLockIn:
         )
         self._sleep = sleep
         self.read_status = bool(read_status)
+        self.restored_after_reconnect: tuple[str, ...] = ()
         try:
             self._initialise()
+            self._expected = self._read_restorable()
         except BaseException:
             self._link.close()
             raise
+        self._link.on_reconnect = self._restore_after_reconnect
 
     # ------------------------------------------------------------ model hooks
     @classmethod
@@ -136,6 +157,68 @@ class SRSLockIn:
     def decode_status(self, lias: int) -> LockInStatus:
         """Map the model's ``LIAS?`` value to :class:`LockInStatus`."""
         raise NotImplementedError
+
+    # ------------------------------------------------------------ reconnection
+    @property
+    def restored_commands(self) -> tuple[str, ...]:
+        """Setting commands whose values are restored after a reconnection (and ``FREQ``)."""
+        return ("OFLT", self.SENSITIVITY_COMMAND, "OFSL", "PHAS", "HARM",
+                self.REFERENCE_COMMAND, *self.EXTRA_RESTORED)
+
+    def _read_restorable(self) -> dict[str, str]:
+        """``{command: reply}`` of every restored setting, ``FREQ`` with the internal reference."""
+        state = {head: self._link.query(f"{head}?") for head in self.restored_commands}
+        if self._internal_reference(state[self.REFERENCE_COMMAND]):
+            state["FREQ"] = self._link.query("FREQ?")
+        return state
+
+    def _internal_reference(self, reply: str) -> bool:
+        try:
+            return round(float(reply)) == self.REFERENCE_SOURCES["internal"]
+        except ValueError:
+            return False
+
+    def _remember(self, command: str) -> None:
+        """Record an accepted ``"<HEAD> <value>"`` set as the expected state."""
+        head, _, value = command.strip().partition(" ")
+        head, value = head.upper(), value.strip()
+        if value and ";" not in command and (head in self.restored_commands or head == "FREQ"):
+            self._expected[head] = value
+
+    @property
+    def expected_settings(self) -> dict[str, str]:
+        """The remembered state: ``{command: value}`` restored after a reconnection."""
+        return dict(self._expected)
+
+    def _restore_after_reconnect(self) -> None:
+        """Bring a reconnected instrument back to the expected state (see the module notes).
+
+        Sets :attr:`restored_after_reconnect` to the commands that had to be
+        re-sent, and if there are any waits for the filter to settle (to
+        99.99 %). ``FREQ`` is restored last and only with the internal reference.
+
+        Raises
+        ------
+        InstrumentError
+            If the instrument does not answer or rejects a restored value.
+        """
+        self._initialise()
+        restored: list[str] = []
+        for head, value in list(self._expected.items()):
+            if head == "FREQ":
+                continue
+            if not _same_setting(self._link.query(f"{head}?"), value):
+                self.write(f"{head} {value}")
+                restored.append(head)
+        freq = self._expected.get("FREQ")
+        if freq is not None and self._internal_reference(
+            self._link.query(f"{self.REFERENCE_COMMAND}?")
+        ) and not _same_setting(self._link.query("FREQ?"), freq):
+            self.write(f"FREQ {freq}")
+            restored.append("FREQ")
+        self.restored_after_reconnect = tuple(restored)
+        if restored:  # the output restarts from the changed settings: let it settle
+            self.wait_settled(0.9999)
 
     # ------------------------------------------------------------ I/O
     @property
@@ -163,6 +246,7 @@ class SRSLockIn:
             raise InstrumentError(
                 f"{self.MODEL} at {self.address} rejected {command!r}: {kind} (*ESR? = {esr})"
             )
+        self._remember(command)
 
     def identify(self) -> str:
         """The ``*IDN?`` string."""

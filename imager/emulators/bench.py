@@ -4,7 +4,8 @@
 the wall clock and puts real protocols in front of it: two Thorlabs APT
 controllers on ptys moving the twin's x and y axes, an SR830 or SR860 lock-in
 on loopback TCP and on a pty reading the twin's photodiode, and an MC2000B
-chopper on a pty whose blade is the twin's chopper. A real lab configuration
+chopper on a pty whose blade is the twin's chopper, and a PM100D power meter on
+loopback TCP reading the twin's MIR pick-off. A real lab configuration
 (:meth:`EmulatedBench.lab_config_toml`) points the real drivers at it: a dry
 run of the hardware path, ``mirimager emulate`` on the command line.
 
@@ -18,7 +19,13 @@ import threading
 from dataclasses import dataclass, field
 
 from imager.emulators.mc2000b import MC2000BEmulator
-from imager.emulators.serve import serve_lockin_pty, serve_lockin_tcp, serve_mc2000b_pty
+from imager.emulators.pm100 import PM100Emulator
+from imager.emulators.serve import (
+    serve_lockin_pty,
+    serve_lockin_tcp,
+    serve_mc2000b_pty,
+    serve_pm100_tcp,
+)
 from imager.emulators.sr830 import SR830Emulator
 from imager.emulators.sr860 import SR860Emulator
 from imager.emulators.srs_lockin import SRSLockInEmulator
@@ -45,6 +52,8 @@ class EmulatedBench:
     chopper_pty: PtyServer
     controller: str
     stage: str
+    power_meter: PM100Emulator | None = None
+    power_meter_tcp: TcpServer | None = None
     _closed: bool = field(default=False, repr=False)
 
     def lab_config_toml(self, lockin_via: str = "tcp", serial_read_timeout_s: float = 0.02) -> str:
@@ -71,6 +80,9 @@ class EmulatedBench:
                   "", "[source]", 'driver = "manual"',
                   f"max_power_mW = {self.lab.source.max_power_mW:g}", "",
                   "[pump]", 'driver = "manual"', ""]
+        if self.power_meter_tcp is not None:
+            lines += ["[power_meter]", 'driver = "pm100"',
+                      f'address = "{self.power_meter_tcp.resource_name}"', ""]
         return "\n".join(lines)
 
     def close(self) -> None:
@@ -78,7 +90,10 @@ class EmulatedBench:
         if self._closed:
             return
         self._closed = True
-        for server in (self.lockin_tcp, self.lockin_pty, self.chopper_pty, self.apt_x, self.apt_y):
+        for server in (self.lockin_tcp, self.lockin_pty, self.chopper_pty, self.power_meter_tcp,
+                       self.apt_x, self.apt_y):
+            if server is None:
+                continue
             try:
                 server.close()
             except Exception:  # noqa: BLE001 - close the rest
@@ -140,9 +155,12 @@ def start_emulated_bench(
         started.append(pty)
         chopper_pty = serve_mc2000b_pty(chopper)
         started.append(chopper_pty)
+        power_meter = PM100Emulator(lab.power_meter, lock=lock)
+        power_meter_tcp = serve_pm100_tcp(power_meter)
+        started.append(power_meter_tcp)
     except BaseException:
         for server in reversed(started):
             server.close()
         raise
     return EmulatedBench(lab, axes[0], axes[1], lockin, chopper, tcp, pty, chopper_pty,
-                         controller, stage)
+                         controller, stage, power_meter, power_meter_tcp)

@@ -6,6 +6,7 @@ emulator                    transport                    VISA / serial address
 SR830 / SR860               :func:`serve_lockin_tcp`     ``TCPIP::127.0.0.1::PORT::SOCKET``
 SR830 / SR860               :func:`serve_lockin_pty`     ``ASRL/dev/pts/N::INSTR``
 MC2000B                     :func:`serve_mc2000b_pty`    ``/dev/pts/N`` (pyserial)
+PM100D                      :func:`serve_pm100_tcp`      ``TCPIP::127.0.0.1::PORT::SOCKET``
 ==========================  ===========================  =====================
 
 Reply terminators: ``"\\n"`` on TCP for both lock-ins (the socket stands for a
@@ -17,6 +18,7 @@ sessions count as GPIB (1) and the pty as RS-232 (0).
 from __future__ import annotations
 
 from imager.emulators.mc2000b import MC2000BEmulator, MC2000BSession
+from imager.emulators.pm100 import PM100Emulator
 from imager.emulators.sr830 import SR830Emulator
 from imager.emulators.srs_lockin import SRSLockInEmulator
 from imager.emulators.srs_status import ESR_CMD
@@ -24,11 +26,14 @@ from imager.emulators.wire import PtyServer, TcpServer
 
 
 class LockInSession:
-    """Byte-stream framing for a lock-in emulator: lines in, terminated replies out.
+    """Byte-stream framing for a line-based emulator: lines in, terminated replies out.
+
+    Used for the lock-ins and the PM100 power meter (anything with
+    ``execute(line, interface)``, ``lock`` and ``esr``).
 
     Parameters
     ----------
-    emulator : SRSLockInEmulator
+    emulator : SRSLockInEmulator or PM100Emulator
     reply_termination : str
         Appended to each reply (``"\\n"``; the SR830's RS-232 uses ``"\\r"``).
     interface : int or None
@@ -95,3 +100,9 @@ def serve_lockin_pty(emulator: SRSLockInEmulator) -> PtyServer:
 def serve_mc2000b_pty(emulator: MC2000BEmulator) -> PtyServer:
     """Serve an MC2000B emulator on a new pseudo-terminal (its USB serial port)."""
     return PtyServer(lambda: MC2000BSession(emulator), name="MC2000B")
+
+
+def serve_pm100_tcp(emulator: PM100Emulator, *, port: int = 0) -> TcpServer:
+    """Serve a PM100D emulator on ``127.0.0.1:port`` (stands for its USBTMC/LAN link)."""
+    return TcpServer(lambda: LockInSession(emulator, reply_termination="\n"), port=port,
+                     name=emulator.MODEL)

@@ -2,12 +2,16 @@
 
 * a read that times out, comes back garbled or finds the device gone is
   retried (bounded: ``max_read_retries``, ``retry_wait_s`` apart);
-* an input or output overload ranges the lock-in up one step of the 1-2-5
-  ladder and re-measures the point (bounded: ``max_reranges``; at full scale
-  the reading is kept with its overload bit);
+* an output overload ranges the lock-in up one step of the 1-2-5 ladder and
+  re-measures the point; an input overload alone (the input stage saturated
+  by pick-up or a spike off the reference frequency, which the output range
+  cannot cure) waits one settling time and re-measures (bounded together:
+  ``max_reranges``; then the reading is kept with its overload bit);
 * a reference unlock (chopper stopped) pauses the scan, polling until the
   reference relocks, then re-measures; after ``max_unlock_wait_s`` the scan
   stops with :class:`ScanFault`;
+* a drop of the MIR power (labs with a power meter) pauses the scan and
+  re-measures the point once the power is back (:mod:`imager.engine.power`);
 * anything else (stage motion error, limit switch) stops the scan: the file
   is marked ``fail`` with the message and keeps every completed point.
 """
@@ -37,6 +41,9 @@ class FaultPolicy:
     max_reranges: int = 4
     max_unlock_wait_s: float = 60.0
     unlock_poll_s: float = 1.0
+    max_power_drop_fraction: float = 0.1
+    max_power_wait_s: float = 60.0
+    power_poll_s: float = 1.0
 
 
 def next_sensitivity_V(current_V: float) -> float | None:
@@ -48,8 +55,12 @@ def next_sensitivity_V(current_V: float) -> float | None:
 
 
 def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
-               policy: FaultPolicy) -> LockInReading:
-    """Read the lock-in for plan point ``index``, riding out faults (see module doc)."""
+               policy: FaultPolicy, monitor=None) -> LockInReading:
+    """Read the lock-in for plan point ``index``, riding out faults (see module doc).
+
+    ``monitor`` (a :class:`imager.engine.power.PowerMonitor`) checks the MIR
+    power after each good reading; a drop means waiting and re-measuring.
+    """
     lockin, clock = lab.lockin, lab.clock
     retries = reranges = 0
     while True:
@@ -66,12 +77,23 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
             continue
         status = reading.status
         if not status:
+            if monitor is not None and monitor.check(index):
+                clock.sleep(settle_s)
+                continue
             return reading
         if status & LockInStatus.REFERENCE_UNLOCK:
             _wait_for_relock(lab, writer, index, lab_start_s, policy)
             clock.sleep(settle_s)
             continue
         if status & OVERLOAD and reranges < policy.max_reranges:
+            if not status & LockInStatus.OUTPUT_OVERLOAD:
+                # the input stage saturated (pick-up off the reference frequency, a spike):
+                # the output range does not help; wait it out and measure again
+                reranges += 1
+                writer.log_event("overload", f"{status!r}: input overload (pick-up, spike?); "
+                                 "re-measuring", index, clock.now_s() - lab_start_s)
+                clock.sleep(settle_s)
+                continue
             new = next_sensitivity_V(lockin.sensitivity_V)
             if new is not None:
                 old = lockin.sensitivity_V

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from imager.engine.faults import FaultPolicy, read_point
+from imager.engine.power import PowerMonitor
 from imager.engine.progress import LabProgress
 from imager.engine.stop import StopRequest, ctrl_c_stops
 from imager.lab import Lab, apply_settings
@@ -185,6 +186,7 @@ def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start, fau
     """The per-point loop: kept small, it is the hot path of every scan."""
     stage, clock = lab.stage, lab.clock
     begin_point = getattr(lab, "begin_point", None)
+    monitor = PowerMonitor.start(lab, writer, faults, lab_start)
     wall = time.time
     done = writer.points_written
     for point in raster_points(grid, start):
@@ -194,7 +196,7 @@ def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start, fau
         stage.wait_settled()
         if dwell_s > 0:
             clock.sleep(dwell_s)
-        reading = read_point(lab, writer, point.index, dwell_s, lab_start, faults)
+        reading = read_point(lab, writer, point.index, dwell_s, lab_start, faults, monitor)
         x_um, y_um = stage.position_um()
         writer.write_point(point, x_um, y_um, reading, clock.now_s() - lab_start, wall())
         image[point.iy, point.ix] = reading.x_V

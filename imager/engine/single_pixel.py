@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from imager.engine.faults import FaultPolicy, read_point
+from imager.engine.power import PowerMonitor
 from imager.engine.progress import LabProgress
 from imager.engine.raster import restore_lab_state, run_guarded
 from imager.engine.stop import StopRequest
@@ -111,6 +112,7 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
         policy = faults or FaultPolicy()
         begin_point = getattr(lab, "begin_point", None)
         x_um, y_um = stage.position_um()
+        monitor = PowerMonitor.start(lab, writer, policy, lab_start)
         for k in range(start, n_patterns):
             if k >= loaded + chunk:
                 loaded = k
@@ -120,7 +122,7 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
             projector.show(k - loaded)
             if dwell_s > 0:
                 clock.sleep(dwell_s)
-            reading = read_point(lab, writer, k, dwell_s, lab_start, policy)
+            reading = read_point(lab, writer, k, dwell_s, lab_start, policy, monitor)
             writer.write_reading(k, x_um, y_um, reading, clock.now_s() - lab_start, time.time())
             raw[k] = reading.x_V
             bar.update(k + 1, clock.now_s() - lab_start)

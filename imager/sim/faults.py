@@ -34,6 +34,7 @@ class FaultInjector:
     point: int = -1
     _disconnected_until_s: float = -1.0
     _unlocked_until_s: float = -1.0
+    _dropped_until_s: float = -1.0
 
     def lockin_timeout(self, at_point: int, count: int = 1) -> None:
         """The next ``count`` lock-in reads at that point time out."""
@@ -59,6 +60,15 @@ class FaultInjector:
         """The stage reports a fault ("motion error", "limit switch") moving to the point."""
         self._add(_Scheduled("stage", at_point, detail=detail))
 
+    def power_drop(self, at_point: int, duration_s: float, fraction: float = 0.5) -> None:
+        """The QCL's output sags to ``fraction`` of its setting for ``duration_s`` of lab time.
+
+        It starts on the point's first lock-in read (the reading already sees it);
+        the power meter and the film both see the drop.
+        """
+        self._add(_Scheduled("power_drop", at_point, duration_s=duration_s,
+                             detail=repr(float(fraction))))
+
     # ------------------------------------------------------------ wiring
     def _add(self, fault: _Scheduled) -> None:
         if not self.scheduled:  # wrap the devices only once a fault is scheduled
@@ -69,6 +79,8 @@ class FaultInjector:
         """Wrap the lab's lock-in read, stage move and point hook."""
         lab = self.lab
         read, move, begin = lab.lockin.read_xy, lab.stage.move_to, lab.begin_point
+        meter = getattr(lab, "power_meter", None)
+        read_meter = meter.read_power_mW if meter is not None else None
 
         def begin_point(index: int) -> None:
             self.point = index
@@ -79,11 +91,24 @@ class FaultInjector:
                 raise StageError(f"stage_x: {self._detail} at ({x_um:g}, {y_um:g}) um")
             move(x_um, y_um)
 
-        def read_xy() -> LockInReading:
-            now = lab.clock.now_s()
+        def restore(now: float) -> None:
             if self._unlocked_until_s >= 0 and now >= self._unlocked_until_s:
                 lab.chopper.enabled = True
                 self._unlocked_until_s = -1.0
+            if self._dropped_until_s >= 0 and now >= self._dropped_until_s:
+                lab.source.output_fraction = 1.0
+                self._dropped_until_s = -1.0
+
+        def read_power_mW() -> float:
+            restore(lab.clock.now_s())
+            return read_meter()
+
+        def read_xy() -> LockInReading:
+            now = lab.clock.now_s()
+            restore(now)
+            if self._take("power_drop"):
+                lab.source.output_fraction = float(self._detail)
+                self._dropped_until_s = now + self._duration
             if self._take("unlock"):
                 lab.chopper.enabled = False
                 self._unlocked_until_s = now + self._duration
@@ -103,6 +128,8 @@ class FaultInjector:
             return reading
 
         lab.begin_point, lab.stage.move_to, lab.lockin.read_xy = begin_point, move_to, read_xy
+        if meter is not None:
+            meter.read_power_mW = read_power_mW
 
     def _take(self, kind: str) -> bool:
         for fault in self.scheduled:

@@ -117,6 +117,28 @@ class SimulatedSource(_HookedDevice):
         )
         self._power_mW = _check_range("source", "power_mW", power_mW, 0.0, self.max_power_mW, "mW")
         self._on = bool(on)
+        self._output_fraction = 1.0
+
+    @property
+    def output_fraction(self) -> float:
+        """Emitted power / set power: 1 normally; below 1 while the output has dropped.
+
+        A QCL's output can sag without any setting changing (mode hop, thermal
+        roll-over, a drifting alignment into the fibre or chart); the fault
+        injector lowers this to model it, the power meter sees it.
+        """
+        return self._output_fraction
+
+    @output_fraction.setter
+    def output_fraction(self, value: float) -> None:
+        value = _check_range("source", "output_fraction", value, 0.0, 1.0, "")
+        self._changing()
+        self._output_fraction = value
+
+    @property
+    def emitted_power_mW(self) -> float:
+        """Power actually leaving the source now, mW (0 when off)."""
+        return self._power_mW * self._output_fraction if self._on else 0.0
 
     @property
     def wavelength_um(self) -> float:

@@ -27,6 +27,7 @@ from imager.sim.film import FilmResponse
 from imager.sim.instruments import SimulatedChopper, SimulatedPump, SimulatedSource
 from imager.sim.lockin import LOCKIN_INPUT_NOISE_V_PER_RTHZ, NoiseModel, SimulatedLockIn
 from imager.sim.optics import MirOptics
+from imager.sim.power_meter import SimulatedPowerMeter
 from imager.sim.probes import (
     SimulatedBandPhotometer,
     SimulatedDecayRecorder,
@@ -146,6 +147,8 @@ class SimulatedLab:
         Disabled means the blade is parked open: the MIR is continuous and the
         lock-in unlocked.
     source : SimulatedSource
+    power_meter : SimulatedPowerMeter
+        Thermal sensor on a pick-off of the MIR beam (watches for power drops).
     pump : SimulatedPump
     temperature : SimulatedTemperatureController
         Sample stage; sets the film's lattice temperature.
@@ -188,6 +191,7 @@ class SimulatedLab:
         self.chopper = SimulatedChopper()
         self.source = SimulatedSource()
         self.pump = SimulatedPump()
+        self.power_meter = SimulatedPowerMeter(self.source)
         self._detector_rot = cmath.exp(1j * math.radians(cfg.detector_phase_deg))
         detector_noise = getattr(self.film, "detector_noise_V_per_rtHz", None)
         self.lockin = SimulatedLockIn(
@@ -245,8 +249,8 @@ class SimulatedLab:
         if pattern is not None:  # pump patterned by the DMD: the bucket signal
             return float(pattern @ self.pixel_response_map_V().ravel()) * self._detector_rot
         intensity = self.optics.intensity_W_per_um2(
-            self.stage_x.position_at(t_s), self.stage_y.position_at(t_s), source.power_mW * 1e-3
-        )
+            self.stage_x.position_at(t_s), self.stage_y.position_at(t_s),
+            source.emitted_power_mW * 1e-3)
         dv = self.film.dV_V(intensity, self.pump.power_mW, source.wavelength_um)
         return dv * self._detector_rot
 
@@ -258,7 +262,7 @@ class SimulatedLab:
         """
         n = self.projector.shape[0]
         key = (n, self.projector.fov_um, self.stage_x.position_um(), self.stage_y.position_um(),
-               self.source.on, self.source.power_mW, self.source.wavelength_um,
+               self.source.on, self.source.emitted_power_mW, self.source.wavelength_um,
                self.chopper.enabled, self.pump.power_mW, self.temperature.temperature_K)
         if key != self._bucket_key:
             self._bucket_map = pixel_response_map_V(self, n, self.projector.fov_um)
@@ -337,10 +341,10 @@ class SimulatedLab:
         1 with the blade parked open, 0 with the source off.
         """
         source = self.source
-        if not source.on or source.power_mW <= 0.0:
+        if source.emitted_power_mW <= 0.0:
             return 0.0, source.wavelength_um, 0.0
         x, y = self.stage.position_um()
-        intensity = self.optics.intensity_W_per_um2(x, y, source.power_mW * 1e-3)
+        intensity = self.optics.intensity_W_per_um2(x, y, source.emitted_power_mW * 1e-3)
         return intensity, source.wavelength_um, 0.5 if self.chopper.enabled else 1.0
 
     def mir_power_noise(self) -> float:
@@ -363,7 +367,7 @@ class SimulatedLab:
                 probe.end_point()
 
     def instruments(self) -> dict[str, object]:
-        """Devices by scan-file name: stages, lock-in, chopper, source, pump, temperature."""
+        """Devices by scan-file name: stages, lock-in, chopper, source, pump, temperature, meter."""
         return {
             "stage_x": self.stage_x,
             "stage_y": self.stage_y,
@@ -372,6 +376,7 @@ class SimulatedLab:
             "source": self.source,
             "pump": self.pump,
             "temperature": self.temperature,
+            "power_meter": self.power_meter,
         }
 
     def settings(self) -> Settings:

@@ -119,6 +119,14 @@ class SimulatedLockIn:
         ``detector_noise() -> V/sqrt(Hz)``: noise density of the detector feeding
         the input (it may change with the pump power), added in quadrature to
         ``noise.input_noise_V_per_rtHz``. Ignored when ``noise`` is None.
+
+    Attributes
+    ----------
+    pickup_V : float
+        Amplitude of an input not at the reference frequency (mains pick-up, a
+        spike from a switching load): the demodulator rejects it, but the input
+        stage must carry it, so above the 1 V input full scale every reading
+        flags ``INPUT_OVERLOAD`` (0: none; set by fault injection).
     """
 
     def __init__(
@@ -155,6 +163,7 @@ class SimulatedLockIn:
         self._state: list[complex] = [0j] * self._n
         self._t_sync_s = clock.now_s()
         self._max_input_V = 0.0
+        self.pickup_V = 0.0
         self._point: int | None = None
         self._rng: np.random.Generator | None = None
         self._counter = 0
@@ -389,7 +398,7 @@ class SimulatedLockIn:
             sigma = self.noise_rms_V()
             x = x * gain + sigma * g0
             y = y * gain + sigma * g1
-        if self._max_input_V > INPUT_FULL_SCALE_V:
+        if self._max_input_V > INPUT_FULL_SCALE_V or self.pickup_V > INPUT_FULL_SCALE_V:
             status |= LockInStatus.INPUT_OVERLOAD
         self._max_input_V = 0.0
         s = self._sensitivity_V

@@ -116,7 +116,7 @@ def pixel_response_map_V(lab, n: int, fov_um: float) -> np.ndarray:
     a = fov_um / n
     xs = pixel_centres_um(n * SUBSAMPLES, fov_um, lab.stage_x.position_um())
     ys = pixel_centres_um(n * SUBSAMPLES, fov_um, lab.stage_y.position_um())
-    fine = lab.optics.intensity_grid_W_per_um2(xs, ys, source.power_mW * 1e-3)
+    fine = lab.optics.intensity_grid_W_per_um2(xs, ys, source.emitted_power_mW * 1e-3)
     intensity = fine.reshape(n, SUBSAMPLES, n, SUBSAMPLES).mean(axis=(1, 3))
     fwhm = lab.config.pump_fwhm_um
     spot_area_um2 = math.pi * fwhm**2 / (4.0 * math.log(2.0))

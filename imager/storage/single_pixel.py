@@ -112,17 +112,8 @@ class SinglePixelWriter(FileWriter):
     @classmethod
     def reopen(cls, path: str | Path) -> SinglePixelWriter:
         """Continue a stopped single-pixel scan in its own file (see FileWriter)."""
-        self = cls.__new__(cls)
-        FileWriter.__init__(self, path, reopen=True)
-        try:
-            scan = self.file["entry/scan"]
-            self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
-            self._points, self._readings = scan["points"], self.file["entry/data/X_V"]
-            self._resume_points(self._points)
-        except BaseException:
-            self.file.close()
-            raise
-        self._points_out = ElementWriter(self._points)
+        self = cls._reopened(path)
+        self._readings = self._x_V
         self._reading_out = ElementWriter(self._readings)
         return self
 

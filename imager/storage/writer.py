@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +190,30 @@ class FileWriter:
         self.file = h5py.File(self.path, "x")
         self.points_written = 0
 
+    @classmethod
+    def _reopened(cls, path: str | Path, attach: Callable[[Any], None] | None = None):
+        """Open a stopped scan's file to continue it (``mirimager resume``).
+
+        Sets ``lab_start_s``, the points table and its writer, the ``X_V``
+        dataset (``_x_V``), then ``first_missing``, ``last_done`` and
+        ``points_written``; ``attach(self)`` reads what a subclass needs more.
+        The file is closed again if any of it fails.
+        """
+        self = cls.__new__(cls)
+        FileWriter.__init__(self, path, reopen=True)
+        try:
+            scan = self.file["entry/scan"]
+            self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
+            self._points, self._x_V = scan["points"], self.file["entry/data/X_V"]
+            if attach is not None:
+                attach(self)
+            self._resume_points(self._points)
+        except BaseException:
+            self.file.close()
+            raise
+        self._points_out = ElementWriter(self._points)
+        return self
+
     def _resume_points(self, points: h5py.Dataset) -> None:
         """Mark the entry running again and find where the stopped scan left off."""
         entry = self.file["entry"]
@@ -288,21 +312,15 @@ class ScanWriter(FileWriter):
         Sets ``first_missing`` (plan index to resume from), ``last_done`` (the
         record before it, or None), ``lab_start_s`` and ``points_written``.
         """
-        self = cls.__new__(cls)
-        FileWriter.__init__(self, path, reopen=True)
-        try:
-            scan, data = self.file["entry/scan"], self.file["entry/data"]
+        def attach(self: ScanWriter) -> None:
+            data = self.file["entry/data"]
             x_um, y_um = data["x_um"][()], data["y_um"][()]
-            order = _text(scan.attrs.get("order", "row"))
+            order = _text(self.file["entry/scan"].attrs.get("order", "row"))
             self.grid = RasterGrid(float(x_um[0]), float(x_um[-1]), x_um.size,
                                    float(y_um[0]), float(y_um[-1]), y_um.size, order)
-            self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
-            self._points, self._image = scan["points"], data["X_V"]
-            self._resume_points(self._points)
-        except BaseException:
-            self.file.close()
-            raise
-        self._points_out = ElementWriter(self._points)
+
+        self = cls._reopened(path, attach)
+        self._image = self._x_V
         self._pixel_out = ElementWriter(self._image)
         return self
 

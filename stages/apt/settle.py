@@ -6,8 +6,9 @@ bay decoded after a command's mark (see :mod:`stages.apt.tracking`) and says
 
 * ``MOVE_COMPLETED`` ends a move, ``MOVE_HOMED`` (then a status update saying
   homed) ends homing; ``MOVE_STOPPED`` short of the target, or a motion-error
-  bit, is a failure. Messages of a superseded move are ignored when the new
-  command overlapped it.
+  bit, is a failure (a tripped hardware limit switch is named in the message:
+  ``"x: forward limit switch hit: move stopped short of the target ..."``).
+  Messages of a superseded move are ignored when the new command overlapped it.
 * Status updates count only from the first one showing the command took
   effect (moving or homing bits, or the position moved away from where it
   started by more than the tolerance): earlier ones may predate the command.
@@ -86,6 +87,17 @@ class _Judge:
         return StageError(f"{self.name}: {what} (target {target_um:.3f} um); "
                           f"{describe(st, self.cpu)}")
 
+    def stopped_short(self, st: MotorStatus) -> StageError:
+        """The failure of a command that ended short of its target, naming a tripped limit."""
+        S = P.StatusBits
+        what = f"{self.doing} stopped short of the target"
+        sides = [n for n, b in (("forward", S.FORWARD_LIMIT), ("reverse", S.REVERSE_LIMIT))
+                 if st.has(b)]
+        if sides:
+            switch = "limit switches" if len(sides) == 2 else "limit switch"
+            what = f"{' and '.join(sides)} {switch} hit: {what}"
+        return self.fail(what, st)
+
     def parked_s(self, statuses: list[Received]) -> float:
         """How long the trailing run of at-rest, on-target updates has lasted."""
         run = []
@@ -133,7 +145,7 @@ def evaluate(name: str, p: Pending, statuses: list[Received], events: list[Recei
             return True
         if p.kind == "home" and e.kind == "completed":
             continue
-        raise j.fail(f"{j.doing} stopped short of the target", e.status)
+        raise j.stopped_short(e.status)
     first = next((i for i, s in enumerate(statuses) if j.shows_effect(s.status)), None)
     if first is None:  # nothing visible yet, or a move to where the axis already is
         return True if p.kind == "move" and j.parked_s(statuses) >= LOST_EOM_S else None
@@ -151,5 +163,5 @@ def evaluate(name: str, p: Pending, statuses: list[Received], events: list[Recei
         return True if j.parked_s(post) >= LOST_EOM_S else None
     idle = next((i for i, e in enumerate(reversed(post)) if e.status.has(_BUSY)), len(post))
     if last.has(P.LIMIT_MASK) or idle >= IDLE_STATUSES_TO_FAIL:
-        raise j.fail(f"{j.doing} stopped short of the target", last)
+        raise j.stopped_short(last)
     return None

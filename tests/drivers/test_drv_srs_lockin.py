@@ -11,6 +11,7 @@ import pytest
 from imager.devices.interfaces import LockIn, LockInStatus
 from imager.drivers import SR830, SR860, InstrumentError, InstrumentTimeoutError, SRSLockIn
 from imager.emulators.lab import EmulatedLab, Signal, start_emulated_lab
+from imager.emulators.serve import serve_lockin_tcp
 from imager.sim.lockin import NoiseModel
 
 DRIVERS: dict[str, type[SRSLockIn]] = {"SR830": SR830, "SR860": SR860}
@@ -179,6 +180,7 @@ def test_timeout_names_instrument_and_command(
     with pytest.raises(InstrumentError, match="unexpected reply"):
         lia.read_xy()
     assert lia.read_xy().x_V == pytest.approx(1e-3, rel=1e-2)  # recovered
+    assert lia.link.lost is None and lia.link.reconnects == 0  # a timeout is not a lost link
 
 
 def test_open_failure_is_an_instrument_error(lab: EmulatedLab) -> None:
@@ -224,3 +226,130 @@ def test_reading_cost(lia: SRSLockIn, transport: str) -> None:
     snap_ms = (time.perf_counter() - t0) / n * 1e3
     print(f"{lia.MODEL} {transport}: SNAP? {snap_ms:.3f} ms, SNAP?+LIAS? {with_status_ms:.3f} ms")
     assert snap_ms < 20.0 and with_status_ms < 40.0
+
+
+# ---------------------------------------------------------------- lost connections
+def _switch_on_again(lab: EmulatedLab, port: int) -> None:
+    """A lock-in whose TCP server was closed comes back on the same port."""
+    lab.lockin_tcp = serve_lockin_tcp(lab.lockin, port=port)
+
+
+@pytest.mark.parametrize("transport", ["tcp"], indirect=True)
+def test_dropped_connection_is_reopened_at_the_next_command(lia: SRSLockIn,
+                                                            lab: EmulatedLab) -> None:
+    assert lab.lockin_tcp is not None
+    lia.read_xy()
+    lab.lockin_tcp.disconnect_clients()
+    with pytest.raises(InstrumentError, match=r"connection lost during 'SNAP\? ?0?1?,[12]' "
+                       r"\(the instrument closed the connection\); reconnecting") as info:
+        lia.read_xy()
+    assert not isinstance(info.value, TimeoutError)
+    assert lia.link.lost == "the instrument closed the connection"
+    assert lia.read_xy().x_V == pytest.approx(1e-3, rel=1e-2)
+    assert lia.link.lost is None and lia.link.reconnects == 1
+    assert lia.restored_after_reconnect == ()  # the instrument kept its settings
+    assert lia.time_constant_s == pytest.approx(1e-3)
+
+
+@pytest.mark.parametrize("transport", ["tcp"], indirect=True)
+def test_reconnect_restores_the_settings_of_a_power_cycled_instrument(
+    lia: SRSLockIn, lab: EmulatedLab
+) -> None:
+    assert lab.lockin_tcp is not None
+    lia.time_constant_s = 0.03
+    lia.sensitivity_V = 2e-3
+    lia.filter_slope_dB_per_oct = 24
+    lia.reference_phase_deg = 30.0
+    lia.harmonic = 2
+    lia.reference_source = "internal"
+    lia.reference_frequency_Hz = 1234.5
+    port = lab.lockin_tcp.port
+    lab.lockin_tcp.close()  # off ...
+    lab.lockin.execute("*RST")  # ... and on again with power-on settings
+    _switch_on_again(lab, port)
+    with pytest.raises(InstrumentError, match="connection lost"):
+        lia.read_xy()
+    slept: list[float] = []
+    lia._sleep = slept.append
+    lia.read_xy()
+    restored = set(lia.restored_after_reconnect)
+    assert {"OFLT", lia.SENSITIVITY_COMMAND, "OFSL", "PHAS", "HARM", "FREQ"} <= restored
+    assert slept == [pytest.approx(lia.settle_time_s(0.9999))]  # waited for the filter
+    backend = lab.lockin_backend
+    assert lia.time_constant_s == pytest.approx(0.03) == backend.time_constant_s
+    assert lia.sensitivity_V == pytest.approx(2e-3) == backend.sensitivity_V
+    assert lia.filter_slope_dB_per_oct == 24
+    assert lia.reference_phase_deg == pytest.approx(30.0)
+    assert lia.harmonic == 2
+    assert lia.reference_source == "internal"
+    assert lia.reference_frequency_Hz == pytest.approx(1234.5)
+
+
+@pytest.mark.parametrize("lab", ["SR830"], indirect=True)
+@pytest.mark.parametrize("transport", ["tcp"], indirect=True)
+def test_reconnect_restores_the_external_reference_read_at_connect(
+    lia: SRSLockIn, lab: EmulatedLab
+) -> None:
+    assert lab.lockin_tcp is not None
+    assert lia.expected_settings["FMOD"] == "0" and "FREQ" not in lia.expected_settings
+    port = lab.lockin_tcp.port
+    lab.lockin_tcp.close()
+    lab.lockin.execute("*RST")  # the emulated SR830 comes back on its internal reference
+    _switch_on_again(lab, port)
+    with pytest.raises(InstrumentError):
+        lia.read_xy()
+    lia.read_xy()
+    assert "FMOD" in lia.restored_after_reconnect and lia.reference_source == "external"
+
+
+@pytest.mark.parametrize("transport", ["tcp"], indirect=True)
+def test_reconnect_is_tried_once_per_command_until_the_instrument_is_back(
+    lia: SRSLockIn, lab: EmulatedLab
+) -> None:
+    assert lab.lockin_tcp is not None
+    port = lab.lockin_tcp.port
+    lab.lockin_tcp.close()
+    with pytest.raises(InstrumentError, match="the instrument closed the connection"):
+        lia.read_xy()
+    for _ in range(3):  # refused at once, each command one attempt
+        t0 = time.monotonic()
+        with pytest.raises(InstrumentError, match=r"connection lost \(the instrument closed "
+                           r"the connection\); reconnecting failed: ConnectionRefusedError"):
+            lia.identify()
+        assert time.monotonic() - t0 < 0.25
+    assert lia.link.reconnects == 0 and lia.link.lost is not None
+    _switch_on_again(lab, port)
+    assert lia.MODEL in lia.identify()
+    assert lia.link.reconnects == 1
+
+
+@pytest.mark.parametrize("transport", ["tcp"], indirect=True)
+def test_silent_instrument_after_reconnect_keeps_the_link_lost(
+    lia: SRSLockIn, lab: EmulatedLab
+) -> None:
+    server = lab.lockin_tcp
+    assert server is not None
+    server.disconnect_clients()
+    with pytest.raises(InstrumentError, match="connection lost"):
+        lia.read_xy()
+    server.faults.drop_next_reply(1)  # the restore's first query goes unanswered
+    with pytest.raises(InstrumentError, match="reconnected after the connection was lost "
+                       r"\(the instrument closed the connection\), but restoring its state "
+                       "failed: .*no reply"):
+        lia.read_xy()
+    assert lia.link.lost == "the instrument closed the connection"
+    assert lia.read_xy().x_V == pytest.approx(1e-3, rel=1e-2)  # opened again and restored
+    assert lia.link.reconnects == 1
+
+
+@pytest.mark.parametrize("transport", ["pty"], indirect=True)
+def test_hung_up_serial_port_fails_cleanly_and_closes(lia: SRSLockIn, lab: EmulatedLab) -> None:
+    assert lab.lockin_pty is not None
+    lab.lockin_pty.hang_up()
+    with pytest.raises(InstrumentError, match=r"connection lost during .*Input/output error"):
+        lia.read_xy()
+    with pytest.raises(InstrumentError, match="reconnecting failed: .*could not open port"):
+        lia.read_xy()
+    lia.close()  # a dead session closes without complaint
+    with pytest.raises(InstrumentError, match="link is closed"):
+        lia.read_xy()

@@ -4,16 +4,24 @@ engine rides it out (or stops cleanly), each recorded in the scan's event log.""
 import threading
 import time
 
-import h5py
+import numpy as np
 import pytest
 
+from imager.cli.main import main
+from imager.drivers import SR830
 from imager.emulators.bench import start_emulated_bench
+from imager.emulators.fault_schedule import ScheduledFault, fire
+from imager.emulators.serve import serve_lockin_tcp
 from imager.engine import run_raster
+from imager.engine.faults import FaultPolicy, ScanFault
+from imager.lab import simulated_lab_for
 from imager.labconfig import HardwareLab, parse_lab_config
 from imager.recipes import default_recipe
 from imager.sim.lab import SimConfig
-from reconstruction import load_raster
+from reconstruction import correlation, load_raster
+from reconstruction.events import load_events
 from stages import StageError
+from stages.apt import AptStage
 from stages.simulated import StageDynamics
 
 FAST = StageDynamics(velocity_um_per_s=48000.0, acceleration_um_per_s2=600000.0, settle_s=0.005)
@@ -27,16 +35,19 @@ def _recipe():
 
 
 def _events(path):
-    with h5py.File(path, "r") as f:
-        return [(e["kind"].decode(), int(e["index"]), e["message"].decode())
-                for e in f["entry/events"][()]]
+    return [(e.kind, e.index, e.message) for e in load_events(path)]
 
 
-def _scan_with(tmp_path, fault, at_read=6):
-    """Run a raster through the real drivers; ``fault(bench)`` fires at the given read."""
+def _run_with(tmp_path, fault, at_read=6, via="tcp", policy=None):
+    """Run a raster through the real drivers; ``fault(bench)`` fires at the given read.
+
+    Returns the scan result (or the exception that stopped it), the lock-in driver and
+    the bench (both closed by then).
+    """
     with start_emulated_bench(SimConfig(), dynamics=FAST) as bench:
         bench.lab.source.power_mW = 200.0
-        text = bench.lab_config_toml().replace("[lockin]\n", "[lockin]\ntimeout_s = 0.3\n")
+        text = bench.lab_config_toml(lockin_via=via).replace("[lockin]\n",
+                                                             "[lockin]\ntimeout_s = 0.3\n")
         with HardwareLab(parse_lab_config(text)) as lab:
             original, calls = lab.lockin.read_xy, {"n": 0}
 
@@ -48,9 +59,41 @@ def _scan_with(tmp_path, fault, at_read=6):
 
             lab.lockin.read_xy = read_xy
             try:
-                return run_raster(lab, _recipe(), tmp_path / "s.h5", progress=False)
+                result = run_raster(lab, _recipe(), tmp_path / "s.h5", progress=False,
+                                    faults=policy)
+            except Exception as exc:  # noqa: BLE001 - the caller checks what stopped it
+                result = exc
             finally:
                 lab.lockin.read_xy = original
+        return result, lab.lockin, bench
+
+
+def _scan_with(tmp_path, fault, at_read=6, policy=None):
+    """Like :func:`_run_with`, for a scan that must complete: its result."""
+    result, _, _ = _run_with(tmp_path, fault, at_read, policy=policy)
+    assert not isinstance(result, BaseException), result
+    return result
+
+
+@pytest.fixture(scope="module")
+def reference_image(tmp_path_factory):
+    """The recipe's image from the simulated lab (the twin behind the emulators)."""
+    path = tmp_path_factory.mktemp("ref") / "sim.h5"
+    return run_raster(simulated_lab_for(_recipe()), _recipe(), path, progress=False).image_V
+
+
+def _assert_undisturbed_quality(result, reference_image):
+    """Every point good and the image as close to the twin's as an undisturbed run (0.996)."""
+    assert result.exit_status == "success" and result.points_done == 20
+    assert np.all(load_raster(result.path).points["status"] == 0)
+    assert correlation(result.image_V, reference_image) >= 0.99
+
+
+def _later(timers, delay_s, action):
+    """Run ``action`` in ``delay_s`` seconds from a timer thread (joined by the test)."""
+    timer = threading.Timer(delay_s, action)
+    timers.append(timer)
+    timer.start()
 
 
 @pytest.mark.parametrize("fault, needle", [
@@ -77,9 +120,13 @@ def test_chopper_stopped_over_the_wire_pauses_until_it_runs_again(tmp_path):
     assert load_raster(tmp_path / "s.h5").points["status"][5] == 0
 
 
-def test_apt_motion_error_stops_the_scan_and_keeps_the_data(tmp_path):
+@pytest.mark.parametrize("fault, needle", [
+    (lambda apt: apt.inject_motion_error(), "stage_x: "),
+    (lambda apt: apt.trigger_limit_switch(forward=True), "stage_x: forward limit switch hit"),
+])
+def test_apt_motion_error_or_limit_switch_stops_the_scan_and_keeps_the_data(tmp_path, fault,
+                                                                            needle):
     slow = StageDynamics(velocity_um_per_s=100.0, acceleration_um_per_s2=1e5, settle_s=0.005)
-    recipe = _recipe()
     with start_emulated_bench(SimConfig(), dynamics=slow) as bench:
         with HardwareLab(parse_lab_config(bench.lab_config_toml())) as lab:
             original, calls = lab.stage_x.move_to, {"n": 0}
@@ -89,12 +136,198 @@ def test_apt_motion_error_stops_the_scan_and_keeps_the_data(tmp_path):
                 calls["n"] += 1
                 if calls["n"] == 4:  # a 25 um move takes 0.25 s: fault it half way
                     time.sleep(0.1)
-                    bench.apt_x.inject_motion_error()
+                    fault(bench.apt_x)
 
             lab.stage_x.move_to = move_to
-            with pytest.raises(StageError, match="stage_x"):
-                run_raster(lab, recipe, tmp_path / "s.h5", progress=False)
+            with pytest.raises(StageError, match=needle) as info:
+                run_raster(lab, _recipe(), tmp_path / "s.h5", progress=False)
     scan = load_raster(tmp_path / "s.h5")
     assert scan.exit_status == "fail" and scan.points_done == 3
-    assert "stage_x" in scan.attrs["error_message"]
-    assert [k for k, _, _ in _events(tmp_path / "s.h5")] == ["stop"]
+    assert scan.attrs["error_message"].endswith(str(info.value))
+    assert np.isfinite(scan.points["X_V"][:3]).all() and scan.points["done"][:3].all()
+    events = _events(tmp_path / "s.h5")
+    assert [k for k, _, _ in events] == ["stop"] and needle in events[0][2]
+
+
+def _read_errors(path):
+    events = _events(path)
+    assert {k for k, _, _ in events} == {"read_error"}, events
+    assert {i for _, i, _ in events} == {5}
+    return [m for _, _, m in events]
+
+
+def test_lockin_connection_dropped_is_reopened_and_the_scan_completes(tmp_path,
+                                                                      reference_image):
+    result, lockin, _ = _run_with(tmp_path, lambda b: b.lockin_tcp.disconnect_clients())
+    _assert_undisturbed_quality(result, reference_image)
+    (message,) = _read_errors(tmp_path / "s.h5")
+    assert "connection lost during 'SNAP?1,2' (the instrument closed the connection)" in message
+    assert lockin.link.reconnects == 1 and lockin.restored_after_reconnect == ()
+
+
+def test_lockin_switched_off_and_on_again_is_restored_and_the_scan_completes(
+        tmp_path, reference_image):
+    timers = []
+
+    def power_cycle(bench):
+        port = bench.lockin_tcp.port
+        bench.lockin_tcp.close()  # off: connections refused
+        bench.lockin.execute("*RST")  # back with power-on settings
+
+        def switch_on():
+            if not bench._closed:
+                bench.lockin_tcp = serve_lockin_tcp(bench.lockin, port=port)
+
+        _later(timers, 1.05, switch_on)  # between the 2nd (0.8 s) and 3rd (1.3 s) try
+
+    try:
+        result, lockin, bench = _run_with(tmp_path, power_cycle)
+    finally:
+        for timer in timers:
+            timer.join()
+    _assert_undisturbed_quality(result, reference_image)
+    messages = _read_errors(tmp_path / "s.h5")
+    assert 2 <= len(messages) <= 3  # closed, then refused until it is on again
+    assert "the instrument closed the connection" in messages[0]
+    assert "reconnecting failed: ConnectionRefusedError" in messages[1]
+    assert lockin.link.reconnects == 1
+    assert {"OFLT", "SENS", "FMOD"} <= set(lockin.restored_after_reconnect)
+    assert bench.lockin.TIME_CONSTANTS_S[bench.lockin.tc_index] == pytest.approx(0.003)
+    assert load_raster(tmp_path / "s.h5").settings["lockin"]["sensitivity_V"] == 0.005
+
+
+def test_serial_cable_pulled_reads_time_out_until_it_is_back(tmp_path, reference_image):
+    timers = []
+
+    def pull_cable(bench):  # nothing reaches the instrument's RS-232 for a second
+        bench.lockin_pty.faults.drop_next_reply(10**6)
+        _later(timers, 1.0, bench.lockin_pty.faults.clear)
+
+    try:
+        result, lockin, _ = _run_with(tmp_path, pull_cable, via="pty")
+    finally:
+        for timer in timers:
+            timer.join()
+    _assert_undisturbed_quality(result, reference_image)
+    messages = _read_errors(tmp_path / "s.h5")
+    assert 1 <= len(messages) <= 3
+    assert all("InstrumentTimeoutError" in m and "ASRL" in m for m in messages)
+    assert lockin.link.reconnects == 0
+
+
+@pytest.mark.parametrize("via, unplug, needle", [
+    ("tcp", lambda b: b.lockin_tcp.close(), "ConnectionRefusedError"),
+    ("pty", lambda b: b.lockin_pty.hang_up(), "could not open port"),
+])
+def test_lockin_gone_for_good_stops_after_bounded_retries_and_keeps_the_data(
+        tmp_path, via, unplug, needle):
+    error, lockin, _ = _run_with(tmp_path, unplug, via=via)
+    assert isinstance(error, ScanFault)
+    assert str(error).startswith("point 5: lock-in read failed 4 times: SR830 at ")
+    assert needle in str(error) and "\n" not in str(error)
+    scan = load_raster(tmp_path / "s.h5")
+    assert scan.exit_status == "fail" and scan.points_done == 5
+    assert "lock-in read failed 4 times" in scan.attrs["error_message"]
+    events = _events(tmp_path / "s.h5")
+    assert [(k, i) for k, i, _ in events[:4]] == [("read_error", 5)] * 4
+    assert [k for k, _, _ in events[4:]] == ["stop"]
+    assert "connection lost during 'SNAP?1,2'" in events[0][2]
+    assert all("reconnecting failed" in m for _, _, m in events[1:4])
+    assert lockin.link.reconnects == 0
+
+
+def _fire_at_call(monkeypatch, cls, name, n, fault, before=True, which=lambda self: True):
+    """Count ``cls.<name>`` calls (on instances ``which`` accepts); the ``n``-th runs
+    ``fault()`` before (or after) the call."""
+    original, calls = getattr(cls, name), {"n": 0}
+
+    def wrapper(self, *args):
+        fire = False
+        if which(self):
+            calls["n"] += 1
+            fire = calls["n"] == n
+        if fire and before:
+            fault()
+        out = original(self, *args)
+        if fire and not before:
+            fault()
+        return out
+
+    monkeypatch.setattr(cls, name, wrapper)
+
+
+@pytest.mark.parametrize("fault", ["lockin gone", "limit switch"])
+def test_cli_reports_a_hardware_fault_in_one_line_and_exits_1(tmp_path, capsys, monkeypatch,
+                                                             fault):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('name = "hw"\n[scan]\nnx = 5\nny = 4\nx_start_um = 12450\n'
+                      'x_stop_um = 12550\ny_start_um = 12450\ny_stop_um = 12550\n'
+                      '[lockin]\ntime_constant_s = 0.003\nsensitivity_V = 0.005\n'
+                      '[source]\npower_mW = 200\n')
+    out, config = tmp_path / "hw.h5", tmp_path / "lab.toml"
+    slow = StageDynamics(velocity_um_per_s=100.0, acceleration_um_per_s2=1e5, settle_s=0.005)
+    with start_emulated_bench(SimConfig(), dynamics=FAST if fault == "lockin gone" else slow) \
+            as bench:
+        bench.lab.source.power_mW = 200.0
+        config.write_text(bench.lab_config_toml().replace("[lockin]\n",
+                                                          "[lockin]\ntimeout_s = 0.3\n"))
+        if fault == "lockin gone":
+            _fire_at_call(monkeypatch, SR830, "read_xy", 6, bench.lockin_tcp.close)
+            done, needle = 5, "point 5: lock-in read failed 4 times: SR830 at TCPIP::"
+        else:  # trip the switch 0.1 s into the 4th x move (25 um: 0.25 s)
+            _fire_at_call(monkeypatch, AptStage, "move_to", 4, lambda: (
+                time.sleep(0.1), bench.apt_x.trigger_limit_switch(forward=True)),
+                before=False, which=lambda axis: axis.name == "stage_x")
+            done, needle = 3, "stage_x: forward limit switch hit"
+        status = main(["scan", str(recipe), "--lab", str(config), "-o", str(out),
+                       "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert status == 1
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"mirimager scan: scan stopped: {needle}"), err
+    assert "mirimager resume" in err
+    scan = load_raster(out)
+    assert scan.exit_status == "fail" and scan.points_done == done
+
+
+def test_power_drop_over_the_wire_pauses_until_the_power_is_back(tmp_path):
+    def sag(bench):
+        end = fire(bench, ScheduledFault("power-drop", 0.0, 1.0, fraction=0.4))
+        threading.Timer(1.0, end).start()
+
+    policy = FaultPolicy(power_poll_s=0.1)
+    result = _scan_with(tmp_path, sag, policy=policy)
+    assert result.exit_status == "success" and result.points_done == 20
+    events = _events(tmp_path / "s.h5")
+    assert [(k, i) for k, i, _ in events] == [("power_drop", 5), ("power_ok", 5)]
+    assert "60% below" in events[0][2]
+    scan = load_raster(tmp_path / "s.h5")
+    assert scan.settings["power_meter"]["sensor"] == "S401C"
+    assert scan.points["t_wall_s"][5] - scan.points["t_wall_s"][4] >= 0.9
+    assert scan.settings["power_meter"]["kind"] == "pm100"
+
+
+def test_power_drop_that_lasts_stops_the_scan_over_the_wire(tmp_path):
+    policy = FaultPolicy(power_poll_s=0.1, max_power_wait_s=0.6)
+    error, _, _ = _run_with(
+        tmp_path, lambda b: fire(b, ScheduledFault("power-drop", 0, 60, fraction=0.5)),
+        policy=policy)
+    assert isinstance(error, ScanFault) and "MIR power more than 10% below" in str(error)
+    scan = load_raster(tmp_path / "s.h5")
+    assert scan.exit_status == "fail" and scan.points_done == 5
+    assert [k for k, _, _ in _events(tmp_path / "s.h5")] == ["power_drop", "power_drop", "stop"]
+
+
+def test_input_overload_over_the_wire_ranges_up_and_remeasures(tmp_path):
+    def spike(bench):
+        end = fire(bench, ScheduledFault("overload", 0.0, 0.0))
+        threading.Timer(0.01, end).start()
+
+    result = _scan_with(tmp_path, spike)
+    assert result.exit_status == "success"
+    events = _events(tmp_path / "s.h5")
+    assert events and {k for k, _, _ in events} == {"overload"}
+    assert events[0][1] == 5 and "INPUT_OVERLOAD" in events[0][2]
+    assert "input overload" in events[0][2]  # the output range is left alone
+    assert result.points_done == 20
+    assert load_raster(tmp_path / "s.h5").points["status"][5] == 0

@@ -1,6 +1,8 @@
 """Faults injected in the simulated lab: each is ridden out or stops the scan cleanly,
 and every one is in the file's event log."""
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from imager.engine.faults import FaultPolicy, ScanFault, next_sensitivity_V
 from imager.lab import simulated_lab_for
 from imager.recipes import default_recipe
 from reconstruction import load_raster
+from reconstruction.events import load_events
 from stages import StageError
 
 
@@ -20,11 +23,7 @@ def _recipe(n=6):
 
 
 def _events(path):
-    with h5py.File(path, "r") as f:
-        if "events" not in f["entry"]:
-            return []
-        return [(e["kind"].decode(), int(e["index"]), e["message"].decode())
-                for e in f["entry/events"][()]]
+    return [(e.kind, e.index, e.message) for e in load_events(path)]
 
 
 def _run(tmp_path, schedule, name="s.h5", policy=None):
@@ -83,6 +82,48 @@ def test_unlock_too_long_stops_cleanly(tmp_path):
     assert [k for k, _, _ in _events(tmp_path / "s.h5")] == ["unlock", "unlock", "stop"]
 
 
+def test_power_drop_pauses_and_remeasures(tmp_path):
+    reference, result = _run(tmp_path, lambda f: None, name="ref.h5")
+    lab, result = _run(tmp_path, lambda f: f.power_drop(at_point=10, duration_s=5.0,
+                                                        fraction=0.6))
+    assert result.exit_status == "success" and lab.faults.fired == [("power_drop", 10)]
+    events = _events(tmp_path / "s.h5")
+    assert [(k, i) for k, i, _ in events] == [("power_drop", 10), ("power_ok", 10)]
+    assert "40% below" in events[0][2]
+    points = load_raster(tmp_path / "s.h5").points
+    assert points["t_lab_s"][10] - points["t_lab_s"][9] > 5.0
+    # a bright point: the re-measured value is the undisturbed scan's, not the sagged 60 %
+    ref_points = load_raster(tmp_path / "ref.h5").points
+    assert ref_points["X_V"][10] > 1e-4
+    assert points["X_V"][10] == pytest.approx(ref_points["X_V"][10], rel=0.05)
+    assert lab.source.output_fraction == 1.0
+
+
+def test_power_drop_that_lasts_stops_cleanly(tmp_path):
+    policy = FaultPolicy(max_power_wait_s=20.0)
+    with pytest.raises(ScanFault, match="MIR power more than 10% below"):
+        _run(tmp_path, lambda f: f.power_drop(at_point=4, duration_s=1e4, fraction=0.5),
+             policy=policy)
+    scan = load_raster(tmp_path / "s.h5")
+    assert scan.exit_status == "fail" and scan.points_done == 4
+    assert [k for k, _, _ in _events(tmp_path / "s.h5")] == ["power_drop", "power_drop", "stop"]
+
+
+def test_small_power_wobble_is_not_a_drop(tmp_path):
+    lab, result = _run(tmp_path, lambda f: f.power_drop(at_point=4, duration_s=1e4,
+                                                        fraction=0.95))
+    assert result.exit_status == "success" and _events(tmp_path / "s.h5") == []
+
+
+def test_dark_scan_is_not_monitored(tmp_path):
+    recipe = _recipe()
+    lab = simulated_lab_for(recipe)
+    lab.source.on = False
+    run_raster(lab, recipe, tmp_path / "s.h5", progress=False)
+    (kind, index, message), = _events(tmp_path / "s.h5")
+    assert kind == "power" and "not monitoring" in message
+
+
 @pytest.mark.parametrize("detail", ["motion error", "limit switch"])
 def test_stage_fault_stops_and_keeps_the_data(tmp_path, detail):
     recipe = _recipe()
@@ -120,3 +161,41 @@ def test_cli_reports_a_stopped_scan_in_one_line(tmp_path, capsys, monkeypatch):
     assert err.startswith("mirimager demo: scan stopped: stage_x: motion error")
     assert "mirimager resume" in err
     assert load_raster(path).points_done == 3
+
+
+def test_info_shows_the_event_log(tmp_path, capsys):
+    _run(tmp_path, lambda f: f.power_drop(at_point=10, duration_s=5.0, fraction=0.6))
+    assert main(["info", str(tmp_path / "s.h5")]) == 0
+    out = capsys.readouterr().out
+    assert "events:   2 (power_drop x1, power_ok x1)" in out
+    assert "point 10, lab " in out and "power_ok: MIR power back" in out
+    assert main(["info", "--json", str(tmp_path / "s.h5")]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert [e["kind"] for e in info["events"]] == ["power_drop", "power_ok"]
+
+
+def test_info_lists_the_last_ten_events_unless_asked(tmp_path, capsys):
+    _run(tmp_path, lambda f: f.lockin_timeout(at_point=3, count=3) or
+         f.garbled_reply(at_point=20, count=3) or f.overload(at_point=30),
+         policy=FaultPolicy(max_read_retries=5))
+    with h5py.File(tmp_path / "s.h5", "a") as f:  # a long log
+        events = f["entry/events"]
+        n = events.shape[0]
+        events.resize((n + 8,))
+        events[n:] = events[0]
+    assert len(load_events(tmp_path / "s.h5")) == 15
+    assert main(["info", str(tmp_path / "s.h5")]) == 0
+    out = capsys.readouterr().out
+    assert "events:   15 (read_error x14, overload x1)" in out
+    assert "... 5 earlier (--events shows all)" in out and out.count("read_error: ") == 9
+    assert main(["info", "--events", str(tmp_path / "s.h5")]) == 0
+    assert capsys.readouterr().out.count("read_error: ") == 14
+
+
+def test_info_survives_a_malformed_event_log(tmp_path, capsys):
+    _run(tmp_path, lambda f: f.overload(at_point=2))
+    with h5py.File(tmp_path / "s.h5", "a") as f:
+        del f["entry/events"]
+        f["entry/events"] = np.arange(3.0)
+    assert main(["info", str(tmp_path / "s.h5")]) == 0
+    assert "/entry/events is not an event log" in capsys.readouterr().out

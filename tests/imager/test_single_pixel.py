@@ -50,6 +50,21 @@ def test_bucket_readings_are_the_patterns_times_the_pixel_responses(tmp_path):
     assert not lab.projector.enabled  # the pump goes back to the focused spot
 
 
+def test_mir_power_drop_pauses_and_remeasures_the_pattern(tmp_path):
+    recipe = _recipe(size=16, noise="false")
+    clean = run_single_pixel(simulated_lab_for(recipe), recipe, tmp_path / "c.h5",
+                             progress=False)
+    lab = simulated_lab_for(recipe)
+    lab.faults.power_drop(at_point=40, duration_s=3.0, fraction=0.3)
+    result = run_single_pixel(lab, recipe, tmp_path / "s.h5", progress=False)
+    assert result.exit_status == "success" and lab.faults.fired == [("power_drop", 40)]
+    with h5py.File(tmp_path / "s.h5", "r") as f:
+        kinds = [(e["kind"].decode(), int(e["index"])) for e in f["entry/events"][()]]
+    assert kinds == [("power_drop", 40), ("power_ok", 40)]
+    np.testing.assert_allclose(result.raw_V, clean.raw_V, rtol=1e-3,
+                               atol=1e-4 * np.abs(clean.raw_V).max())
+
+
 def test_noisy_scan_reconstructs_the_chart_and_tv_beats_pinv_undersampled(tmp_path):
     recipe = _recipe(size=32, ratio=0.25)
     run_single_pixel(simulated_lab_for(recipe), recipe, tmp_path / "n.h5", progress=False)

@@ -59,3 +59,38 @@ def test_decay_fit_finds_lifetime():
     fit = fit_decay(t, signal)
     assert fit.tau_s == pytest.approx(2.5e-4, rel=0.02)
     assert fit.tau_err_s < 0.02 * fit.tau_s
+
+
+GOOD_ATTRS = {"slope_V_per_W_per_um2": 2.0e3, "slope_err_V_per_W_per_um2": 10.0,
+              "offset_V": 1e-6, "offset_err_V": 1e-8, "noise_V": 1e-6,
+              "nei_W_per_um2": 5e-10, "r_squared": 0.99, "n_levels": 7}
+
+
+def test_responsivity_from_attrs_accepts_stored_numbers():
+    from reconstruction.calibration import responsivity_from_attrs
+
+    fit = responsivity_from_attrs({**GOOD_ATTRS, "n_levels": np.float64(7.0), "extra": "x"})
+    assert fit.n_levels == 7 and isinstance(fit.n_levels, int)
+    assert fit.slope_V_per_W_per_um2 == 2.0e3
+
+
+@pytest.mark.parametrize(("edit", "match"), [
+    ({"slope_V_per_W_per_um2": None}, "lacks slope_V_per_W_per_um2"),
+    ({"offset_V": "x"}, "field offset_V is 'x', not a number"),
+    ({"offset_V": [1.0, 2.0]}, "field offset_V is .*not a number"),
+    ({"noise_V": True}, "field noise_V is True, not a number"),
+    ({"slope_V_per_W_per_um2": 0.0}, "slope_V_per_W_per_um2 is 0"),
+    ({"slope_V_per_W_per_um2": math.inf}, "slope_V_per_W_per_um2 is inf, not finite"),
+    ({"offset_V": math.nan}, "offset_V is nan, not finite"),
+    ({"n_levels": math.nan}, "n_levels is nan, not a whole number"),
+    ({"n_levels": 2.5}, "n_levels is 2.5"),
+    ({"r_squared": 10**400}, "r_squared is .*out of range"),
+])
+def test_responsivity_from_attrs_names_the_bad_field(edit, match):
+    from reconstruction.calibration import responsivity_from_attrs
+
+    attrs = {**GOOD_ATTRS, **edit}
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    with pytest.raises(ValueError, match=match) as info:
+        responsivity_from_attrs(attrs)
+    assert "\n" not in str(info.value)

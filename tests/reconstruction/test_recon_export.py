@@ -116,3 +116,28 @@ def test_save_tiff_round_trip(tmp_path):
         # ImageJ origin convention: x_um = (column - xorigin) * pixel_width
         assert (0 - meta["xorigin"]) * 2.5 == pytest.approx(100.0)
         assert (0 - meta["yorigin"]) * 4.0 == pytest.approx(-50.0)
+
+
+@pytest.mark.parametrize("values", [(-1.7976931348623157e308, 1e-3), (-1.7e308, 1.7e308),
+                                    (1e308, 1.7e308), (0.0, 5e-324), (1e-300, 2e-300)])
+@pytest.mark.parametrize("label", ["lock-in X (V)", "MIR intensity (nW/µm²)"])
+def test_save_png_extreme_values(tmp_path, values, label):
+    # found by the fuzz suite: a reading of -1.8e308 V made matplotlib fail ("arange: cannot
+    # compute length"); such values are now drawn divided by a power of ten
+    image = np.zeros((4, 5))
+    image[0, 0], image[1, 1] = values
+    path = save_png(tmp_path / "x.png", image, np.arange(5.0), np.arange(4.0), units_label=label)
+    with Image.open(path) as im:
+        assert im.size[0] > 100
+
+
+def test_save_png_rejects_coordinates_too_large_to_draw(tmp_path):
+    with pytest.raises(ValueError, match="x_um: pixel coordinates not finite or too large"):
+        save_png(tmp_path / "x.png", np.zeros((2, 2)), np.array([0.0, 1e308]),
+                 np.arange(2.0))
+
+
+def test_save_tiff_rejects_pitch_out_of_tiff_range(tmp_path):
+    with pytest.raises(ValueError, match="x pixel pitch 1e-300 um cannot be stored"):
+        save_tiff(tmp_path / "x.tif", np.zeros((2, 3)), np.array([0, 1e-300, 2e-300]),
+                  np.arange(2.0))

@@ -267,3 +267,65 @@ def test_assemble_grid_matches_sequential_writes(points):
     image, measured = assemble_grid(ix, iy, values, (3, 4))
     np.testing.assert_array_equal(image, expected)
     np.testing.assert_array_equal(measured, ~np.isnan(expected))
+
+
+# ------------------------------------------------------------------ found by the fuzz suite
+# (tests/imager/test_fuzz.py has them end to end through the CLI)
+
+
+def test_non_utf8_text_and_names_are_shown_escaped(tmp_path, scan_writer):
+    path = scan_writer(tmp_path / "bytes.h5", _image())
+    with h5py.File(path, "r+") as f:
+        f["entry"].attrs["exit_status"] = b"ok\x80"
+        f["entry/instrument/lockin"].attrs[b"\xffname"] = 1.0
+        f["entry/instrument"].create_group(b"\xfegroup")
+    scan = load_raster(path)
+    assert scan.exit_status == "ok\\x80"
+    assert scan.settings["lockin"]["\\xffname"] == 1.0
+    assert "\\xfegroup" in scan.settings
+    for text in (scan.exit_status, *scan.settings, *scan.settings["lockin"]):
+        text.encode("utf-8")  # printable on a strict UTF-8 stdout
+
+
+def test_dangling_link_is_a_scan_file_error(tmp_path, scan_writer):
+    path = scan_writer(tmp_path / "link.h5", _image())
+    with h5py.File(path, "r+") as f:
+        f["entry/instrument/ghost"] = h5py.SoftLink("/nowhere")
+    with pytest.raises(ScanFileError, match="/entry/instrument/ghost is a broken link") as info:
+        load_raster(path)
+    _assert_one_line_naming(info.value, path)
+
+
+@pytest.mark.parametrize(("value", "match"), [
+    (np.array([100.0, 110.0, np.nan, 130.0]), "not finite"),
+    (np.array([100.0, 110.0, 110.0, 130.0]), "not strictly monotonic"),
+    (np.array([[100.0, 110.0, 120.0, 130.0]]), "expected one dimension"),
+    (np.array([b"a", b"b", b"c", b"d"]), "not numeric"),
+    (np.zeros(0), "is empty"),
+])
+def test_bad_x_axis_is_reported(tmp_path, scan_writer, value, match):
+    path = scan_writer(tmp_path / "axis.h5", _image())
+    with h5py.File(path, "r+") as f:
+        del f["entry/data/x_um"]
+        f["entry/data/x_um"] = value
+    with pytest.raises(ScanFileError, match=match) as info:
+        load_raster(path)
+    _assert_one_line_naming(info.value, path)
+    assert "/entry/data/x_um" in str(info.value)
+
+
+def test_decreasing_axis_is_fine(tmp_path, scan_writer):
+    x = np.array([130.0, 120.0, 110.0, 100.0])
+    assert np.array_equal(load_raster(scan_writer(tmp_path / "dec.h5", _image(),
+                                                  x_um=x)).x_um, x)
+
+
+@pytest.mark.parametrize(("key", "value"), [("nx", np.inf), ("ny", "six"), ("nx", 4.5),
+                                            ("points_total", "x"), ("points_total", np.nan)])
+def test_bad_grid_counts_are_reported(tmp_path, scan_writer, key, value):
+    path = scan_writer(tmp_path / "count.h5", _image())
+    with h5py.File(path, "r+") as f:
+        f["entry/scan"].attrs[key] = value
+    with pytest.raises(ScanFileError, match=f"attribute {key} is") as info:
+        load_raster(path)
+    _assert_one_line_naming(info.value, path)

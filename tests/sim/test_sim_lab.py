@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from imager.devices.interfaces import Chopper, LockIn, LockInStatus, Pump, Source
+from imager.devices.interfaces import Chopper, LockIn, LockInStatus, PowerMeter, Pump, Source
 from imager.devices.probes import BandPhotometer, DecayRecorder, TemperatureController
 from imager.sim import SimConfig, SimulatedLab, VirtualClock
 from stages import Stage, XYStage
@@ -38,8 +38,9 @@ def test_lab_exposes_the_devices(quiet_config):
     assert isinstance(lab.pump, Pump) and isinstance(lab.temperature, TemperatureController)
     assert isinstance(lab.photometer, BandPhotometer)
     assert isinstance(lab.decay_recorder, DecayRecorder)
+    assert isinstance(lab.power_meter, PowerMeter)
     assert set(lab.instruments()) == {"stage_x", "stage_y", "lockin", "chopper", "source", "pump",
-                                      "temperature"}
+                                      "temperature", "power_meter"}
     assert lab.stage.position_um() == pytest.approx((12500.0, 12500.0), abs=0.02)
     assert lab.chart.centre_um == pytest.approx((12500.0, 12500.0))
     s = lab.settings()

@@ -193,8 +193,13 @@ def test_limit_switch_stops_the_move(rig):
     x.move_to(3000.0)
     time.sleep(0.2)
     emu.trigger_limit_switch(forward=True)
-    with pytest.raises(StageError, match="x: .*stopped short .*forward limit"):
+    with pytest.raises(StageError, match="x: forward limit switch hit: move stopped short "
+                       r"of the target \(target 3000.0\d+ um\); at .*forward limit"):
         x.wait_settled(5.0)
+    assert not x.is_moving() and x.read_status().forward_limit
+    x.move_to(10.0)  # a move away clears the switch on the controller
+    x.wait_settled(5.0)
+    assert not x.read_status(fresh=True).forward_limit
 
 
 def test_lost_move_completed_still_settles_from_status_updates(rig):

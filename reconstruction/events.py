@@ -1,0 +1,72 @@
+"""The event log of a scan file (``/entry/events``): faults, retries, pauses, stops.
+
+The engine appends one record per event as it happens (``t_wall_s``,
+``t_lab_s``, point ``index`` or -1, ``kind``, ``message``; see
+``docs/scanfile.md``). :func:`load_events` reads it back, e.g. to see what
+happened during an unattended scan (``mirimager info`` prints it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from .scanfile import ScanFileError, _check_root, _text, read_scan_file
+
+FIELDS = ("t_wall_s", "t_lab_s", "index", "kind", "message")
+
+
+@dataclass(frozen=True)
+class ScanEvent:
+    """One event of a scan's log."""
+
+    t_wall_s: float
+    t_lab_s: float
+    index: int
+    kind: str
+    message: str
+
+
+def load_events(path: str | os.PathLike[str]) -> list[ScanEvent]:
+    """Every event of a scan file, oldest first (empty if it has no log).
+
+    Raises
+    ------
+    ScanFileError
+        If the file is not a readable scan file or its log is malformed (one line).
+    """
+    return read_scan_file(path, _read_events)
+
+
+def _read_events(f: h5py.File, path: Path) -> list[ScanEvent]:
+    entry = _check_root(f, path)
+    if "events" not in entry:
+        return []
+    log = entry["events"]
+    names = log.dtype.names if isinstance(log, h5py.Dataset) else None
+    if not names or not set(FIELDS) <= set(names) or log.ndim != 1:
+        raise ScanFileError(f"{path}: /entry/events is not an event log (1D records with "
+                            f"fields {', '.join(FIELDS)})")
+    records = log[()]
+    return [ScanEvent(float(r["t_wall_s"]), float(r["t_lab_s"]), int(r["index"]),
+                      _text(bytes(r["kind"])), _text(bytes(r["message"]))) for r in records]
+
+
+def summarize_events(events: list[ScanEvent]) -> str:
+    """``"3 (overload x2, read_error x1)"``, or ``"none"``."""
+    if not events:
+        return "none"
+    counts = Counter(e.kind for e in events)
+    return f"{len(events)} (" + ", ".join(f"{k} x{n}" for k, n in counts.most_common()) + ")"
+
+
+def format_event(event: ScanEvent) -> str:
+    """One line: ``point 59, lab 4.3 s: overload: ...``."""
+    where = f"point {event.index}" if event.index >= 0 else "scan"
+    when = f"lab {event.t_lab_s:.1f} s" if np.isfinite(event.t_lab_s) else "lab time ?"
+    return f"{where}, {when}: {event.kind}: {event.message}"
