@@ -28,7 +28,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +126,32 @@ def fire(bench: Any, fault: ScheduledFault) -> Callable[[], None] | None:
         lab.source.output_fraction = fault.fraction
         return lambda: setattr(lab.source, "output_fraction", 1.0)
     return None
+
+
+@contextmanager
+def on_call(obj: Any, name: str, n: int, action: Callable[[], None], *,
+            after: bool = False) -> Iterator[None]:
+    """Run ``action()`` just before (or ``after``) the ``n``-th call of ``obj.<name>``.
+
+    Fault drills and tests use it to fire a fault at a known moment of a scan
+    (the 6th lock-in read, the 4th stage move); the method is restored on exit.
+    """
+    original, calls = getattr(obj, name), {"n": 0}
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == n and not after:
+            action()
+        out = original(*args, **kwargs)
+        if calls["n"] == n and after:
+            action()
+        return out
+
+    setattr(obj, name, wrapper)
+    try:
+        yield
+    finally:
+        setattr(obj, name, original)
 
 
 class FaultRunner:

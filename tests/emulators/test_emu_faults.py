@@ -10,7 +10,7 @@ import pytest
 from imager.cli.main import main
 from imager.drivers import SR830
 from imager.emulators.bench import start_emulated_bench
-from imager.emulators.fault_schedule import ScheduledFault, fire
+from imager.emulators.fault_schedule import ScheduledFault, fire, on_call
 from imager.emulators.serve import serve_lockin_tcp
 from imager.engine import run_raster
 from imager.engine.faults import FaultPolicy, ScanFault
@@ -48,23 +48,13 @@ def _run_with(tmp_path, fault, at_read=6, via="tcp", policy=None):
         bench.lab.source.power_mW = 200.0
         text = bench.lab_config_toml(lockin_via=via).replace("[lockin]\n",
                                                              "[lockin]\ntimeout_s = 0.3\n")
-        with HardwareLab(parse_lab_config(text)) as lab:
-            original, calls = lab.lockin.read_xy, {"n": 0}
-
-            def read_xy():
-                calls["n"] += 1
-                if calls["n"] == at_read:
-                    fault(bench)
-                return original()
-
-            lab.lockin.read_xy = read_xy
+        with HardwareLab(parse_lab_config(text)) as lab, \
+                on_call(lab.lockin, "read_xy", at_read, lambda: fault(bench)):
             try:
                 result = run_raster(lab, _recipe(), tmp_path / "s.h5", progress=False,
                                     faults=policy)
             except Exception as exc:  # noqa: BLE001 - the caller checks what stopped it
                 result = exc
-            finally:
-                lab.lockin.read_xy = original
         return result, lab.lockin, bench
 
 
@@ -128,17 +118,12 @@ def test_apt_motion_error_or_limit_switch_stops_the_scan_and_keeps_the_data(tmp_
                                                                             needle):
     slow = StageDynamics(velocity_um_per_s=100.0, acceleration_um_per_s2=1e5, settle_s=0.005)
     with start_emulated_bench(SimConfig(), dynamics=slow) as bench:
-        with HardwareLab(parse_lab_config(bench.lab_config_toml())) as lab:
-            original, calls = lab.stage_x.move_to, {"n": 0}
+        def half_way():  # a 25 um move takes 0.25 s: fault it half way
+            time.sleep(0.1)
+            fault(bench.apt_x)
 
-            def move_to(x_um):
-                original(x_um)
-                calls["n"] += 1
-                if calls["n"] == 4:  # a 25 um move takes 0.25 s: fault it half way
-                    time.sleep(0.1)
-                    fault(bench.apt_x)
-
-            lab.stage_x.move_to = move_to
+        with HardwareLab(parse_lab_config(bench.lab_config_toml())) as lab, \
+                on_call(lab.stage_x, "move_to", 4, half_way, after=True):
             with pytest.raises(StageError, match=needle) as info:
                 run_raster(lab, _recipe(), tmp_path / "s.h5", progress=False)
     scan = load_raster(tmp_path / "s.h5")
