@@ -16,7 +16,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .scanfile import ScanFileError, _check_root, _text, read_scan_file
+from .hdf5_read import ScanFileError, _check_root, _text
+from .scanfile import read_scan_file
 
 FIELDS = ("t_wall_s", "t_lab_s", "index", "kind", "message")
 

@@ -10,8 +10,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from .metrics import compare
-from .scanfile import (
+from .hdf5_read import (
     ScanFileError,
     _attrs,
     _attrs_no_class,
@@ -20,8 +19,9 @@ from .scanfile import (
     _py,
     _read_text,
     _settings,
-    read_scan_file,
 )
+from .metrics import compare
+from .scanfile import read_scan_file
 from .spi import basis_from_spec, reconstruct
 
 METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv")

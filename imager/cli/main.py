@@ -36,7 +36,7 @@ def _fault_types() -> tuple[type[BaseException], ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from imager.cli import commands
+    from imager.cli import acquire, files, hardware
 
     parser = argparse.ArgumentParser(
         prog="mirimager",
@@ -45,15 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mirimager {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    commands.add_demo(sub)
-    commands.add_scan(sub)
-    commands.add_reconstruct(sub)
-    commands.add_info(sub)
-    commands.add_calibrate(sub)
-    commands.add_devices(sub)
-    commands.add_paper(sub)
-    commands.add_emulate(sub)
-    commands.add_resume(sub)
+    acquire.add_demo(sub)
+    acquire.add_scan(sub)
+    files.add_reconstruct(sub)
+    files.add_info(sub)
+    acquire.add_calibrate(sub)
+    hardware.add_devices(sub)
+    hardware.add_paper(sub)
+    hardware.add_emulate(sub)
+    acquire.add_resume(sub)
     return parser
 
 

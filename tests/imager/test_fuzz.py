@@ -816,7 +816,7 @@ def test_found_lab_config_huge_integers(value):
 
 KNOWN_BAD_FILES = [
     # Was: a stored calibration (/entry/calibration) lacking a key or with a non-number made
-    # responsivity_from_attrs raise ValueError in cli/commands.py _calibrated, outside any
+    # responsivity_from_attrs raise ValueError in cli/files.py _calibrated, outside any
     # user-error handling: `mirimager reconstruct` showed a traceback. Now every field is
     # checked (a number; slope and offset finite, slope not 0) and the CLI names file and field.
     pytest.param("raster", [("calibration", {}, ["slope_V_per_W_per_um2"])],

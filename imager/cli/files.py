@@ -1,0 +1,228 @@
+"""Sub-commands on scan files, no hardware needed: reconstruct, info."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from imager.cli.common import format_metrics, probe, short
+from imager.cli.main import UserError
+
+
+def add_reconstruct(sub) -> None:
+    p = sub.add_parser(
+        "reconstruct", help="image from a scan file (no hardware needed)",
+        description="Assemble the image from a scan file (also a partial one: unmeasured "
+        "pixels grey), correct and export PNG (scale bar, colour bar) and float32 TIFF. "
+        "Prints PSNR/SSIM/correlation against the truth for simulated scans.",
+    )
+    p.add_argument("file", metavar="FILE", help="scan file (.h5)")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="OUT.png, OUT.tif, or a name/folder for both")
+    p.add_argument("--snake", choices=("auto", "on", "off"), default="auto",
+                   help="snake lag correction (default auto: for snake scans)")
+    p.add_argument("--background", choices=("none", "plane", "median", "percentile"),
+                   default="none", help="background subtraction (default none)")
+    p.add_argument("--flat", metavar="REF.h5", help="flat-field by this reference scan")
+    p.add_argument("--calibration", metavar="CAL.h5",
+                   help="show MIR intensity (nW/um^2) with this calibration (default: the one "
+                        "stored in the scan file, if any)")
+    p.add_argument("--method", choices=("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv"),
+                   default="tv", help="single-pixel files: solver (default tv, total variation "
+                   "constrained by the noise estimated from the pattern pairs)")
+    p.add_argument("--ratio", type=float, default=None,
+                   help="single-pixel files: use only the first RATIO*n^2 measurements "
+                        "(a shorter acquisition), in (0, measured ratio]")
+    p.set_defaults(func=cmd_reconstruct)
+
+
+def add_info(sub) -> None:
+    p = sub.add_parser("info", help="describe a scan file",
+                       description="Kind, size, status, points done, times, settings and the "
+                       "event log (faults, retries, pauses) of a scan file.")
+    p.add_argument("file", metavar="FILE", help="scan file (.h5)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--events", action="store_true",
+                   help="list every event (default: the last 10)")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_reconstruct(args) -> int:
+    from reconstruction import load_raster, reconstruct_raster
+    from reconstruction.spifile import scan_kind
+
+    for path in (args.file, args.flat, args.calibration):
+        probe(path)
+    if scan_kind(args.file) == "single_pixel":
+        return _reconstruct_single_pixel(args)
+    scan = load_raster(args.file)
+    flat = None
+    if args.flat:
+        flat = load_raster(args.flat).image_V
+        if flat.shape != scan.image_V.shape:
+            raise UserError(f"--flat: reference scan has shape {flat.shape}, "
+                            f"scan has {scan.image_V.shape}")
+    snake = {"auto": "auto", "on": True, "off": False}[args.snake]
+    background = None if args.background == "none" else args.background
+    rec = reconstruct_raster(scan, snake_correction=snake, background=background, flat=flat)
+    image, label = _calibrated(rec.image, scan, args.calibration)
+    _write_outputs(args, scan, rec, image, label)
+    print(f"points: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
+    if rec.lag_px:
+        print(f"snake lag corrected: {rec.lag_px:+.3f} px")
+    if rec.metrics:
+        print("vs truth: " + format_metrics(rec.metrics))
+    return 0
+
+
+def _reconstruct_single_pixel(args) -> int:
+    from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel
+
+    scan = load_single_pixel(args.file)
+    try:
+        rec = reconstruct_single_pixel(scan, args.method, ratio=args.ratio)
+    except ValueError as exc:
+        message = " ".join(str(exc).split())
+        if message.startswith("ratio must be"):
+            raise UserError(f"--ratio: {message}") from None
+        if not message.startswith(str(scan.path)):
+            message = f"{args.file}: {message}"
+        raise UserError(message) from None
+    image, label = _calibrated(rec.image, scan, args.calibration)
+    _write_outputs(args, scan, rec, image, label)
+    print(f"patterns: {scan.points_done}/{scan.points_total} measured, status {scan.exit_status}")
+    print(f"method {rec.method}: {rec.measurements} measurements (ratio {rec.ratio:.3g}) of "
+          f"{scan.basis_spec['kind']} {scan.basis_spec['size']}x{scan.basis_spec['size']}")
+    if rec.metrics:
+        print("vs truth: " + format_metrics(rec.metrics))
+    return 0
+
+
+def _calibrated(image, scan, calibration_path: str | None):
+    """Image in nW/um^2 when a calibration is given or stored, else volts."""
+    from reconstruction.calibration import load_calibration, responsivity_from_attrs
+
+    if calibration_path is not None:
+        try:
+            fit, _ = load_calibration(calibration_path)
+        except ValueError as exc:
+            raise UserError(f"--calibration: {exc}") from None
+    elif scan.calibration:
+        try:
+            fit = responsivity_from_attrs(scan.calibration)
+        except ValueError as exc:
+            raise UserError(f"{scan.path}: /entry/calibration: {exc}") from None
+    else:
+        return image, "lock-in X (V)"
+    return fit.to_W_per_um2(image) * 1e9, "MIR intensity (nW/µm²)"
+
+
+def _write_outputs(args, scan, rec, image, label) -> None:
+    from reconstruction import save_png, save_tiff
+
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    targets = []
+    if suffix == ".png":
+        targets = [("png", out)]
+    elif suffix in (".tif", ".tiff"):
+        targets = [("tiff", out)]
+    else:
+        if out.is_dir() or args.output.endswith(("/", "\\")):
+            out = out / Path(args.file).stem
+        targets = [("png", out.with_name(out.name + ".png")),
+                   ("tiff", out.with_name(out.name + ".tif"))]
+    for kind, target in targets:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "png":
+                save_png(target, image, rec.x_um, rec.y_um, units_label=label,
+                         title=f"{Path(args.file).name} ({scan.exit_status})")
+            else:
+                save_tiff(target, image, rec.x_um, rec.y_um)
+        except ValueError as exc:  # e.g. pixel coordinates too large to draw
+            raise UserError(f"{args.file}: cannot write {target}: {exc}") from None
+        except OSError as exc:
+            raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
+        print(f"{kind}: {target}" + (f" (values: {label})" if kind == "tiff" else ""))
+
+
+def cmd_info(args) -> int:
+    import dataclasses
+
+    from reconstruction import ScanFileError, load_raster
+    from reconstruction.events import format_event, load_events, summarize_events
+    from reconstruction.spifile import load_single_pixel, scan_kind
+
+    probe(args.file)
+    kind = scan_kind(args.file)
+    if kind == "single_pixel":
+        scan = load_single_pixel(args.file)
+        spec = scan.basis_spec
+        order = ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("kind", "size"))
+        order = f"{spec['kind']} basis: {order}"
+    elif kind == "calibration":
+        raise UserError(f"{args.file}: a calibration file; 'mirimager calibrate' printed its "
+                        "summary (read it with reconstruction.calibration.load_calibration)")
+    else:
+        scan = load_raster(args.file)
+        order = scan.order
+    info = {
+        "file": str(args.file),
+        "kind": scan.kind,
+        "size": {"nx": len(scan.x_um), "ny": len(scan.y_um)},
+        "x_um": [float(scan.x_um[0]), float(scan.x_um[-1])],
+        "y_um": [float(scan.y_um[0]), float(scan.y_um[-1])],
+        "order": order,
+        "exit_status": scan.exit_status,
+        "error_message": scan.attrs.get("error_message", ""),
+        "points_done": scan.points_done,
+        "points_total": scan.points_total,
+        "start_time": scan.attrs.get("start_time", ""),
+        "end_time": scan.attrs.get("end_time", ""),
+        "settings": scan.settings,
+        "has_truth": scan.truth_V is not None,
+    }
+    try:
+        events = load_events(args.file)
+        info["events"] = [dataclasses.asdict(e) for e in events]
+    except ScanFileError as exc:  # show the rest of the file anyway
+        events, info["events_error"] = [], str(exc)
+    if args.json:
+        print(json.dumps(info, indent=2, default=_json_default))
+        return 0
+    nx, ny = info["size"]["nx"], info["size"]["ny"]
+    print(f"file:     {info['file']}")
+    print(f"kind:     {info['kind']} ({info['order']}), {nx} x {ny} points, "
+          f"x {info['x_um'][0]:g}..{info['x_um'][1]:g} um, "
+          f"y {info['y_um'][0]:g}..{info['y_um'][1]:g} um")
+    print(f"status:   {info['exit_status']}"
+          + (f" ({info['error_message']})" if info["error_message"] else ""))
+    unit = "patterns" if kind == "single_pixel" else "points"
+    print(f"{unit + ':':<10}{info['points_done']}/{info['points_total']} done")
+    print(f"time:     {info['start_time']} -> {info['end_time'] or '(not ended)'}")
+    for device, settings in sorted(info["settings"].items()):
+        items = ", ".join(f"{k}={short(v)}" for k, v in sorted(settings.items())
+                          if k != "NX_class")
+        print(f"{device + ':':<10}{items}" if len(device) < 9 else f"{device}: {items}")
+    if scan.truth_V is not None:
+        print("truth:    noise-free expected image stored (simulated scan)")
+    print(f"events:   {info.get('events_error') or summarize_events(events)}")
+    shown = events if args.events or len(events) <= 10 else events[-10:]
+    if len(shown) < len(events):
+        print(f"          ... {len(events) - len(shown)} earlier (--events shows all)")
+    for event in shown:
+        print(f"          {format_event(event)}")
+    return 0
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
