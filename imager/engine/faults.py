@@ -46,6 +46,13 @@ class FaultPolicy:
     power_poll_s: float = 1.0
 
 
+def policy_from_recipe(recipe) -> FaultPolicy:
+    """The recipe's ``[faults]`` bounds (defaults where it gives none)."""
+    section = recipe.sections.get("faults", {})
+    return FaultPolicy(**{k: v for k, v in section.items()
+                          if k in FaultPolicy.__dataclass_fields__})
+
+
 def next_sensitivity_V(current_V: float) -> float | None:
     """The next larger full scale on the 1-2-5 ladder, or None at the top."""
     for value in SENSITIVITY_LADDER_V:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from imager.engine.faults import FaultPolicy, read_point
+from imager.engine.faults import FaultPolicy, policy_from_recipe, read_point
 from imager.engine.power import PowerMonitor
 from imager.engine.progress import LabProgress
 from imager.engine.stop import StopRequest, ctrl_c_stops
@@ -86,7 +86,8 @@ def run_raster(
         ``path`` is a stopped scan of this recipe: continue from its first
         missing point, in the same file (see :func:`restore_lab_state`).
     faults : FaultPolicy, optional
-        Bounds of the fault handling (:mod:`imager.engine.faults`).
+        Bounds of the fault handling (:mod:`imager.engine.faults`); default: the
+        recipe's ``[faults]`` section.
 
     Returns
     -------
@@ -126,7 +127,7 @@ def run_raster(
     status, error = run_guarded(
         lab, writer, bar, stop, handle_ctrl_c,
         lambda stop: _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start,
-                              faults or FaultPolicy()))
+                              faults or policy_from_recipe(recipe)))
     return ScanResult(
         Path(path), grid, image, status, writer.points_written,
         lab.clock.now_s() - lab_start, time.perf_counter() - wall_start, truth, error,

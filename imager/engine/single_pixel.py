@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imager.engine.faults import FaultPolicy, read_point
+from imager.engine.faults import FaultPolicy, policy_from_recipe, read_point
 from imager.engine.power import PowerMonitor
 from imager.engine.progress import LabProgress
 from imager.engine.raster import restore_lab_state, run_guarded
@@ -109,7 +109,7 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
     def acquire(stop: StopRequest) -> None:
         nonlocal loaded
         clock, stage = lab.clock, lab.stage
-        policy = faults or FaultPolicy()
+        policy = faults or policy_from_recipe(recipe)
         begin_point = getattr(lab, "begin_point", None)
         x_um, y_um = stage.position_um()
         monitor = PowerMonitor.start(lab, writer, policy, lab_start)

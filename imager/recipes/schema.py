@@ -113,6 +113,20 @@ COMMON_SECTIONS.update({
     "pump": {
         "power_mW": Field("float", 0.5, 0.01, 500.0, help="980 nm pump power"),
     },
+    "faults": {  # bounds of the engine's fault handling (imager.engine.faults)
+        "max_read_retries": Field("int", 3, 0, 100,
+                                  help="retries of a lock-in read that timed out or was garbled"),
+        "retry_wait_s": Field("float", 0.5, 0.0, 60.0, help="wait between those retries"),
+        "max_reranges": Field("int", 4, 0, 30,
+                              help="overload re-measurements per point (ranging up)"),
+        "max_unlock_wait_s": Field("float", 60.0, 0.0, 86400.0,
+                                   help="pause for a stopped chopper before stopping the scan"),
+        "max_power_drop_fraction": Field("float", 0.1, 0.01, 0.9,
+                                         help="MIR power drop (vs the scan's start) that "
+                                         "pauses the scan (labs with a power meter)"),
+        "max_power_wait_s": Field("float", 60.0, 0.0, 86400.0,
+                                  help="pause for the MIR power before stopping the scan"),
+    },
     "sim": {
         "seed": Field("int", 0, 0, 2**31 - 1, help="noise seed (per point)"),
         "chart": Field("str", "usaf1951",

@@ -11,7 +11,7 @@ from imager.cli import main
 from imager.engine import run_raster
 from imager.engine.faults import FaultPolicy, ScanFault, next_sensitivity_V
 from imager.lab import simulated_lab_for
-from imager.recipes import default_recipe
+from imager.recipes import RecipeError, default_recipe
 from reconstruction import load_raster
 from reconstruction.events import load_events
 from stages import StageError
@@ -199,3 +199,22 @@ def test_info_survives_a_malformed_event_log(tmp_path, capsys):
         f["entry/events"] = np.arange(3.0)
     assert main(["info", str(tmp_path / "s.h5")]) == 0
     assert "/entry/events is not an event log" in capsys.readouterr().out
+
+
+def test_recipe_faults_section_sets_the_bounds(tmp_path):
+    recipe = default_recipe(scan={"nx": 6, "ny": 6, "x_start_um": 12450.0,
+                                  "x_stop_um": 12550.0, "y_start_um": 12450.0,
+                                  "y_stop_um": 12550.0},
+                            faults={"max_power_drop_fraction": 0.5, "max_unlock_wait_s": 5.0})
+    lab = simulated_lab_for(recipe)
+    lab.faults.power_drop(at_point=3, duration_s=100.0, fraction=0.6)  # 40 %: tolerated
+    lab.faults.reference_unlock(at_point=8, duration_s=100.0)
+    with pytest.raises(ScanFault, match="unlocked for more than 5 s"):
+        run_raster(lab, recipe, tmp_path / "s.h5", progress=False)
+    assert [k for k, _, _ in _events(tmp_path / "s.h5")] == ["unlock", "unlock", "stop"]
+
+
+def test_bad_faults_section_is_a_one_line_recipe_error():
+    with pytest.raises(RecipeError, match=r"\[faults\] max_power_drop_fraction: must be in "
+                                          r"\[0.01, 0.9\]"):
+        default_recipe(faults={"max_power_drop_fraction": 1.5})
