@@ -117,7 +117,7 @@ OPTIONAL_SECTIONS: dict[str, dict[str, Field]] = {
     },
 }
 REQUIRED = {"stage_x": ("serial_port",), "stage_y": ("serial_port",), "lockin": ("address",),
-            "chopper": ("serial_port",)}
+            "chopper": ("serial_port",), "power_meter": ("address",)}
 
 
 class ManualSource(SimulatedSource):
@@ -178,8 +178,9 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
         _check_keys(where, given, fields)
         config[section] = {k: _check_value(where, k, f, given[k]) if k in given else f.default
                            for k, f in fields.items()}
-        if section == "power_meter" and not config[section]["address"]:
-            raise RecipeError(f"{where}address: required")
+        for key in REQUIRED.get(section, ()):
+            if not config[section].get(key):
+                raise RecipeError(f"{where}{key}: required")
     return config
 
 

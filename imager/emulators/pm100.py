@@ -85,7 +85,7 @@ class PM100Emulator:
                 ("[SENSe:]POWer[:DC]:RANGe:AUTO", self._auto_range),
                 ("[SENSe:]POWer[:DC]:UNIT", self._unit),
                 ("CONFigure[:SCALar]:POWer", self._configure), ("CONFigure", self._configure),
-                ("MEASure[:SCALar]:POWer", self._measure), ("READ", self._read),
+                ("MEASure[:SCALar]:POWer", self._measure), ("READ", self._measure),
                 ("INITiate[:IMMediate]", self._initiate), ("FETCh", self._fetch),
                 ("ABORt", self._abort),
             )]
@@ -186,10 +186,7 @@ class PM100Emulator:
             return f"{10.0 * math.log10(max(power_W, 1e-15) / 1e-3):.6e}"
         return f"{power_W:.6e}"
 
-    def _measure(self, c):
-        return self._value() if c.query else None
-
-    def _read(self, c):
+    def _measure(self, c):  # MEAS:POW? and READ? (power is the only configuration)
         return self._value() if c.query else None
 
     def _initiate(self, c):

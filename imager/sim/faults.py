@@ -19,6 +19,7 @@ class _Scheduled:
     count: int = 1
     duration_s: float = 0.0
     detail: str = ""
+    fraction: float = 1.0
 
 
 @dataclass
@@ -67,7 +68,7 @@ class FaultInjector:
         the power meter and the film both see the drop.
         """
         self._add(_Scheduled("power_drop", at_point, duration_s=duration_s,
-                             detail=repr(float(fraction))))
+                             fraction=float(fraction)))
 
     # ------------------------------------------------------------ wiring
     def _add(self, fault: _Scheduled) -> None:
@@ -107,7 +108,7 @@ class FaultInjector:
             now = lab.clock.now_s()
             restore(now)
             if self._take("power_drop"):
-                lab.source.output_fraction = float(self._detail)
+                lab.source.output_fraction = self._fraction
                 self._dropped_until_s = now + self._duration
             if self._take("unlock"):
                 lab.chopper.enabled = False
@@ -136,6 +137,7 @@ class FaultInjector:
             if fault.kind == kind and fault.at_point == self.point and fault.count > 0:
                 fault.count -= 1
                 self._duration, self._detail = fault.duration_s, fault.detail
+                self._fraction = fault.fraction
                 self.fired.append((kind, self.point))
                 return True
         return False

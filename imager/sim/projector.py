@@ -12,11 +12,11 @@ pixel's response (see :func:`pixel_response_map_V`).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
 from imager.devices.interfaces import Settings
+from imager.sim.instruments import _HookedDevice
 
 SWITCH_TIME_S = 44e-6
 """Pattern switch time of a ViALUX V-7000 class DMD (22.7 kHz binary rate)."""
@@ -25,7 +25,7 @@ SUBSAMPLES = 4
 """MIR intensity samples per pixel side when averaging over a pixel."""
 
 
-class SimulatedProjector:
+class SimulatedProjector(_HookedDevice):
     """DMD twin implementing :class:`imager.devices.interfaces.Projector`.
 
     Parameters
@@ -39,6 +39,7 @@ class SimulatedProjector:
     """
 
     def __init__(self, clock, fov_um: float = 400.0, max_patterns: int = 43690) -> None:
+        super().__init__()
         self._clock = clock
         self.fov_um = float(fov_um)
         self.max_patterns = int(max_patterns)
@@ -46,15 +47,6 @@ class SimulatedProjector:
         self.enabled = False
         self._patterns: np.ndarray | None = None
         self._current: int | None = None
-        self._before_change: Callable[[], None] | None = None
-
-    def set_change_hook(self, hook: Callable[[], None] | None) -> None:
-        """``hook()`` runs before the projected light changes (the lab syncs its lock-in)."""
-        self._before_change = hook
-
-    def _changing(self) -> None:
-        if self._before_change is not None:
-            self._before_change()
 
     def load(self, patterns: object) -> None:
         """Load binary patterns ``(k, n, n)`` (0/1); replaces the sequence in memory."""

@@ -64,7 +64,7 @@ class SinglePixelWriter(FileWriter):
                  lab_start_s: float = 0.0) -> None:
         super().__init__(path)
         self.lab_start_s = float(lab_start_s)
-        try:
+        with self._closed_on_error():
             entry = write_header(self.file, "single_pixel", recipe_text, instruments, lab)
             basis = entry.create_group("basis")
             _set_attrs(basis, {"NX_class": "NXcollection", **basis_spec,
@@ -103,9 +103,6 @@ class SinglePixelWriter(FileWriter):
                 _set_attrs(ds, {"units": "V", "long_name": "noise-free lock-in X per lit pixel"})
             add_calibration(entry, calibration)
             self.file.flush()
-        except BaseException:
-            self.file.close()
-            raise
         self._points_out = ElementWriter(self._points)
         self._reading_out = ElementWriter(self._readings)
 

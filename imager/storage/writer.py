@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,15 @@ class FileWriter:
         self.file = h5py.File(self.path, "x")
         self.points_written = 0
 
+    @contextmanager
+    def _closed_on_error(self) -> Iterator[None]:
+        """Close the file if building or reopening it fails (then re-raise)."""
+        try:
+            yield
+        except BaseException:
+            self.file.close()
+            raise
+
     @classmethod
     def _reopened(cls, path: str | Path, attach: Callable[[Any], None] | None = None):
         """Open a stopped scan's file to continue it (``mirimager resume``).
@@ -201,16 +211,13 @@ class FileWriter:
         """
         self = cls.__new__(cls)
         FileWriter.__init__(self, path, reopen=True)
-        try:
+        with self._closed_on_error():
             scan = self.file["entry/scan"]
             self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
             self._points, self._x_V = scan["points"], self.file["entry/data/X_V"]
             if attach is not None:
                 attach(self)
             self._resume_points(self._points)
-        except BaseException:
-            self.file.close()
-            raise
         self._points_out = ElementWriter(self._points)
         return self
 
@@ -295,13 +302,10 @@ class ScanWriter(FileWriter):
         super().__init__(path)
         self.grid = grid
         self.lab_start_s = float(lab_start_s)
-        try:
+        with self._closed_on_error():
             self._build(recipe_text, dwell_s, instruments, lab, truth_V, chart)
             add_calibration(self.file["entry"], calibration)
             self.file.flush()
-        except BaseException:
-            self.file.close()
-            raise
         self._points_out = ElementWriter(self._points)
         self._pixel_out = ElementWriter(self._image)
 
