@@ -1,10 +1,44 @@
-"""Pure reconstruction: raster assembly, corrections, metrics, export (no hardware)."""
+"""Pure reconstruction: raster assembly, corrections, metrics, export (no hardware).
 
-from .export import save_png, save_tiff
-from .metrics import compare, correlation, psnr, ssim
-from .raster import RasterImage, reconstruct_raster
-from .scanfile import RasterScan, ScanFileError, load_raster
-from .spi import FourierBasis, HadamardBasis, RandomBasis, basis_from_spec, reconstruct
+The names below are imported on first use (PEP 562), so ``import reconstruction`` and
+``from reconstruction import ScanFileError`` stay cheap: matplotlib (export), SciPy
+(corrections, metrics) and h5py (scan files) load only when a function that needs them
+is first looked up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import ScanFileError
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
+    from .export import save_png, save_tiff
+    from .metrics import compare, correlation, psnr, ssim
+    from .raster import RasterImage, reconstruct_raster
+    from .scanfile import RasterScan, load_raster
+    from .spi import FourierBasis, HadamardBasis, RandomBasis, basis_from_spec, reconstruct
+
+#: Public name -> submodule that defines it.
+_LAZY = {
+    "save_png": "export",
+    "save_tiff": "export",
+    "compare": "metrics",
+    "correlation": "metrics",
+    "psnr": "metrics",
+    "ssim": "metrics",
+    "RasterImage": "raster",
+    "reconstruct_raster": "raster",
+    "RasterScan": "scanfile",
+    "load_raster": "scanfile",
+    # single-pixel imaging (reconstruction.spi)
+    "FourierBasis": "spi",
+    "HadamardBasis": "spi",
+    "RandomBasis": "spi",
+    "basis_from_spec": "spi",
+    "reconstruct": "spi",
+}
 
 __all__ = [
     "RasterImage",
@@ -25,3 +59,16 @@ __all__ = [
     "basis_from_spec",
     "reconstruct",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

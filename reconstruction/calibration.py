@@ -15,7 +15,6 @@ from typing import Any
 
 import h5py
 import numpy as np
-from scipy import optimize
 
 K_B_CM1_PER_K = 0.6950348
 """Boltzmann constant in cm^-1/K (CODATA 2018: 0.695 034 800 cm^-1 K^-1)."""
@@ -204,6 +203,8 @@ def fit_decay(t_s: np.ndarray, signal: np.ndarray) -> DecayFit:
     signal = np.asarray(signal, dtype=float).ravel()
     if t_s.size < 5 or t_s.size != signal.size:
         raise ValueError("fit_decay needs >= 5 samples of equal length in t_s and signal")
+    from scipy import optimize  # (here, not at import: SciPy loads in ~0.2 s)
+
     baseline0 = float(np.median(signal[-max(3, t_s.size // 10):]))
     amp0 = float(signal[0] - baseline0)
     below = np.flatnonzero(signal - baseline0 < amp0 / math.e)

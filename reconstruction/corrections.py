@@ -4,28 +4,42 @@ All functions take and return float arrays of shape ``(ny, nx)`` (axis 0 is y,
 axis 1 is x) and never modify their input. NaN marks unmeasured pixels and is
 preserved.
 
-Snake lag convention
---------------------
-In a snake scan even rows (``iy`` = 0, 2, ...) run towards increasing column
-index and odd rows towards decreasing index. The lock-in output lags the
-stage, so a feature appears displaced *along the scan direction*: by ``+lag``
-columns in even rows and by ``-lag`` columns in odd rows. ``lag_px`` is that
-one-way displacement (positive for a delayed response), so the two row
-families are offset from each other by ``2 * lag_px``. `correct_snake_lag`
-moves even rows by ``-lag_px`` and odd rows by ``+lag_px``, which puts both on
-the true (lag-free) positions if the lag is the same in both directions.
+The snake-lag functions live in `reconstruction.snake_lag` (sign convention,
+estimator with its uncertainty, when a correction is applied) and are
+re-exported here.
+
+Background
+----------
+``subtract_background(image, "plane")`` fits a plane to the *background*
+pixels only: those at the image's dominant flat level (the opaque parts of a
+chart), found by `fit_background_plane`, not to the chart's bright features
+(a plane fitted to everything tilts the image by the chart's own layout).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import ndimage, optimize
+
+from .snake_lag import (
+    SnakeLag,
+    _as_image,
+    _valid,
+    correct_snake_lag,
+    estimate_snake_lag,
+    estimate_snake_lag_px,
+    shift_rows,
+)
 
 __all__ = [
+    "BackgroundPlane",
+    "SnakeLag",
     "correct_snake_lag",
+    "estimate_snake_lag",
     "estimate_snake_lag_px",
+    "fit_background_plane",
     "flat_field",
     "shift_rows",
     "subtract_background",
@@ -34,212 +48,167 @@ __all__ = [
 BackgroundMethod = Literal["plane", "median", "row_median", "percentile"]
 
 
-def _as_image(image: np.ndarray) -> np.ndarray:
-    a = np.array(image, dtype=float)  # copy
-    if a.ndim != 2:
-        raise ValueError(f"expected a 2D image, got shape {a.shape}")
-    return a
+# ------------------------------------------------------------------ background
 
 
-def _valid(image: np.ndarray, measured: np.ndarray | None) -> np.ndarray:
-    ok = np.isfinite(image)
-    if measured is not None:
-        measured = np.asarray(measured, dtype=bool)
-        if measured.shape != image.shape:
-            raise ValueError(f"measured has shape {measured.shape}, image {image.shape}")
-        ok &= measured
-    return ok
+@dataclass(frozen=True)
+class BackgroundPlane:
+    """A background plane ``offset + slope_x_per_px * ix + slope_y_per_px * iy``.
 
-
-# ------------------------------------------------------------------ sub-pixel row shifts
-
-
-def _shift_segment(values: np.ndarray, shift: float, order: int) -> np.ndarray:
-    """``out[x] = values[x - shift]`` by spline interpolation, nearest-value extension."""
-    if values.size == 1 or shift == 0.0:
-        return values.copy()
-    return ndimage.shift(values, shift, order=min(order, values.size - 1), mode="nearest")
-
-
-def _shift_row(row: np.ndarray, shift: float, order: int) -> np.ndarray:
-    """Shift one row, NaN-aware.
-
-    Each run of finite values is shifted on its own. Positions whose source
-    ``x - shift`` falls outside the run are NaN, except beyond the ends of the
-    row, where the nearest value is repeated (so a full row stays full).
-    """
-    finite = np.isfinite(row)
-    if finite.all():
-        return _shift_segment(row, shift, order)
-    out = np.full_like(row, np.nan)
-    if not finite.any():
-        return out
-    n = row.size
-    edges = np.diff(np.concatenate(([0], finite.astype(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    stops = np.flatnonzero(edges == -1)  # exclusive
-    x = np.arange(n)
-    for a, b in zip(starts, stops, strict=True):
-        # The run, extended with its edge values to the whole row, shifted.
-        padded = np.concatenate((np.full(a, row[a]), row[a:b], np.full(n - b, row[b - 1])))
-        shifted = _shift_segment(padded, shift, order)
-        src = x - shift
-        lo = -np.inf if a == 0 else a - 1e-9
-        hi = np.inf if b == n else b - 1 + 1e-9
-        inside = (src >= lo) & (src <= hi)
-        out[inside] = shifted[inside]
-    return out
-
-
-def shift_rows(image: np.ndarray, shifts: np.ndarray, order: int = 3) -> np.ndarray:
-    """Shift each row of an image by a sub-pixel amount along x.
-
-    Parameters
+    Attributes
     ----------
-    image : ndarray, shape (ny, nx)
-        Input; NaN marks missing pixels.
-    shifts : array_like, shape (ny,)
-        Shift of each row in pixels; ``out[y, x] = image[y, x - shifts[y]]``.
-    order : int
-        Spline order (1 = linear, 3 = cubic).
-
-    Returns
-    -------
-    ndarray, shape (ny, nx)
-        Shifted image. Beyond the ends of a row the edge value is repeated;
-        next to a run of NaN the output is NaN where its source is missing.
+    offset : float
+        Value at pixel ``(iy, ix) = (0, 0)``, image units.
+    slope_x_per_px, slope_y_per_px : float
+        Change per column and per row, image units per pixel.
+    mask : ndarray of bool, shape (ny, nx)
+        The pixels the plane was fitted to (the background).
+    noise : float
+        Pixel noise estimated from neighbouring-pixel differences (robust).
     """
-    img = _as_image(image)
-    shifts = np.broadcast_to(np.asarray(shifts, dtype=float), (img.shape[0],))
-    out = np.empty_like(img)
-    for iy in range(img.shape[0]):
-        out[iy] = _shift_row(img[iy], float(shifts[iy]), order)
-    return out
+
+    offset: float
+    slope_x_per_px: float
+    slope_y_per_px: float
+    mask: np.ndarray
+    noise: float
+
+    def evaluate(self, shape: tuple[int, int]) -> np.ndarray:
+        """The plane on a grid of ``shape = (ny, nx)`` pixels."""
+        gy, gx = np.indices(shape, dtype=float)
+        return self.offset + self.slope_x_per_px * gx + self.slope_y_per_px * gy
 
 
-def _family_shifts(ny: int, lag_px: float) -> np.ndarray:
-    """Correction shifts: ``-lag`` for even (forward) rows, ``+lag`` for odd rows."""
-    return np.where(np.arange(ny) % 2 == 0, -lag_px, lag_px)
+def _pixel_noise(img: np.ndarray, ok: np.ndarray) -> float:
+    """Noise of one pixel from differences of horizontal (else vertical) neighbours.
+
+    The median absolute deviation of the differences ignores edges (few) and a
+    slope (a constant difference)."""
+    for axis in (1, 0):
+        a = np.moveaxis(img, axis, 1)
+        m = np.moveaxis(ok, axis, 1)
+        both = m[:, 1:] & m[:, :-1]
+        if both.sum() >= 2:
+            d = (a[:, 1:] - a[:, :-1])[both]
+            return float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+    return 0.0
 
 
-# ------------------------------------------------------------------ snake lag
+def _otsu(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold: the split of a histogram with the largest between-class variance."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    w0 = np.cumsum(counts)[:-1].astype(float)
+    w1 = counts.sum() - w0
+    s0 = np.cumsum(counts * centres)[:-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m0 = s0 / w0
+        m1 = (np.sum(counts * centres) - s0) / w1
+        between = w0 * w1 * (m0 - m1) ** 2
+    between[~np.isfinite(between)] = -1.0
+    return float(edges[int(np.argmax(between)) + 1])
 
 
-def estimate_snake_lag_px(
+_EDGE_PX = 2  # background pixels this close to a feature are left out (blurred edges)
+
+
+def _erode(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Drop the pixels of ``mask`` next to (4-neighbour) a pixel outside it; pixels in
+    ``keep`` (unmeasured) and beyond the image count as inside."""
+    p = np.pad(mask | keep, 1, constant_values=True)
+    inner = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    return mask & inner
+
+
+def fit_background_plane(
     image: np.ndarray,
     measured: np.ndarray | None = None,
-    max_lag_px: float | None = None,
-) -> float:
-    """Estimate the lock-in lag of a snake scan, in pixels.
+    n_sigma: float = 3.0,
+    max_iterations: int = 30,
+) -> BackgroundPlane:
+    """Fit a plane to the background of an image, not to its features.
 
     Parameters
     ----------
     image : ndarray, shape (ny, nx)
-        Raw snake-scan image (even rows scanned towards +x).
+        Input; NaN pixels are ignored.
     measured : ndarray of bool, optional
-        Measured-pixel mask; rows are used only if fully measured and finite.
-    max_lag_px : float, optional
-        Largest lag searched; default ``nx / 8`` clipped to 1..16.
+        Only these (finite) pixels are considered.
+    n_sigma : float
+        Background pixels lie within this many noise sigmas of the plane.
+    max_iterations : int
+        Bound on the fit/select iterations.
 
     Returns
     -------
-    float
-        The one-way lag ``lag_px`` (see the module docstring for the sign
-        convention), or 0.0 when fewer than one pair of adjacent full rows
-        exists or the rows carry no structure.
+    BackgroundPlane
+
+    Raises
+    ------
+    ValueError
+        Fewer than three valid pixels.
 
     Notes
     -----
-    Every pair of vertically adjacent full rows (one even, one odd) is used;
-    pairs above and below each row are both taken so that a slanted edge
-    biases the two kinds of pair in opposite directions and cancels. Each
-    row has its mean removed. The lag minimises the mean squared difference
-    between even rows shifted by ``-lag`` and odd rows shifted by ``+lag``
-    (cubic-spline shifts, the same as `correct_snake_lag`), over the columns
-    that are unaffected by the row ends: first on a 0.5-pixel grid, then
-    refined by a bounded scalar minimisation.
+    Start from the least-squares plane of all valid pixels. Then repeat: split
+    the residuals in two by Otsu's threshold; if the two classes are apart by
+    more than 5 pixel-noise sigmas (an image with features), the larger class
+    is the background (the image's dominant level: the opaque part of a
+    chart). Keep the pixels within ``n_sigma`` noise sigmas (from neighbour
+    differences inside that class) of its median, drop those within 2 pixels
+    of a feature (mixed pixels at blurred edges, while at least a tenth
+    remain), and refit the plane to the rest,
+    until the selection no longer changes. An image without separated
+    features (noise on a plane) is fitted by least squares over every pixel.
+    The background must cover most of the field; for a chart that is mostly
+    open use a reference scan (`flat_field` with ``dark``) instead.
     """
     img = _as_image(image)
-    ny, nx = img.shape
-    full = _valid(img, measured).all(axis=1)
-    pairs = [(y, y + 1) for y in range(ny - 1) if full[y] and full[y + 1]]
-    if not pairs or nx < 4:
-        return 0.0
-    if max_lag_px is None:
-        max_lag_px = float(np.clip(nx / 8, 1.0, 16.0))
-    margin = int(np.ceil(max_lag_px)) + 2
-    if nx - 2 * margin < 4:
-        margin = max(1, (nx - 4) // 2)
-        max_lag_px = max(0.5, margin - 2.0)
-    even_rows = sorted({a if a % 2 == 0 else b for a, b in pairs})
-    odd_rows = sorted({b if a % 2 == 0 else a for a, b in pairs})
-    even = img[even_rows] - img[even_rows].mean(axis=1, keepdims=True)
-    odd = img[odd_rows] - img[odd_rows].mean(axis=1, keepdims=True)
-    if not (np.ptp(even, axis=1) > 0).any() or not (np.ptp(odd, axis=1) > 0).any():
-        return 0.0
-    e_pos = {y: k for k, y in enumerate(even_rows)}
-    o_pos = {y: k for k, y in enumerate(odd_rows)}
-    even_idx = np.array([e_pos[a] if a % 2 == 0 else e_pos[b] for a, b in pairs])
-    odd_idx = np.array([o_pos[b] if a % 2 == 0 else o_pos[a] for a, b in pairs])
-    sl = slice(margin, nx - margin)
+    ok = _valid(img, measured)
+    if np.count_nonzero(ok) < 3:
+        raise ValueError("plane background needs at least 3 valid pixels")
+    gy, gx = np.indices(img.shape, dtype=float)
 
-    def cost(lag: float) -> float:
-        # A 2D cubic spline shifted by (0, s) equals shifting each row on its own.
-        e = ndimage.shift(even, (0.0, -lag), order=3, mode="nearest")
-        o = ndimage.shift(odd, (0.0, lag), order=3, mode="nearest")
-        d = e[even_idx, sl] - o[odd_idx, sl]
-        return float(np.mean(d * d))
+    def fit(mask: np.ndarray) -> np.ndarray:
+        a = np.column_stack((np.ones(np.count_nonzero(mask)), gx[mask], gy[mask]))
+        coef, *_ = np.linalg.lstsq(a, img[mask], rcond=None)
+        return coef
 
-    grid = np.arange(-max_lag_px, max_lag_px + 1e-9, 0.5)
-    costs = np.array([cost(g) for g in grid])
-    if not np.isfinite(costs).any():
-        return 0.0
-    k = int(np.nanargmin(costs))
-    lo = grid[max(k - 1, 0)]
-    hi = grid[min(k + 1, grid.size - 1)]
-    if hi <= lo:
-        return float(grid[k])
-    res = optimize.minimize_scalar(cost, bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
-    lag = float(res.x) if res.success and res.fun <= costs[k] else float(grid[k])
-    return lag
-
-
-def correct_snake_lag(
-    image: np.ndarray,
-    lag_px: float | None = None,
-    measured: np.ndarray | None = None,
-    order: int = 3,
-) -> np.ndarray:
-    """Undo the lock-in lag of a snake scan.
-
-    Parameters
-    ----------
-    image : ndarray, shape (ny, nx)
-        Raw snake-scan image; NaN marks unmeasured pixels.
-    lag_px : float, optional
-        One-way lag in pixels (module docstring); estimated with
-        `estimate_snake_lag_px` when None.
-    measured : ndarray of bool, optional
-        Passed to the estimator.
-    order : int
-        Spline order of the sub-pixel shift (3 = cubic, 1 = linear).
-
-    Returns
-    -------
-    ndarray, shape (ny, nx)
-        Even rows shifted by ``-lag_px`` and odd rows by ``+lag_px`` columns.
-        NaN pixels stay NaN; pixels next to a NaN run whose source is missing
-        become NaN; at the row ends the edge value is repeated.
-    """
-    img = _as_image(image)
-    if lag_px is None:
-        lag_px = estimate_snake_lag_px(img, measured)
-    if lag_px == 0.0:
-        return img
-    return shift_rows(img, _family_shifts(img.shape[0], float(lag_px)), order=order)
-
-
-# ------------------------------------------------------------------ background
+    noise = _pixel_noise(img, ok)
+    values = img[ok]
+    floor = 1e-9 * max(float(np.ptp(values)), float(np.max(np.abs(values))), 1e-300)
+    selected = ok.copy()
+    coef = fit(selected)
+    for _ in range(max_iterations):
+        r = img - (coef[0] + coef[1] * gx + coef[2] * gy)
+        rv = r[ok]
+        if float(np.ptp(rv)) <= floor:
+            break
+        low = ok & (r < _otsu(rv))
+        high = ok & ~low
+        if not low.any() or not high.any():
+            break
+        gap = float(np.mean(r[high]) - np.mean(r[low]))
+        if gap <= max(5.0 * noise, floor):  # no features above the noise: every pixel
+            if np.array_equal(selected, ok):
+                break
+            selected = ok.copy()
+            coef = fit(selected)
+            continue
+        cls = low if np.count_nonzero(low) >= np.count_nonzero(high) else high
+        centre = float(np.median(r[cls]))
+        spread = _pixel_noise(np.where(cls, r, np.nan), cls) or noise
+        new = cls & (np.abs(r - centre) <= n_sigma * max(spread, floor))
+        for _ in range(_EDGE_PX):  # away from features, as long as enough pixels remain
+            eroded = _erode(new, ~ok)
+            if np.count_nonzero(eroded) < max(3, 0.1 * np.count_nonzero(new)):
+                break
+            new = eroded
+        if np.count_nonzero(new) < 3 or np.array_equal(new, selected):
+            break
+        selected = new
+        coef = fit(selected)
+    return BackgroundPlane(float(coef[0]), float(coef[1]), float(coef[2]), selected, noise)
 
 
 def subtract_background(
@@ -255,7 +224,8 @@ def subtract_background(
     image : ndarray, shape (ny, nx)
         Input; NaN pixels are ignored and preserved.
     method : {"plane", "median", "row_median", "percentile"}
-        ``plane``: least-squares plane ``a + b*x + c*y`` (pixel units);
+        ``plane``: the plane ``a + b*x + c*y`` (pixel units) fitted to the
+        background pixels only (`fit_background_plane`);
         ``median``: the median of the image; ``row_median``: each row's own
         median (levels row-to-row drift); ``percentile``: the given percentile
         of the image (a dark level, so the result is mostly >= 0).
@@ -283,13 +253,7 @@ def subtract_background(
                 out[iy] -= np.median(img[iy, ok[iy]])
         return out
     if method == "plane":
-        yy, xx = np.nonzero(ok)
-        if yy.size < 3:
-            raise ValueError("plane background needs at least 3 valid pixels")
-        a = np.column_stack((np.ones(yy.size), xx, yy)).astype(float)
-        coef, *_ = np.linalg.lstsq(a, img[yy, xx], rcond=None)
-        gy, gx = np.indices(img.shape, dtype=float)
-        return img - (coef[0] + coef[1] * gx + coef[2] * gy)
+        return img - fit_background_plane(img, ok).evaluate(img.shape)
     if not ok.any():
         raise ValueError("no valid pixel to estimate the background from")
     if method == "median":

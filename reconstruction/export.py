@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from mpl_toolkits.axes_grid1 import make_axes_locatable
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
-__all__ = ["format_length_um", "nice_scale_bar_um", "save_png", "save_tiff"]
+__all__ = ["format_length_um", "image_title", "nice_scale_bar_um", "save_png", "save_tiff"]
 
 NAN_COLOR = "0.6"  # grey: unmeasured pixels
 _TIFF_PITCH_UM = (1e-9, 1e9)  # pixel pitches a TIFF resolution tag holds (with margin)
@@ -62,6 +62,60 @@ def format_length_um(length_um: float) -> str:
     if length_um >= 1000:
         return f"{length_um / 1000:g} mm"
     return f"{length_um:g} µm"
+
+
+def _number(settings: dict, device: str, key: str) -> float | None:
+    value = settings.get(device, {}).get(key) if isinstance(settings, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return None
+    return float(value) if math.isfinite(float(value)) else None
+
+
+_SOLVERS = {"pinv": "pseudo-inverse", "tikhonov": "Tikhonov", "tv": "TV", "wavelet": "wavelet-l1",
+            "cvxpy-tv": "TV (cvxpy)"}
+
+
+def image_title(file_name: str, scan, rec) -> str:
+    """Title of a scan's image: what it is, how it was made and measured.
+
+    Parameters
+    ----------
+    file_name : str
+        The scan file's name.
+    scan : RasterScan or SinglePixelScan
+        Read for its exit status, instrument settings (MIR wavelength and
+        power, pump power) and dwell per point.
+    rec : RasterImage or SinglePixelImage
+        The reconstruction shown: a raster's corrections (``steps``), or a
+        single-pixel image's solver, ratio and number of measurements.
+
+    Returns
+    -------
+    str
+        Three lines: ``"<file> (<status>)"``; the method (``"raster 128x128
+        snake, snake lag +0.082 px"`` or ``"TV, hadamard 64x64, ratio 0.1 (410
+        meas.)"``); the measurement (``"MIR 7.4 µm, 50 mW · pump 0.5 mW · dwell
+        0.3 s"``). Settings missing from the file are left out.
+    """
+    settings = getattr(scan, "settings", {}) or {}
+    wavelength = _number(settings, "source", "wavelength_um")
+    power = _number(settings, "source", "power_mW")
+    pump = _number(settings, "pump", "power_mW")
+    dwell = _number({"scan": getattr(scan, "scan_attrs", {}) or {}}, "scan", "dwell_s")
+    ny, nx = np.shape(rec.image)
+    if hasattr(rec, "method"):  # single-pixel
+        spec = getattr(scan, "basis_spec", {}) or {}
+        method = [_SOLVERS.get(rec.method, rec.method), f"{spec.get('kind', 'basis')} {nx}x{ny}",
+                  f"ratio {rec.ratio:.3g} ({rec.measurements} meas.)"]
+    else:
+        method = [f"raster {nx}x{ny} {getattr(scan, 'order', '')}".rstrip(), *rec.steps]
+    mir = ", ".join(p for p in (f"{wavelength:g} µm" if wavelength is not None else "",
+                                f"{power:g} mW" if power is not None else "") if p)
+    measured = [f"MIR {mir}" if mir else "", f"pump {pump:g} mW" if pump is not None else "",
+                f"dwell {dwell:g} s" if dwell is not None else ""]
+    lines = [f"{file_name} ({getattr(scan, 'exit_status', '?')})", ", ".join(method),
+             " · ".join(p for p in measured if p)]
+    return "\n".join(line for line in lines if line)
 
 
 def _edges(axis_um: np.ndarray, name: str = "axis") -> tuple[float, float]:
@@ -230,29 +284,44 @@ def save_png(
         xlabel += f"\n{img.size - n_nan}/{img.size} px measured, grey: not measured"
     ax.set_xlabel(xlabel)
     ax.set_ylabel("y (µm)")
-    if title:
-        ax.set_title(title)
+    title_text = ax.set_title(title, loc="left", fontsize=9) if title else None
     cax = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.1)
     cbar = fig.colorbar(shown, cax=cax)
     cbar.set_label(units_label)
     if scale_bar and width_um > 0:
-        length = nice_scale_bar_um(width_um)
-        bar = AnchoredSizeBar(
-            ax.transData,
-            length,
-            format_length_um(length),
-            loc="lower right",
-            color="white",
-            frameon=True,
-            size_vertical=height_um * 0.012,
-            pad=0.3,
-            borderpad=0.6,
-            sep=3,
-        )
-        bar.patch.set(facecolor="black", alpha=0.45, linewidth=0)
-        ax.add_artist(bar)
+        _add_scale_bar(fig, ax, nice_scale_bar_um(width_um), height_um, title_text)
     fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
     return path
+
+
+def _add_scale_bar(fig: Figure, ax, length_um: float, height_um: float, title=None) -> None:
+    """A scale bar just above the image's top-right corner, outside the data (and above
+    the title if the two would overlap)."""
+    bar = AnchoredSizeBar(
+        ax.transData,
+        length_um,
+        format_length_um(length_um),
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        bbox_transform=ax.transAxes,
+        color="black",
+        frameon=False,
+        size_vertical=height_um * 0.012,
+        pad=0.1,
+        borderpad=0.3,
+        sep=2,
+        label_top=True,
+        fontproperties={"size": 8},
+    )
+    ax.add_artist(bar)
+    if title is None:
+        return
+    fig.canvas.draw()  # lays out the title (its position is settled when drawn)
+    renderer = fig.canvas.get_renderer()
+    extent = title.get_window_extent(renderer)
+    if bar.get_window_extent(renderer).overlaps(extent):
+        top = ax.transAxes.inverted().transform((0.0, extent.y1))[1]
+        bar.set_bbox_to_anchor((1.0, top), transform=ax.transAxes)
 
 
 def save_tiff(

@@ -15,17 +15,12 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .errors import ScanFileError
+
 __all__ = ["SUPPORTED_FORMAT_VERSION", "ScanFileError"]
 
 #: Newest scan-file format version this reader understands.
 SUPPORTED_FORMAT_VERSION = 1
-
-
-class ScanFileError(ValueError):
-    """A scan file is missing, unreadable, of the wrong kind or too new.
-
-    The message is a single line that names the file and the problem.
-    """
 
 
 def _text(value: str | bytes) -> str:

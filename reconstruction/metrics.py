@@ -17,7 +17,6 @@ when the scale differs (e.g. against a chart transmission 0..1).
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 __all__ = ["compare", "correlation", "psnr", "ssim"]
 
@@ -78,6 +77,8 @@ def psnr(image: np.ndarray, reference: np.ndarray, data_range: float | None = No
 
 
 def _wfilter(x: np.ndarray) -> np.ndarray:
+    from scipy import ndimage  # (here: import time)
+
     return ndimage.gaussian_filter(x, sigma=_SIGMA, truncate=_TRUNCATE, mode="reflect")
 
 

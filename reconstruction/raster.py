@@ -17,11 +17,13 @@ import numpy as np
 
 from .corrections import (
     BackgroundMethod,
+    SnakeLag,
     correct_snake_lag,
-    estimate_snake_lag_px,
+    estimate_snake_lag,
     subtract_background,
 )
 from .corrections import flat_field as _flat_field
+from .display import RasterImageDisplay
 from .metrics import compare
 from .scanfile import RasterScan
 
@@ -29,7 +31,7 @@ __all__ = ["RasterImage", "reconstruct_raster"]
 
 
 @dataclass
-class RasterImage:
+class RasterImage(RasterImageDisplay):
     """A reconstructed raster image.
 
     Attributes
@@ -43,12 +45,15 @@ class RasterImage:
         Pixels with a measurement.
     lag_px : float
         Snake lag removed (0.0 if no lag correction was made); sign
-        convention in `reconstruction.corrections`.
+        convention in `reconstruction.snake_lag`.
     metrics : dict or None
-        Scores against the scan's simulated truth (see `reconstruct_raster`),
-        None when the file holds no truth.
+        Scores of `image` against the scan's simulated truth (see
+        `reconstruct_raster`), None when the file holds no truth.
     steps : list of str
         The corrections applied, in order.
+    lag_estimate : SnakeLag or None
+        The estimated lag with its uncertainty (None when none was estimated:
+        a row scan, correction off, or a lag given).
     """
 
     image: np.ndarray
@@ -58,6 +63,7 @@ class RasterImage:
     lag_px: float = 0.0
     metrics: dict[str, float] | None = None
     steps: list[str] = field(default_factory=list)
+    lag_estimate: SnakeLag | None = None
 
 
 def reconstruct_raster(
@@ -77,10 +83,14 @@ def reconstruct_raster(
         From `reconstruction.load_raster`; may be partial.
     snake_correction : bool or "auto"
         Remove the lock-in lag between the two directions of a snake scan.
-        ``"auto"`` corrects snake scans and leaves row scans alone; ``True``
-        requires a snake scan; ``False`` never corrects.
+        ``"auto"`` corrects snake scans whose estimated lag is significant
+        (`SnakeLag.significant`: above three standard uncertainties and
+        0.02 px; otherwise the image is left as measured) and leaves row
+        scans alone; ``True`` requires a snake scan and applies the estimated
+        lag whatever its size; ``False`` never corrects.
     lag_px : float, optional
-        Known lag; estimated from the image (`estimate_snake_lag_px`) when None.
+        Known lag, applied as given; estimated from the image
+        (`estimate_snake_lag`) when None.
     background : {"plane", "median", "row_median", "percentile"}, optional
         Additive background removed last (`subtract_background`).
     flat : ndarray or RasterScan, optional
@@ -103,15 +113,17 @@ def reconstruct_raster(
     Order: lag correction (geometric, on the raw readings), flat field
     (multiplicative), background (additive levelling).
 
-    Metrics (when ``scan.truth_V`` exists) compare against the truth, which
-    is the noise-free *settled* lock-in X on the grid, in volts, with the same
-    offset and illumination as the raw data. So only the lag correction
-    (which also removes a difference from the truth) is applied before
-    comparing; flat field and background would change the level or scale on
-    one side only and are not. Keys ``psnr_dB``, ``ssim``, ``correlation``
-    score the lag-corrected image; ``raw_psnr_dB``, ``raw_ssim``,
-    ``raw_correlation`` the raw image; ``n_pixels`` is the number of measured
-    pixels scored. Unmeasured pixels are ignored.
+    Metrics (when ``scan.truth_V`` exists) score the returned image, after
+    every correction applied, against the truth: the noise-free *settled*
+    lock-in X on the grid, in volts, without any additive background. With a
+    flat field the truth is divided by the same normalised reference (the
+    illumination is part of the truth, so it is removed from both sides);
+    the background correction is scored as it is (a background fitted to the
+    chart instead of the background would show as a worse score). Keys
+    ``psnr_dB``, ``ssim``, ``correlation`` score the corrected image;
+    ``raw_psnr_dB``, ``raw_ssim``, ``raw_correlation`` the raw image against
+    the raw truth; ``n_pixels`` is the number of measured pixels scored.
+    Unmeasured pixels are ignored.
     """
     if snake_correction not in (True, False, "auto"):
         raise ValueError(
@@ -124,30 +136,42 @@ def reconstruct_raster(
     image = raw.copy()
     steps: list[str] = []
     lag = 0.0
+    estimate = None
     do_lag = snake_correction is True or (snake_correction == "auto" and scan.order == "snake")
     if do_lag:
-        lag = float(lag_px) if lag_px is not None else estimate_snake_lag_px(image, scan.measured)
+        if lag_px is not None:
+            lag = float(lag_px)
+        else:
+            estimate = estimate_snake_lag(image, scan.measured)
+            if snake_correction is True or estimate.significant():
+                lag = estimate.lag_px
         if lag != 0.0:
             image = correct_snake_lag(image, lag)
             steps.append(f"snake lag {lag:+.3f} px")
-    geometric = image.copy()
 
+    truth = None
+    if scan.truth_V is not None:
+        truth = np.where(scan.measured, np.asarray(scan.truth_V, dtype=float), np.nan)
+    raw_truth = truth
     if flat is not None:
         reference = flat.image_V if isinstance(flat, RasterScan) else np.asarray(flat, float)
         if reference.shape != image.shape:
             raise ValueError(f"flat has shape {reference.shape}, image {image.shape}")
         image = _flat_field(image, reference, dark=dark)
+        if truth is not None:  # the same illumination normalisation (the truth has no dark)
+            illumination = reference if dark is None else reference - np.asarray(dark, float)
+            truth = _flat_field(truth, illumination)
         steps.append("flat field")
     if background is not None:
         image = subtract_background(image, background, measured=scan.measured)
         steps.append(f"background {background}")
 
     metrics = None
-    if scan.truth_V is not None and np.any(scan.measured & np.isfinite(raw)):
-        truth = np.where(scan.measured, scan.truth_V, np.nan)
-        metrics = dict(compare(geometric, truth))
-        metrics.update({f"raw_{k}": v for k, v in compare(raw, truth).items()})
-        metrics["n_pixels"] = float(np.count_nonzero(np.isfinite(geometric) & np.isfinite(truth)))
+    scored = np.isfinite(image) & np.isfinite(truth) if truth is not None else None
+    if scored is not None and scored.any() and np.any(np.isfinite(raw) & np.isfinite(raw_truth)):
+        metrics = dict(compare(image, truth))
+        metrics.update({f"raw_{k}": v for k, v in compare(raw, raw_truth).items()})
+        metrics["n_pixels"] = float(np.count_nonzero(scored))
 
     return RasterImage(
         image=image,
@@ -157,4 +181,5 @@ def reconstruct_raster(
         lag_px=lag,
         metrics=metrics,
         steps=steps,
+        lag_estimate=estimate,
     )

@@ -23,6 +23,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .display import RasterScanDisplay
 from .grid import assemble_grid
 from .hdf5_read import (
     SUPPORTED_FORMAT_VERSION,
@@ -81,7 +82,7 @@ class ChartData:
 
 
 @dataclass
-class RasterScan:
+class RasterScan(RasterScanDisplay):
     """A raster scan read from a file.
 
     Attributes

@@ -10,6 +10,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from .display import SinglePixelImageDisplay, SinglePixelScanDisplay
 from .hdf5_read import (
     ScanFileError,
     _attrs,
@@ -28,7 +29,7 @@ METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv")
 
 
 @dataclass
-class SinglePixelScan:
+class SinglePixelScan(SinglePixelScanDisplay):
     """A single-pixel scan as stored.
 
     Attributes
@@ -156,7 +157,7 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
 
 
 @dataclass
-class SinglePixelImage:
+class SinglePixelImage(SinglePixelImageDisplay):
     """A reconstructed single-pixel image and how it was made."""
 
     image: np.ndarray

@@ -20,7 +20,8 @@ import numpy as np
 from imager.engine.progress import LabProgress
 from imager.lab import Lab, apply_settings
 from imager.recipes import Recipe
-from imager.storage.writer import close_entry, write_header
+from imager.results_display import CalibrationResultDisplay
+from imager.storage.writer import FileWriter, write_header
 from reconstruction.calibration import (
     BoltzmannFit,
     LinearFit,
@@ -40,7 +41,7 @@ def gaussian_peak_intensity_W_per_um2(power_mW: float, fwhm_um: float) -> float:
 
 
 @dataclass
-class CalibrationResult:
+class CalibrationResult(CalibrationResultDisplay):
     """Fits of one calibration run (see :func:`run_calibration`)."""
 
     path: Path
@@ -159,10 +160,8 @@ def run_calibration(lab: Lab, recipe: Recipe, path: str | Path, *,
     _check_levels(lab, recipe)
     cal = recipe.sections["calibration"]
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    f = h5py.File(path, "x")
-    bar = LabProgress(_count_readings(cal), enabled=progress, desc=recipe.name)
-    try:
+
+    def build(f: h5py.File) -> None:  # the header, written before the file appears
         entry = write_header(f, "calibration", recipe.text,
                              {n: d.settings() for n, d in lab.instruments().items()},
                              lab.settings())
@@ -170,20 +169,26 @@ def run_calibration(lab: Lab, recipe: Recipe, path: str | Path, *,
         group.attrs["NX_class"] = "NXcollection"
         group.attrs.update({"x_um": cal["x_um"], "y_um": cal["y_um"],
                             "beam_fwhm_um": cal["beam_fwhm_um"]})
+
+    writer = FileWriter(path, build=build)
+    f = writer.file
+    bar = LabProgress(_count_readings(cal), enabled=progress, desc=recipe.name)
+    try:
         lab.stage.move_to(cal["x_um"], cal["y_um"])
         lab.stage.wait_settled()
-        session = _Session(lab, recipe, f, group, bar)
+        session = _Session(lab, recipe, f, f["entry/calibration"], bar)
         result = _run(session, path)
-        close_entry(f, "success")
+        writer.close("success")
         return result
     except BaseException as exc:
         status = "abort" if isinstance(exc, KeyboardInterrupt) else "fail"
-        close_entry(f, status, f"{type(exc).__name__}: {exc}")
+        writer.close(status, f"{type(exc).__name__}: {exc}")
         raise
     finally:
         _source_off(lab)
         bar.close()
-        f.close()
+        if not writer.closed:
+            f.close()
 
 
 def _run(s: _Session, path: Path) -> CalibrationResult:

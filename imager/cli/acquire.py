@@ -1,12 +1,27 @@
-"""Acquisition sub-commands: demo, scan, calibrate, resume (simulated lab by default)."""
+"""Acquisition sub-commands: demo, scan, calibrate (simulated lab by default); resume is in
+``resume.py``."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from imager.cli.common import format_metrics, probe
+from imager.cli.common import (
+    PNG_SCAN_KEY,
+    check_can_create,
+    check_not_there,
+    check_seed,
+    format_metrics,
+    mark_png,
+    new_file,
+    probe,
+    scan_identity,
+)
 from imager.cli.main import DeviceError, UserError
+
+OVERWRITE_HELP = ("replace an existing image (PNG, live PNG) of the same name; without it "
+                  "the command refuses before it starts. Scan files are never replaced")
 
 
 def _add_acquisition_options(p: argparse.ArgumentParser) -> None:
@@ -22,6 +37,7 @@ def _add_acquisition_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calibration", metavar="CAL.h5",
                    help="calibration file (mirimager calibrate) stored with the scan, so "
                         "images are shown in W/um^2")
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
 
 
 def add_demo(sub) -> None:
@@ -70,21 +86,6 @@ def add_calibrate(sub) -> None:
     p.set_defaults(func=cmd_calibrate)
 
 
-def add_resume(sub) -> None:
-    p = sub.add_parser(
-        "resume", help="continue a stopped scan in its own file",
-        description="Continue a scan stopped by Ctrl-C, a fault or a killed process, from its "
-        "first missing point (raster) or pattern (single-pixel), with the settings recorded in "
-        "the file, writing into the same file. On the simulated lab the resumed data equal an "
-        "uninterrupted scan's (noise is seeded per point; the lab clock is restored).",
-    )
-    p.add_argument("file", metavar="FILE", help="stopped scan file (.h5)")
-    p.add_argument("--lab", metavar="LAB.toml",
-                   help="lab configuration, for scans taken on hardware")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_resume)
-
-
 def cmd_demo(args) -> int:
     from imager.recipes import default_recipe
 
@@ -110,11 +111,13 @@ def cmd_calibrate(args) -> int:
         raise UserError(f"{recipe.source}: kind = {recipe.kind!r}; calibrate needs "
                         "kind = \"calibration\"")
     if args.seed is not None:
+        check_seed(args.seed)
         recipe.sections["sim"]["seed"] = args.seed
-    lab = simulated_lab_for(recipe)
-    path = _output_path(args.output, recipe.name)
+    path = args.output_path = _output_path(args.output, recipe.name)
     if path.exists():
         raise FileExistsError(17, "file exists", str(path))
+    check_can_create(path)
+    lab = simulated_lab_for(recipe)
     result = run_calibration(lab, recipe, path, progress=not args.no_progress)
     r = result.responsivity
     print(f"calibration file: {path}")
@@ -139,122 +142,6 @@ def cmd_calibrate(args) -> int:
         print(f"  {band} nm: tau {tau0 * 1e6:.1f} us at the first level, Delta K slope "
               f"{fit.slope:.4g} +/- {fit.slope_err:.2g} s^-1/mW (R^2 = {fit.r_squared:.4f})")
     return 0
-
-
-def cmd_resume(args) -> int:
-    from imager.engine import run_raster, run_single_pixel
-    from imager.recipes import parse_recipe
-    from reconstruction import load_raster
-    from reconstruction.spifile import load_single_pixel, scan_kind
-
-    probe(args.file)
-    kind = scan_kind(args.file)
-    if kind not in ("raster", "single_pixel"):
-        raise UserError(f"{args.file}: a {kind} file; only raster and single-pixel scans resume")
-    scan = load_raster(args.file) if kind == "raster" else load_single_pixel(args.file)
-    if scan.exit_status == "success" or scan.points_done == scan.points_total:
-        raise UserError(f"{args.file}: nothing to resume ({scan.points_done}/"
-                        f"{scan.points_total} done, status {scan.exit_status})")
-    recipe = parse_recipe(scan.recipe_toml, str(args.file))
-    if scan.lab.get("kind") == "hardware" and args.lab is None:
-        raise UserError(f"{args.file}: taken on the hardware lab {scan.lab.get('name')!r}; "
-                        "give its configuration with --lab")
-    if scan.lab.get("kind") == "simulated" and args.lab is None:
-        seed = scan.lab.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise UserError(f"{args.file}: /entry/lab attribute seed is {seed!r}, "
-                            "not an integer")
-        recipe.sections["sim"]["seed"] = seed
-    _check_resumable(Path(args.file), kind, recipe)
-    print(f"resuming {args.file}: {scan.points_done}/{scan.points_total} done, "
-          f"status was {scan.exit_status}")
-    run = run_raster if kind == "raster" else run_single_pixel
-    with _open_lab(recipe, args.lab) as lab:
-        result = run(lab, recipe, args.file, progress=not args.no_progress, resume=True)
-    path = Path(args.file)
-    _export_png(path, path.with_suffix(".png"))
-    print(f"status:    {result.exit_status}, {result.points_done}/{scan.points_total} done; "
-          f"image {path.with_suffix('.png')}")
-    return 0 if result.exit_status == "success" else 130
-
-
-def _check_resumable(path: Path, kind: str, recipe) -> None:
-    """Refuse (one line, file untouched) a stopped scan whose tables are not the ones the
-    writer appends to, before anything is written: a damaged or hand-edited file must not
-    be half-resumed (e.g. a point table of another shape, a missing X_V)."""
-    import os
-
-    if recipe.kind != kind:
-        raise UserError(f"{path}: a {kind} scan, but its stored recipe is of kind "
-                        f"{recipe.kind!r}")
-    if kind == "raster":
-        from imager.storage.writer import POINT_DTYPE as dtype
-
-        total, shape = recipe.grid.n_points, recipe.grid.shape
-    else:
-        from imager.recipes.recipe import single_pixel_basis
-        from imager.storage.single_pixel import SPI_POINT_DTYPE as dtype
-
-        total = single_pixel_basis(recipe).n_patterns
-        shape = (total,)
-    if not os.access(path, os.W_OK):
-        raise UserError(f"{path}: not writable; resume continues a scan in its own file")
-    try:
-        problem = _resume_problem(path, kind, dtype, total, shape)
-    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as exc:
-        problem = f"unreadable ({' '.join(str(exc).split()) or type(exc).__name__})"
-    if problem is not None:
-        raise UserError(f"{path}: cannot resume: {problem}")
-
-
-def _resume_problem(path: Path, kind: str, dtype, total: int, shape: tuple) -> str | None:
-    """What stops the writer from continuing ``path`` (None: nothing)."""
-    import json
-    import math
-
-    import h5py
-    import numpy as np
-
-    problem = None
-    with h5py.File(path, "r", locking=False) as f:
-        entry = f["entry"]
-        points, image = f.get("entry/scan/points"), f.get("entry/data/X_V")
-        resumed = entry.attrs.get("resumed", "[]")
-        scan_group = f.get("entry/scan")
-        lab_start = (scan_group.attrs.get("lab_start_s", 0.0)
-                     if isinstance(scan_group, h5py.Group) else 0.0)
-        if "exit_status" not in entry.attrs:
-            problem = "/entry has no exit_status attribute"
-        elif not isinstance(points, h5py.Dataset) or points.dtype != dtype \
-                or points.shape != (total,):
-            problem = (f"/entry/scan/points is not the {total}-record table of the "
-                       "recipe's plan")
-        elif not isinstance(image, h5py.Dataset) or image.dtype.kind != "f" \
-                or image.shape != shape:
-            problem = f"/entry/data/X_V is not a float array of shape {shape}"
-        elif isinstance(lab_start, bool) or not isinstance(lab_start, int | float | np.number) \
-                or not math.isfinite(float(lab_start)):
-            problem = f"/entry/scan attribute lab_start_s is {lab_start!r}, not a number"
-        else:
-            try:
-                history = json.loads(resumed or "[]")
-            except (TypeError, ValueError):
-                history = None
-            if not isinstance(history, list):
-                problem = "/entry attribute resumed is not a JSON list"
-            else:
-                records = points[()]
-                done = records["done"].astype(bool)
-                first_missing = int(np.argmin(done)) if not done.all() else done.size
-                if first_missing > 0:
-                    last = records[first_missing - 1]
-                    fields = ("t_lab_s", "x_set_um", "y_set_um") if kind == "raster" \
-                        else ("t_lab_s",)
-                    bad = [n for n in fields if not np.isfinite(last[n])]
-                    if bad:
-                        problem = (f"/entry/scan/points[{first_missing - 1}] (the last point "
-                                   f"done) has {', '.join(bad)} not finite")
-    return problem
 
 
 def _output_path(output: str | None, recipe_name: str) -> Path:
@@ -285,18 +172,23 @@ def _acquire(recipe, args) -> int:
     if recipe.kind == "calibration":
         raise UserError(f"{recipe.source}: kind = 'calibration'; run it with "
                         "'mirimager calibrate'")
-    calibration = _calibration_attrs(args.calibration)
     if args.seed is not None:
+        check_seed(args.seed)
         recipe.sections["sim"]["seed"] = args.seed
-    path = _output_path(args.output, recipe.name)
-    if path.exists():
-        raise FileExistsError(17, "file exists", str(path))
+    calibration = _calibration_attrs(args.calibration)
+    path = args.output_path = _output_path(args.output, recipe.name)
+    png = path.with_suffix(".png")
+    _check_outputs(path, png, args)
+    if getattr(args, "lab", None) is not None and _has_sim_section(recipe):
+        print(f"note:      {recipe.source}: its [sim] section (chart, beam, seed) describes the "
+              "simulated lab and is not used with --lab (an emulated lab shows the chart "
+              "'mirimager emulate --chart' started with)", file=sys.stderr)
     with _open_lab(recipe, getattr(args, "lab", None)) as lab:
         result = _run_scan(lab, recipe, path, args, calibration)
-    png = path.with_suffix(".png")
+    report = _save_scan_png(path, png, args.overwrite)
     print(f"scan file: {path}")
-    print(f"image:     {png}")
-    _export_png(path, png)
+    print(f"image:     {png if report is not None else '(none: no complete pattern pair)'}")
+    print(report or "", end="")
     total = result.grid.n_points if recipe.kind == "raster" else result.basis.n_patterns
     unit = "points" if recipe.kind == "raster" else "patterns"
     print(f"status:    {result.exit_status}, {result.points_done}/{total} {unit}, "
@@ -304,6 +196,55 @@ def _acquire(recipe, args) -> int:
     if result.exit_status == "abort":
         print(f"stopped:   {result.error_message}; the file holds every completed point")
     return 0 if result.exit_status == "success" else 130
+
+
+def _has_sim_section(recipe) -> bool:
+    """True if the recipe's own text has a ``[sim]`` table (not just the defaults)."""
+    import tomllib
+
+    try:
+        return "sim" in tomllib.loads(recipe.text or "")
+    except tomllib.TOMLDecodeError:
+        return False
+
+
+def _check_outputs(path: Path, png: Path, args) -> None:
+    """Before the scan: one line, exit 2, if its file exists or cannot be written, or an
+    image it would write exists (without --overwrite). No lab time is spent on a scan
+    whose results could not be saved."""
+    if path.exists():
+        raise FileExistsError(17, "file exists", str(path))
+    check_can_create(path)
+    check_not_there(png, args.overwrite)
+    if args.live:
+        from imager.cli.live import has_display, live_png_path
+
+        if not has_display():
+            check_not_there(live_png_path(path), args.overwrite)
+
+
+def _save_scan_png(scan_path: Path, png: Path, replace: bool) -> str | None:
+    """Draw the scan's PNG and put it in place: a new file, or (``replace``) over the old.
+
+    Written under a temporary name and marked with the scan it shows (``PNG_SCAN_KEY``),
+    before anything is printed, so a closed stdout (``| head``) cannot cost the image.
+    Returns what the export reported (metrics), or None if there is no image yet.
+    """
+    import io
+    from contextlib import redirect_stdout
+
+    report = io.StringIO()
+    try:
+        with new_file(png, overwrite=replace) as tmp, redirect_stdout(report):
+            _export_png(scan_path, tmp)
+            if not tmp.exists():
+                return None
+            mark_png(tmp, PNG_SCAN_KEY, scan_identity(scan_path))
+    except FileExistsError:
+        raise UserError(f"{png}: file exists (made while the scan ran); not overwritten: "
+                        f"the scan is in {scan_path} ('mirimager reconstruct' draws it)"
+                        ) from None
+    return report.getvalue()
 
 
 def _open_lab(recipe, lab_config: str | None):
@@ -316,11 +257,12 @@ def _open_lab(recipe, lab_config: str | None):
         return nullcontext(simulated_lab_for(recipe))
     from imager.drivers import InstrumentError
     from imager.labconfig import load_lab_config, open_hardware_lab
+    from stages import StageError
 
     load_lab_config(lab_config)  # bad configuration: one-line error before any port opens
     try:
         return open_hardware_lab(lab_config)
-    except (InstrumentError, OSError, TimeoutError, ValueError) as exc:
+    except (InstrumentError, StageError, OSError, TimeoutError, ValueError) as exc:
         raise DeviceError(f"{lab_config}: cannot open the lab: {exc}") from None
 
 
@@ -332,7 +274,7 @@ def _run_scan(lab, recipe, path, args, calibration):
         from imager.cli.live import run_with_live_view
 
         result = run_with_live_view(lab, recipe, path, progress=progress,
-                                    calibration=calibration)
+                                    calibration=calibration, overwrite=args.overwrite)
     elif recipe.kind == "single_pixel":
         result = run_single_pixel(lab, recipe, path, progress=progress, calibration=calibration)
     else:
@@ -341,7 +283,12 @@ def _run_scan(lab, recipe, path, args, calibration):
 
 
 def _export_png(scan_path: Path, png: Path) -> None:
+    """The scan's image as ``mirimager reconstruct`` draws it by default (raster: snake lag
+    corrected when significant; single-pixel: TV), in nW/um^2 when the scan stores a
+    calibration (``--calibration``), else in volts."""
+    from imager.cli.files import _calibrated
     from reconstruction import load_raster, reconstruct_raster, save_png
+    from reconstruction.export import image_title
     from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel, scan_kind
 
     if scan_kind(scan_path) == "single_pixel":
@@ -349,11 +296,11 @@ def _export_png(scan_path: Path, png: Path) -> None:
         if scan.pairs_measured == 0:
             return
         rec = reconstruct_single_pixel(scan, "tv")
-        title = f"{scan_path.name} ({scan.exit_status}, TV, {rec.measurements} meas.)"
     else:
         scan = load_raster(scan_path)
-        rec = reconstruct_raster(scan, snake_correction=False)
-        title = f"{scan_path.name} ({scan.exit_status})"
-    save_png(png, rec.image, rec.x_um, rec.y_um, title=title)
+        rec = reconstruct_raster(scan)
+    image, label = _calibrated(rec.image, scan, None)
+    save_png(png, image, rec.x_um, rec.y_um, title=image_title(scan_path.name, scan, rec),
+             units_label=label)
     if rec.metrics:
         print("vs truth:  " + format_metrics(rec.metrics))

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from imager.cli.common import format_metrics, probe, short
+from imager.cli.common import (
+    check_can_create,
+    check_not_there,
+    format_metrics,
+    new_file,
+    probe,
+    short,
+)
 from imager.cli.main import UserError
 
 
@@ -33,6 +40,9 @@ def add_reconstruct(sub) -> None:
     p.add_argument("--ratio", type=float, default=None,
                    help="single-pixel files: use only the first RATIO*n^2 measurements "
                         "(a shorter acquisition), in (0, measured ratio]")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing OUT.png/OUT.tif (without it the command refuses "
+                        "before computing anything)")
     p.set_defaults(func=cmd_reconstruct)
 
 
@@ -53,6 +63,9 @@ def cmd_reconstruct(args) -> int:
 
     for path in (args.file, args.flat, args.calibration):
         probe(path)
+    for _, target in _output_targets(args):  # before any work: nothing is overwritten
+        check_not_there(target, args.overwrite)
+        check_can_create(target)
     if scan_kind(args.file) == "single_pixel":
         return _reconstruct_single_pixel(args)
     scan = load_raster(args.file)
@@ -98,6 +111,20 @@ def _reconstruct_single_pixel(args) -> int:
     return 0
 
 
+def _output_targets(args) -> list[tuple[str, Path]]:
+    """``[(kind, path)]`` that ``reconstruct -o OUT`` writes: OUT.png, OUT.tif, or both."""
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix == ".png":
+        return [("png", out)]
+    if suffix in (".tif", ".tiff"):
+        return [("tiff", out)]
+    if out.is_dir() or args.output.endswith(("/", "\\")):
+        out = out / Path(args.file).stem
+    return [("png", out.with_name(out.name + ".png")),
+            ("tiff", out.with_name(out.name + ".tif"))]
+
+
 def _calibrated(image, scan, calibration_path: str | None):
     """Image in nW/um^2 when a calibration is given or stored, else volts."""
     from reconstruction.calibration import load_calibration, responsivity_from_attrs
@@ -119,29 +146,22 @@ def _calibrated(image, scan, calibration_path: str | None):
 
 def _write_outputs(args, scan, rec, image, label) -> None:
     from reconstruction import save_png, save_tiff
+    from reconstruction.export import image_title
 
-    out = Path(args.output)
-    suffix = out.suffix.lower()
-    targets = []
-    if suffix == ".png":
-        targets = [("png", out)]
-    elif suffix in (".tif", ".tiff"):
-        targets = [("tiff", out)]
-    else:
-        if out.is_dir() or args.output.endswith(("/", "\\")):
-            out = out / Path(args.file).stem
-        targets = [("png", out.with_name(out.name + ".png")),
-                   ("tiff", out.with_name(out.name + ".tif"))]
-    for kind, target in targets:
+    for kind, target in _output_targets(args):
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            if kind == "png":
-                save_png(target, image, rec.x_um, rec.y_um, units_label=label,
-                         title=f"{Path(args.file).name} ({scan.exit_status})")
-            else:
-                save_tiff(target, image, rec.x_um, rec.y_um)
+            with new_file(target, overwrite=args.overwrite) as tmp:
+                if kind == "png":
+                    save_png(tmp, image, rec.x_um, rec.y_um, units_label=label,
+                             title=image_title(Path(args.file).name, scan, rec))
+                else:
+                    save_tiff(tmp, image, rec.x_um, rec.y_um)
         except ValueError as exc:  # e.g. pixel coordinates too large to draw
             raise UserError(f"{args.file}: cannot write {target}: {exc}") from None
+        except FileExistsError:  # created by someone else while this one computed
+            raise UserError(f"{target}: file exists; not overwritten (give --overwrite to "
+                            "replace it, or choose another output)") from None
         except OSError as exc:
             raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
         print(f"{kind}: {target}" + (f" (values: {label})" if kind == "tiff" else ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imager.cli.common import short
+from imager.cli.common import check_can_create, check_seed, short
 from imager.cli.main import UserError
 
 
@@ -25,7 +25,10 @@ def add_emulate(sub) -> None:
     p.add_argument("--lockin-via", choices=("tcp", "pty"), default="tcp",
                    help="lock-in address written to the lab configuration (default tcp)")
     p.add_argument("--config-out", metavar="LAB.toml", default="emulated_lab.toml",
-                   help="where to write the lab configuration (default ./emulated_lab.toml)")
+                   help="where to write the lab configuration (default ./emulated_lab.toml; "
+                        "a file an earlier 'emulate' wrote is replaced, any other is not)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --config-out even if 'emulate' did not write it")
     p.add_argument("--chart", default="usaf1951",
                    help="chart: usaf1951, siemens_star, open or an image file")
     p.add_argument("--mir-power-mW", type=float, default=50.0, dest="mir_power_mW",
@@ -53,6 +56,7 @@ def cmd_emulate(args) -> int:
 
     if not 0.0 <= args.mir_power_mW <= 500.0:
         raise UserError(f"--mir-power-mW: must be in [0, 500] mW, got {args.mir_power_mW:g}")
+    check_seed(args.seed)
     try:
         schedule = parse_fault_schedule(args.faults)
     except ValueError as exc:
@@ -61,6 +65,7 @@ def cmd_emulate(args) -> int:
     dynamics = (StageDynamics(velocity_um_per_s=48000.0, acceleration_um_per_s2=600000.0,
                               settle_s=0.005) if args.fast_stages else None)
     out = Path(args.config_out)
+    _check_config_out(out, args.overwrite)
     try:
         bench = start_emulated_bench(config, lockin_model=args.lockin,
                                      controller=args.controller, stage=args.stage,
@@ -74,7 +79,10 @@ def cmd_emulate(args) -> int:
     try:
         bench.lab.source.power_mW = args.mir_power_mW
         text = bench.lab_config_toml(lockin_via=args.lockin_via)
-        out.write_text(text)
+        try:
+            out.write_text(text)
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write: {exc.strerror or exc}") from None
         print(text)
         if schedule:
             runner = FaultRunner(bench, schedule, report=lambda m: print(m, flush=True)).start()
@@ -91,6 +99,27 @@ def cmd_emulate(args) -> int:
         bench.close()
         print("emulated lab stopped")
     return 0
+
+
+#: first line of every lab configuration 'emulate' writes (imager/emulators/bench.py)
+EMULATED_CONFIG_MARK = "# Emulated lab (mirimager emulate)"
+
+
+def _check_config_out(out: Path, overwrite: bool) -> None:
+    """Before the emulators start: --config-out can be written and, if it exists, is a
+    configuration an earlier 'emulate' wrote (or --overwrite is given)."""
+    check_can_create(out)
+    if out.is_dir():
+        raise UserError(f"{out}: is a folder; --config-out names a file")
+    if out.exists() and not overwrite:
+        try:
+            with out.open(encoding="utf-8", errors="replace") as f:
+                first = f.readline()
+        except OSError as exc:
+            raise UserError(f"{out}: cannot read: {exc.strerror or exc}") from None
+        if not first.startswith(EMULATED_CONFIG_MARK):
+            raise UserError(f"{out}: file exists and was not written by 'mirimager emulate'; "
+                            "not overwritten (give --overwrite to replace it)")
 
 
 def add_devices(sub) -> None:
@@ -139,12 +168,23 @@ def add_paper(sub) -> None:
         "vs pump 3b, ratio vs MIR power 3e, spectral response 3g), the paper's values marked.",
     )
     p.add_argument("outdir", metavar="OUTDIR", help="folder for the PNG files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace figures already in OUTDIR (default: refuse, exit 2)")
     p.set_defaults(func=cmd_paper)
 
 
 def cmd_paper(args) -> int:
     from imager.twin.paper import make_paper_figures
 
-    for path in make_paper_figures(args.outdir):
+    check_can_create(Path(args.outdir) / "figure.png", name=args.outdir)
+    try:
+        paths = make_paper_figures(args.outdir, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        raise UserError(f"{exc.filename}: file exists; not overwritten (give --overwrite to "
+                        "replace the figures, or choose another folder)") from None
+    except OSError as exc:
+        name = exc.filename or args.outdir
+        raise UserError(f"{name}: cannot write: {exc.strerror or exc}") from None
+    for path in paths:
         print(path)
     return 0

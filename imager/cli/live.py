@@ -2,7 +2,10 @@
 
 Drawing never happens inside the acquisition loop. With a display, a
 matplotlib window is updated about twice a second; headless (no display),
-a PNG next to the scan file is rewritten every few seconds.
+a PNG next to the scan file (``NAME.live.png``) is rewritten every few seconds and
+removed when the scan ends (the scan's image is ``NAME.png``; kept after an error).
+That PNG is a new file: an existing one of the same name is left alone (the
+view is switched off with a line on stderr) unless ``overwrite`` is given.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def live_png_path(scan_path: Path) -> Path:
 
 def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
                        refresh_s: float | None = None, window: bool | None = None,
-                       calibration: dict | None = None):
+                       calibration: dict | None = None, overwrite: bool = False):
     """Run a raster or single-pixel scan with a live view; returns the engine's result.
 
     Raster scans show the image filling in; single-pixel scans a progressive
@@ -79,7 +82,8 @@ def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
             outcome["error"] = exc
 
     window = has_display() if window is None else window
-    draw = _WindowView(*axes) if window else _PngView(*axes, live_png_path(Path(path)))
+    draw = (_WindowView(*axes) if window
+            else _PngView(*axes, live_png_path(Path(path)), overwrite=overwrite))
     refresh_s = refresh_s or (WINDOW_REFRESH_S if window else PNG_REFRESH_S)
     thread = threading.Thread(target=worker, name="acquisition", daemon=True)
     with ctrl_c_stops(stop):
@@ -94,7 +98,12 @@ def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
                 last = time.monotonic()
         draw.update(snapshot())
     if "error" in outcome:
+        if not window and draw.written:
+            print(f"live view: {draw.path} kept (last image before the error)", file=sys.stderr)
         raise outcome["error"]
+    if not window and draw.written:  # the scan's own image (NAME.png) replaces it
+        draw.path.unlink(missing_ok=True)
+        print(f"live view: {draw.path} removed (scan ended)", file=sys.stderr)
     return outcome["result"]
 
 
@@ -110,16 +119,29 @@ def _spi_preview(basis, raw: np.ndarray) -> np.ndarray:
 
 
 class _PngView:
-    def __init__(self, x_um, y_um, path: Path) -> None:
+    """Headless live view: a PNG rewritten in place (atomically: temporary file, then
+    link or replace). The first write never replaces a file it did not make."""
+
+    def __init__(self, x_um, y_um, path: Path, overwrite: bool = False) -> None:
         self.x_um, self.y_um, self.path = x_um, y_um, path
+        self.overwrite = overwrite
+        self.written = self.off = False
 
     def update(self, image: np.ndarray) -> None:
+        from imager.cli.common import new_file
         from reconstruction import save_png
 
-        if np.isfinite(image).any():
-            tmp = self.path.with_name(self.path.stem + ".tmp.png")
-            save_png(tmp, image, self.x_um, self.y_um, title="live")
-            os.replace(tmp, self.path)
+        if self.off or not np.isfinite(image).any():
+            return
+        try:
+            with new_file(self.path, overwrite=self.overwrite or self.written) as tmp:
+                save_png(tmp, image, self.x_um, self.y_um, title="live")
+        except FileExistsError:
+            self.off = True
+            print(f"live view off: {self.path} exists and is not overwritten "
+                  "(--overwrite replaces it)", file=sys.stderr)
+            return
+        self.written = True
 
 
 class _WindowView:  # pragma: no cover - needs a display

@@ -69,6 +69,9 @@ class EmulatedBench:
         address = (self.lockin_tcp.resource_name if lockin_via == "tcp"
                    else self.lockin_pty.resource_name)
         lines = ["# Emulated lab (mirimager emulate): real drivers, simulated physics.",
+                 f"# Twin: {self.twin_summary()}.",
+                 "# A recipe's [sim] section does not apply to this lab (the chart is the one",
+                 "# 'mirimager emulate --chart' started with).",
                  'name = "emulated"', ""]
         for name, apt in (("stage_x", self.apt_x), ("stage_y", self.apt_y)):
             lines += [f"[{name}]", 'driver = "apt"', f'serial_port = "{apt.port}"',
@@ -84,6 +87,24 @@ class EmulatedBench:
             lines += ["[power_meter]", 'driver = "pm100"',
                       f'address = "{self.power_meter_tcp.resource_name}"', ""]
         return "\n".join(lines)
+
+    def twin_summary(self) -> str:
+        """The twin's chart, beam and seed in one line (what a dry run images).
+
+        Returns
+        -------
+        str
+            E.g. ``"chart usaf1951 (groups 5, 6, 7) centred at (12500, 12500) um, MIR beam
+            500 um FWHM, seed 0"``.
+        """
+        cfg = self.lab.config
+        if cfg.chart == "usaf1951":
+            chart = f"usaf1951 (groups {', '.join(str(g) for g in cfg.usaf_groups)})"
+        else:
+            chart = f"{cfg.chart} ({cfg.chart_width_um:g} um wide)"
+        x_um, y_um = cfg.chart_center_um
+        return (f"chart {chart} centred at ({x_um:g}, {y_um:g}) um, MIR beam "
+                f"{cfg.mir_beam_fwhm_um:g} um FWHM, seed {cfg.seed}")
 
     def close(self) -> None:
         """Stop every server and emulator (idempotent)."""

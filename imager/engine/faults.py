@@ -6,7 +6,9 @@
   re-measures the point; an input overload alone (the input stage saturated
   by pick-up or a spike off the reference frequency, which the output range
   cannot cure) waits one settling time and re-measures (bounded together:
-  ``max_reranges``; then the reading is kept with its overload bit);
+  ``max_reranges``; then the reading is kept with its overload bit); the new
+  sensitivity is recorded in the file (:func:`change_setting`) and a resumed
+  scan starts from it (:func:`restore_settings`);
 * a reference unlock (chopper stopped) pauses the scan, polling until the
   reference relocks, then re-measures; after ``max_unlock_wait_s`` the scan
   stops with :class:`ScanFault`;
@@ -18,7 +20,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from imager.devices.interfaces import DeviceError, LockInReading, LockInStatus
 
@@ -59,6 +63,44 @@ def next_sensitivity_V(current_V: float) -> float | None:
         if value > current_V * 1.001:
             return value
     return None
+
+
+def change_setting(lab, writer, device: str, attribute: str, value: Any, index: int,
+                   t_lab_s: float) -> Any:
+    """Set ``lab.<device>.<attribute>`` during a scan and record it in the file.
+
+    Every setting the engine changes goes through here, so that a resumed
+    scan can bring it back (:func:`restore_settings`). Returns the value the
+    device reports afterwards (the recorded one).
+    """
+    target = getattr(lab, device)
+    setattr(target, attribute, value)
+    actual = getattr(target, attribute)
+    writer.record_setting(device, attribute, actual, index, t_lab_s)
+    return actual
+
+
+def restore_settings(lab, changes: Iterable, where: str = "the scan file") -> None:
+    """Apply recorded setting changes (``SettingChange``), in order, before a resume.
+
+    Raises
+    ------
+    ScanFileError
+        A change names a device this lab lacks, or a value the device refuses.
+    """
+    from reconstruction.errors import ScanFileError
+
+    for change in changes:
+        target = getattr(lab, change.device, None)
+        if target is None:
+            raise ScanFileError(f"{where}: the scan set {change.device}.{change.attribute} "
+                                f"at point {change.index}, but this lab has no {change.device}")
+        try:
+            setattr(target, change.attribute, change.value)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ScanFileError(f"{where}: cannot restore {change.device}.{change.attribute} "
+                                f"= {change.value!r} (set at point {change.index}): "
+                                f"{' '.join(str(exc).split())}") from None
 
 
 def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
@@ -104,11 +146,11 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
             new = next_sensitivity_V(lockin.sensitivity_V)
             if new is not None:
                 old = lockin.sensitivity_V
-                lockin.sensitivity_V = new
+                now_s = clock.now_s() - lab_start_s
+                new = change_setting(lab, writer, "lockin", "sensitivity_V", new, index, now_s)
                 reranges += 1
-                writer.log_event("overload", f"{status!r}: sensitivity {old:g} -> "
-                                 f"{lockin.sensitivity_V:g} V, re-measuring", index,
-                                 clock.now_s() - lab_start_s)
+                writer.log_event("overload", f"{status!r}: sensitivity {old:g} -> {new:g} V, "
+                                 "re-measuring", index, now_s)
                 clock.sleep(settle_s)
                 continue
         if status & OVERLOAD:
@@ -120,8 +162,8 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
 def _wait_for_relock(lab, writer, index: int, lab_start_s: float, policy: FaultPolicy) -> None:
     lockin, clock = lab.lockin, lab.clock
     start = clock.now_s()
-    writer.log_event("unlock", "reference unlocked (chopper stopped?): pausing", index,
-                     start - lab_start_s)
+    writer.log_event("unlock", "reference unlocked (chopper stopped?): pausing, waiting for "
+                     f"relock (up to {policy.max_unlock_wait_s:g} s)", index, start - lab_start_s)
     while clock.now_s() - start < policy.max_unlock_wait_s:
         clock.sleep(policy.unlock_poll_s)
         try:

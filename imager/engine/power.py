@@ -83,7 +83,9 @@ class PowerMonitor:
         start = clock.now_s()
         writer.log_event("power_drop", f"MIR power {power_mW:.4g} mW on the meter, "
                          f"{1.0 - power_mW / self.reference_mW:.0%} below the reference "
-                         f"{self.reference_mW:.4g} mW: pausing", index, start - self.lab_start_s)
+                         f"{self.reference_mW:.4g} mW: pausing, waiting for the power to come "
+                         f"back (up to {policy.max_power_wait_s:g} s)", index,
+                         start - self.lab_start_s)
         while clock.now_s() - start < policy.max_power_wait_s:
             clock.sleep(policy.power_poll_s)
             power_mW = self._read_mW()

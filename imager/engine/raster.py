@@ -8,7 +8,7 @@ hardware run the same code.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,18 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from imager.engine.faults import FaultPolicy, policy_from_recipe, read_point
+from imager.engine.faults import (
+    FaultPolicy,
+    policy_from_recipe,
+    read_point,
+    restore_settings,
+)
 from imager.engine.power import PowerMonitor
 from imager.engine.progress import LabProgress
 from imager.engine.stop import StopRequest, ctrl_c_stops
 from imager.lab import Lab, apply_settings
 from imager.plans.raster import RasterGrid, raster_points
 from imager.recipes import Recipe
+from imager.results_display import ScanResultDisplay
 from imager.storage import ScanWriter
 
 
 @dataclass
-class ScanResult:
+class ScanResult(ScanResultDisplay):
     """What a finished (or stopped) scan left behind."""
 
     path: Path
@@ -84,7 +90,8 @@ def run_raster(
         Responsivity attributes (from a calibration file) stored with the scan.
     resume : bool
         ``path`` is a stopped scan of this recipe: continue from its first
-        missing point, in the same file (see :func:`restore_lab_state`).
+        missing point, in the same file, with every setting the scan had changed
+        (a re-ranged lock-in, ...) applied again (see :func:`resume_lab`).
     faults : FaultPolicy, optional
         Bounds of the fault handling (:mod:`imager.engine.faults`); default: the
         recipe's ``[faults]`` section.
@@ -107,11 +114,8 @@ def run_raster(
         writer = ScanWriter.reopen(path)
         image[...] = writer.image_so_far()
         lab_start = writer.lab_start_s
-        if writer.last_done is not None:
-            last = writer.last_done
-            restore_lab_state(lab, lab_start + float(last["t_lab_s"]),
-                              lambda: lab.stage.move_to(float(last["x_set_um"]),
-                                                        float(last["y_set_um"])))
+        resume_lab(lab, writer, lambda record: lab.stage.move_to(float(record["x_set_um"]),
+                                                                 float(record["y_set_um"])))
     else:
         lab_start = lab.clock.now_s()
         writer = ScanWriter(
@@ -123,6 +127,7 @@ def run_raster(
     start = writer.first_missing if resume else 0
     bar = LabProgress(grid.n_points, done=writer.points_written, enabled=progress,
                       desc=recipe.name)
+    writer.event_listener = bar.on_event
     wall_start = time.perf_counter()
     status, error = run_guarded(
         lab, writer, bar, stop, handle_ctrl_c,
@@ -165,22 +170,49 @@ def run_guarded(lab, writer, bar, stop: StopRequest | None, handle_ctrl_c: bool,
     return status, error
 
 
-def restore_lab_state(lab: Lab, lab_time_s: float, put_back: Callable[[], None]) -> None:
+def resume_lab(lab: Lab, writer: Any, put_back: Callable[[Any], None]) -> None:
+    """Bring a fresh lab to the state of a stopped scan reopened by ``writer``.
+
+    First every setting the engine changed during the completed points
+    (``writer.settings_to_restore``: a lock-in re-ranged after an overload, ...)
+    is applied again, in order; then the last completed points are replayed
+    (:func:`restore_lab_state`; ``put_back(record)`` re-creates the conditions
+    of the point of that ``/entry/scan/points`` record). If that fails, the
+    file is closed as ``fail`` with the error (it stays resumable) and the
+    error propagates.
+    """
+    try:
+        restore_settings(lab, writer.settings_to_restore, str(writer.path))
+        restore_lab_state(lab, [(writer.lab_start_s + float(record["t_lab_s"]),
+                                 lambda record=record: put_back(record))
+                                for record in writer.recent_done])
+    except BaseException as exc:
+        writer.close("fail", f"resume: {type(exc).__name__}: {exc}")
+        raise
+
+
+def restore_lab_state(lab: Lab, steps: Sequence[tuple[float, Callable[[], None]]]) -> None:
     """Bring a fresh lab to where a stopped scan left it, before resuming.
 
-    ``put_back()`` re-creates the last completed point's conditions (stage at
-    its position, or its pattern on the projector); the lab then waits there
-    until the lock-in has settled, and, on a simulated lab, its clock is
-    advanced to the lab time of that point's reading. Noise is seeded per
-    point and slow drift follows lab time, so the resumed points equal those
-    of an uninterrupted scan (to the lock-in's residual settling, ~1e-4).
+    ``steps`` are the last completed points, oldest first: ``(lab time of the
+    reading, put_back)``, where ``put_back()`` re-creates the point's
+    conditions (stage at its position, or its pattern on the projector). For
+    each, the lab waits until the stage and the lock-in have settled; on a
+    simulated lab its clock is instead advanced to the lab time of the
+    reading, so a replayed point takes exactly as long as it did. Noise is
+    seeded per point and slow drift follows lab time; replaying two points
+    brings the lock-in's filter to the uninterrupted scan's state to within
+    its residual settling squared (~1e-8 of a step), so the resumed points
+    equal those of an uninterrupted scan to ~1e-15 V on the simulated lab.
     """
-    put_back()
-    lab.stage.wait_settled()
-    lab.clock.sleep(lab.lockin.settle_time_s(0.9999))
     advance_to = getattr(lab.clock, "advance_to", None)
-    if advance_to is not None and lab_time_s > lab.clock.now_s():
-        advance_to(lab_time_s)
+    for lab_time_s, put_back in steps:
+        put_back()
+        lab.stage.wait_settled()
+        if advance_to is not None and lab_time_s > lab.clock.now_s():
+            advance_to(lab_time_s)
+        else:  # real time (or a simulated clock already past it): wait for the lock-in
+            lab.clock.sleep(lab.lockin.settle_time_s(0.9999))
 
 
 def _acquire(lab, grid, writer, image, dwell_s, lab_start, stop, bar, start, faults) -> None:

@@ -17,16 +17,17 @@ import numpy as np
 from imager.engine.faults import FaultPolicy, policy_from_recipe, read_point
 from imager.engine.power import PowerMonitor
 from imager.engine.progress import LabProgress
-from imager.engine.raster import restore_lab_state, run_guarded
+from imager.engine.raster import resume_lab, run_guarded
 from imager.engine.stop import StopRequest
 from imager.lab import Lab, apply_settings
 from imager.recipes import Recipe
 from imager.recipes.recipe import single_pixel_basis
+from imager.results_display import SinglePixelResultDisplay
 from imager.storage.single_pixel import SinglePixelWriter
 
 
 @dataclass
-class SinglePixelResult:
+class SinglePixelResult(SinglePixelResultDisplay):
     """What a finished (or stopped) single-pixel scan left behind."""
 
     path: Path
@@ -60,7 +61,8 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
         progressive preview drawn outside this loop.
     resume : bool
         ``path`` is a stopped scan of this recipe: continue from its first
-        missing pattern in the same file.
+        missing pattern in the same file, with every setting the scan had
+        changed applied again (see :func:`imager.engine.raster.resume_lab`).
 
     Returns
     -------
@@ -86,7 +88,7 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
         writer = SinglePixelWriter.reopen(path)
         start, lab_start = writer.first_missing, writer.lab_start_s
         raw[...] = writer.readings_so_far()
-    loaded = max(start - 1, 0)  # index of the first pattern in the projector's memory
+    loaded = max(start - 2, 0)  # index of the first pattern in the projector's memory
     projector.load(basis.patterns(loaded, min(loaded + chunk, n_patterns)))
     projector.enabled = True
     expected = getattr(lab, "expected_pattern_image", None)
@@ -99,11 +101,11 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
             instruments={name: dev.settings() for name, dev in lab.instruments().items()},
             lab=lab.settings(), truth_V=truth, chart=getattr(lab, "chart", None),
             calibration=calibration, lab_start_s=lab_start)
-    elif writer.last_done is not None:
-        restore_lab_state(lab, lab_start + float(writer.last_done["t_lab_s"]),
-                          lambda: projector.show(start - 1 - loaded))
+    else:
+        resume_lab(lab, writer, lambda record: projector.show(int(record["index"]) - loaded))
     bar = LabProgress(n_patterns, done=writer.points_written, enabled=progress,
                       desc=recipe.name)
+    writer.event_listener = bar.on_event
     wall_start = time.perf_counter()
 
     def acquire(stop: StopRequest) -> None:

@@ -254,8 +254,33 @@ def _check_raster(recipe: Recipe) -> None:
             )
 
 
+#: the table a recipe file of each kind must fill (at least one key)
+MAIN_SECTION = {"raster": "scan", "single_pixel": "single_pixel", "calibration": "calibration"}
+
+
 def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe file; RecipeError if unreadable or invalid."""
+    """Read and validate a recipe file.
+
+    A recipe file must say what it does: besides being valid, it needs the
+    table of its kind (``kind``, default "raster") with at least one key:
+    ``[scan]`` for a raster (ranges, points), ``[single_pixel]`` or
+    ``[calibration]``. An empty or comment-only file is an error, not the
+    default scan (:func:`default_recipe` builds that in code).
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    Recipe
+
+    Raises
+    ------
+    RecipeError
+        One line naming the file: unreadable, invalid, or missing its kind's table.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -263,7 +288,25 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"{path}: recipe file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeError(f"{path}: cannot read recipe: {exc}") from None
-    return parse_recipe(text, str(path))
+    recipe = parse_recipe(text, str(path))
+    _check_says_what_it_does(recipe)
+    return recipe
+
+
+def _check_says_what_it_does(recipe: Recipe) -> None:
+    """RecipeError unless the recipe's text fills the table of its kind."""
+    raw = tomllib.loads(recipe.text)  # parse_recipe has accepted it
+    section = MAIN_SECTION[recipe.kind]
+    if raw.get(section):
+        return
+    rule = (f"a {recipe.kind} recipe needs a [{section}] table with at least one key "
+            f"({', '.join(list(KIND_SECTIONS[recipe.kind][section])[:3])}, ...)")
+    if not raw:
+        raise recipe.error("empty recipe (nothing but comments or blanks): a recipe names its "
+                           "kind (default \"raster\") and fills its table, [scan] (x_start_um, "
+                           "x_stop_um, nx, ...), [single_pixel] or [calibration]; see "
+                           "scans/*.toml")
+    raise recipe.error(f"[{section}] missing or empty: {rule}")
 
 
 def default_recipe(**overrides: dict[str, Any]) -> Recipe:

@@ -302,8 +302,11 @@ class SimulatedLab:
     def expected_image(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
         """Noise-free, fully settled lock-in X on a grid, shape ``(ny, nx)``, volts.
 
-        Uses the current source, pump, chopper and lock-in settings (reference
-        phase, sensitivity clipping); this is the "truth" for a scan on that grid.
+        Uses the current source, pump, chopper and lock-in reference phase; this
+        is the "truth" for a scan on that grid. It is *not* clipped at the
+        lock-in's sensitivity: a scan re-ranges the lock-in on an overload and
+        re-measures, so the truth is the signal itself, not what the starting
+        range could show.
         """
         x = np.asarray(x_um, dtype=float).ravel()
         y = np.asarray(y_um, dtype=float).ravel()
@@ -312,8 +315,7 @@ class SimulatedLab:
         intensity = self.optics.intensity_grid_W_per_um2(x, y, self.source.power_mW * 1e-3)
         dv = np.asarray(self.film.dV_V(intensity, self.pump.power_mW, self.source.wavelength_um))
         rot = self._detector_rot * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
-        s = self.lockin.sensitivity_V
-        return np.clip((dv * rot).real, -s, s)
+        return (dv * rot).real
 
     def true_responsivity_V_per_W_per_um2(self, include_drift: bool = False) -> float:
         """The model's ``dX / dI_MIR`` now: lock-in X per unit local MIR intensity.

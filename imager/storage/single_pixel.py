@@ -12,16 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import h5py
 import numpy as np
 
 from imager.devices.interfaces import LockInReading
-from imager.storage.writer import (
-    ElementWriter,
-    FileWriter,
-    _set_attrs,
-    add_calibration,
-    write_header,
-)
+from imager.storage.base import FileWriter
+from imager.storage.header import ElementWriter, _set_attrs, add_calibration, write_header
 
 SPI_POINT_DTYPE = np.dtype(
     [
@@ -62,10 +58,10 @@ class SinglePixelWriter(FileWriter):
                  lab: Mapping[str, Any], truth_V: np.ndarray | None = None,
                  chart: Any = None, calibration: Mapping[str, Any] | None = None,
                  lab_start_s: float = 0.0) -> None:
-        super().__init__(path)
         self.lab_start_s = float(lab_start_s)
-        with self._closed_on_error():
-            entry = write_header(self.file, "single_pixel", recipe_text, instruments, lab)
+
+        def build(f: h5py.File) -> None:
+            entry = write_header(f, "single_pixel", recipe_text, instruments, lab)
             basis = entry.create_group("basis")
             _set_attrs(basis, {"NX_class": "NXcollection", **basis_spec,
                                "n_patterns": int(n_patterns)})
@@ -102,7 +98,8 @@ class SinglePixelWriter(FileWriter):
                 ds = data.create_dataset("truth", data=np.asarray(truth_V, dtype="<f8"))
                 _set_attrs(ds, {"units": "V", "long_name": "noise-free lock-in X per lit pixel"})
             add_calibration(entry, calibration)
-            self.file.flush()
+
+        super().__init__(path, build=build)
         self._points_out = ElementWriter(self._points)
         self._reading_out = ElementWriter(self._readings)
 

@@ -3,26 +3,41 @@
 The per-point path is the hot loop of every scan, so it uses h5py's
 low-level API with pre-built dataspaces: one record write, one pixel write
 and one flush per point (~0.1 ms here). Layout: ``docs/scanfile.md``.
+
+Files are created atomically and never overwritten (:class:`FileWriter`,
+:func:`create_exclusive` in :mod:`imager.storage.base`, re-exported here).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import h5py
 import numpy as np
 
-from imager import __version__
 from imager.devices.interfaces import LockInReading
 from imager.plans.raster import RasterGrid, RasterPoint
-
-FORMAT_VERSION = 1
+from imager.storage.base import (  # noqa: F401 - re-exported
+    EVENT_DTYPE,
+    SETTING_DTYPE,
+    FileWriter,
+    SettingChange,
+    create_exclusive,
+    partial_name,
+)
+from imager.storage.header import (  # noqa: F401 - re-exported for the other writers
+    FORMAT_VERSION,
+    ElementWriter,
+    _set_attrs,
+    _text,
+    add_calibration,
+    close_entry,
+    utc_now_iso,
+    write_header,
+)
 
 POINT_DTYPE = np.dtype(
     [
@@ -47,216 +62,10 @@ _EMPTY_POINT = np.array(
 )[0]
 
 
-EVENT_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"),
-                        ("kind", "S32"), ("message", "S256")])
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def utc_now_iso() -> str:
-    """Current UTC time, ISO 8601 with seconds."""
-    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
 def scan_file_name(recipe_name: str, when: _dt.datetime | None = None) -> str:
     """``YYYYmmdd-HHMMSS_<recipe>.h5``: files sort by date and say what they hold."""
     when = when or _dt.datetime.now()
     return f"{when:%Y%m%d-%H%M%S}_{recipe_name}.h5"
-
-
-def _attr_value(value: Any) -> Any:
-    """A value HDF5 can store as an attribute (JSON text for anything nested or mixed)."""
-    if value is None:
-        return ""
-    if isinstance(value, str | bool | int | float | np.generic):
-        return value
-    if isinstance(value, list | tuple):
-        array = np.asarray(value)
-        if array.dtype.kind in "biuf" or array.dtype.kind == "U":
-            return array if array.dtype.kind != "U" else array.astype("S")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biufS":
-        return value
-    return json.dumps(value, default=str)
-
-
-def _set_attrs(obj: h5py.HLObject, values: Mapping[str, Any]) -> None:
-    for key, value in values.items():
-        obj.attrs[key] = _attr_value(value)
-
-
-def write_header(
-    f: h5py.File,
-    kind: str,
-    recipe_text: str,
-    instruments: Mapping[str, Mapping[str, Any]],
-    lab: Mapping[str, Any],
-) -> h5py.Group:
-    """Write what every mirimager file starts with; returns ``/entry``.
-
-    Root and entry attributes (format version, kind, ``exit_status="running"``,
-    start time), program name and version, the recipe text, the lab
-    description and one group of settings per instrument.
-    """
-    _set_attrs(
-        f,
-        {
-            "NX_class": "NXroot",
-            "default": "entry",
-            "mirimager_format_version": FORMAT_VERSION,
-            "creator": f"mirimager {__version__}",
-            "HDF5_Version": h5py.version.hdf5_version,
-            "h5py_version": h5py.version.version,
-        },
-    )
-    entry = f.create_group("entry")
-    _set_attrs(
-        entry,
-        {
-            "NX_class": "NXentry",
-            "kind": kind,
-            "exit_status": "running",
-            "error_message": "",
-            "start_time": utc_now_iso(),
-            "end_time": "",
-            "default": "data",
-        },
-    )
-    entry.create_dataset("program_name", data="mirimager").attrs["version"] = __version__
-    entry.create_dataset("recipe", data=recipe_text).attrs["format"] = "toml"
-    lab_group = entry.create_group("lab")
-    _set_attrs(lab_group, {"NX_class": "NXcollection", **lab})
-    instrument = entry.create_group("instrument")
-    instrument.attrs["NX_class"] = "NXinstrument"
-    for name, settings in instruments.items():
-        group = instrument.create_group(name)
-        _set_attrs(group, {"NX_class": "NXcollection", **settings})
-    return entry
-
-
-def close_entry(f: h5py.File, exit_status: str, error_message: str = "") -> None:
-    """Record exit status, error text and end time in ``/entry``."""
-    if exit_status not in ("success", "abort", "fail"):
-        raise ValueError(f"exit_status must be success, abort or fail, got {exit_status!r}")
-    entry = f["entry"]
-    entry.attrs["exit_status"] = exit_status
-    entry.attrs["error_message"] = error_message
-    entry.attrs["end_time"] = utc_now_iso()
-
-
-class ElementWriter:
-    """Write single elements of a dataset through h5py's low-level API.
-
-    The per-point path of every scan: pre-built dataspaces make one element
-    write cost a few microseconds instead of the high-level API's ~50.
-    """
-
-    def __init__(self, dataset: h5py.Dataset) -> None:
-        self.dataset = dataset
-        ndim = max(dataset.ndim, 1)
-        self.buffer = np.zeros((1,) * ndim, dtype=dataset.dtype)
-        self._mem = h5py.h5s.create_simple((1,) * ndim)
-        self._file = dataset.id.get_space()
-        self._count = (1,) * ndim
-
-    def write(self, index: tuple[int, ...]) -> None:
-        """Write ``self.buffer`` (fill it first) at ``index``."""
-        self._file.select_hyperslab(index, self._count)
-        self.dataset.id.write(self._mem, self._file, self.buffer)
-
-
-def add_calibration(entry: h5py.Group, calibration: Mapping[str, Any] | None) -> None:
-    """Store a responsivity (from a calibration file) as ``/entry/calibration``."""
-    if calibration is not None:
-        group = entry.create_group("calibration")
-        _set_attrs(group, {"NX_class": "NXcollection", **calibration})
-
-
-class FileWriter:
-    """Base of the scan writers: creates the file (never overwriting), closes it with a status.
-
-    ``reopen`` continues a stopped scan in the same file (``mirimager resume``).
-    """
-
-    def __init__(self, path: str | Path, *, reopen: bool = False) -> None:
-        self.path = Path(path)
-        self.closed = False
-        if reopen:
-            self.file = h5py.File(self.path, "r+")
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Default (earliest) format on purpose: newer superblocks carry "open for write"
-        # flags that make a file killed mid-scan unreadable without h5clear.
-        self.file = h5py.File(self.path, "x")
-        self.points_written = 0
-
-    @contextmanager
-    def _closed_on_error(self) -> Iterator[None]:
-        """Close the file if building or reopening it fails (then re-raise)."""
-        try:
-            yield
-        except BaseException:
-            self.file.close()
-            raise
-
-    @classmethod
-    def _reopened(cls, path: str | Path, attach: Callable[[Any], None] | None = None):
-        """Open a stopped scan's file to continue it (``mirimager resume``).
-
-        Sets ``lab_start_s``, the points table and its writer, the ``X_V``
-        dataset (``_x_V``), then ``first_missing``, ``last_done`` and
-        ``points_written``; ``attach(self)`` reads what a subclass needs more.
-        The file is closed again if any of it fails.
-        """
-        self = cls.__new__(cls)
-        FileWriter.__init__(self, path, reopen=True)
-        with self._closed_on_error():
-            scan = self.file["entry/scan"]
-            self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
-            self._points, self._x_V = scan["points"], self.file["entry/data/X_V"]
-            if attach is not None:
-                attach(self)
-            self._resume_points(self._points)
-        self._points_out = ElementWriter(self._points)
-        return self
-
-    def _resume_points(self, points: h5py.Dataset) -> None:
-        """Mark the entry running again and find where the stopped scan left off."""
-        entry = self.file["entry"]
-        history = json.loads(entry.attrs.get("resumed", "[]") or "[]")
-        history.append({"at": utc_now_iso(), "previous_status": _text(entry.attrs["exit_status"]),
-                        "previous_error": _text(entry.attrs.get("error_message", ""))})
-        _set_attrs(entry, {"resumed": json.dumps(history), "exit_status": "running",
-                           "error_message": "", "end_time": ""})
-        done = points.fields("done")[()].astype(bool)
-        self.points_written = int(done.sum())
-        missing = np.flatnonzero(~done)
-        self.first_missing = int(missing[0]) if missing.size else int(done.size)
-        self.last_done = (points[self.first_missing - 1] if self.first_missing > 0 else None)
-        self.file.flush()
-
-    def log_event(self, kind: str, message: str, index: int = -1,
-                  t_lab_s: float = float("nan")) -> None:
-        """Append to the scan's event log ``/entry/events`` (faults, retries, re-ranges)."""
-        entry = self.file["entry"]
-        if "events" not in entry:
-            entry.create_dataset("events", shape=(0,), maxshape=(None,), chunks=(64,),
-                                 dtype=EVENT_DTYPE)
-        events = entry["events"]
-        n = events.shape[0]
-        events.resize((n + 1,))
-        events[n] = (time.time(), t_lab_s, index, kind.encode()[:32],
-                     message.encode("utf-8", "replace")[:256])
-        self.file.flush()
-
-    def close(self, exit_status: str, error_message: str = "") -> None:
-        """Record the exit status and end time, then close the file."""
-        if self.closed:
-            return
-        close_entry(self.file, exit_status, error_message)
-        self.file.close()
-        self.closed = True
 
 
 class ScanWriter(FileWriter):
@@ -299,13 +108,14 @@ class ScanWriter(FileWriter):
         calibration: Mapping[str, Any] | None = None,
         lab_start_s: float = 0.0,
     ) -> None:
-        super().__init__(path)
         self.grid = grid
         self.lab_start_s = float(lab_start_s)
-        with self._closed_on_error():
-            self._build(recipe_text, dwell_s, instruments, lab, truth_V, chart)
-            add_calibration(self.file["entry"], calibration)
-            self.file.flush()
+
+        def build(f: h5py.File) -> None:
+            self._build(f, recipe_text, dwell_s, instruments, lab, truth_V, chart)
+            add_calibration(f["entry"], calibration)
+
+        super().__init__(path, build=build)
         self._points_out = ElementWriter(self._points)
         self._pixel_out = ElementWriter(self._image)
 
@@ -332,8 +142,8 @@ class ScanWriter(FileWriter):
         """The ``X_V`` grid as written (NaN where not measured)."""
         return self._image[()]
 
-    def _build(self, recipe_text, dwell_s, instruments, lab, truth_V, chart) -> None:
-        f, grid = self.file, self.grid
+    def _build(self, f, recipe_text, dwell_s, instruments, lab, truth_V, chart) -> None:
+        grid = self.grid
         entry = write_header(f, "raster", recipe_text, instruments, lab)
         if chart is not None:
             sample = entry.create_group("sample")
@@ -374,7 +184,6 @@ class ScanWriter(FileWriter):
         if truth_V is not None:
             truth = data.create_dataset("truth", data=np.asarray(truth_V, dtype="<f8"))
             _set_attrs(truth, {"units": "V", "long_name": "noise-free settled lock-in X"})
-        f.flush()
 
     def write_point(
         self,

@@ -25,6 +25,14 @@ from imager.twin.detection import Detector, channel_response
 from imager.twin.film import DEFAULT_PUMP_W, MIR_ON_POWER_W, MIR_ON_WAVELENGTH_UM, Film
 from imager.twin.fit import PAPER
 
+#: The paper the twin is fitted to and these figures redraw, as this repository records
+#: it. Its title, authors and year are not recorded here (nor in the design notes the
+#: project was built from): fill them in where known; every figure and the README
+#: print this line.
+PAPER_REFERENCE = ("the paper behind the design notes (NaYF4:20%Yb/2%Er nanocrystal film on "
+                   "CaF2, 980 nm pump, CW QCL MIR at 7.4 µm); title, authors and year not "
+                   "recorded in this repository")
+
 BAND_COLOURS = {"525": "#2ca02c", "545": "#8fbc1f", "660": "#d62728"}
 PAPER_STYLE = {"marker": "*", "s": 160, "color": "black", "edgecolor": "white", "zorder": 5}
 ENBW_30MS_12DB_HZ = 1.0 / (8 * 0.03)
@@ -33,7 +41,9 @@ LOCKIN_INPUT_NOISE_V_PER_RTHZ = 6e-9
 
 
 def _save(fig: Figure, path: Path) -> Path:
-    fig.tight_layout()
+    fig.tight_layout(rect=(0.0, 0.05, 1.0, 1.0))
+    fig.text(0.01, 0.012, f"Stars: values of {PAPER_REFERENCE}. Curves: the rate-equation "
+             "twin (imager.twin).", fontsize=6.5, color="0.3", ha="left", va="bottom", wrap=True)
     FigureCanvasAgg(fig)
     fig.savefig(path, dpi=130)
     return path
@@ -92,7 +102,7 @@ def fig_2d(film: Film, t_2d: float, path: Path) -> Path:
                edgecolor="black", hatch="//" if name == "heating only" else None)
     ax.set_xticks(x, [f"{b} nm" for b in BANDS])
     ax.set_ylabel("band emission / 545 nm with MIR off")
-    ax.set_title(f"Fig. 2d: bands, MIR off/on (stage {t_2d:.0f} K, 7.4 um)")
+    ax.set_title(f"Fig. 2d: bands, MIR off/on (stage {t_2d:.0f} K, 7.4 µm)")
     handles = [Patch(facecolor="0.5", alpha=shades[n], edgecolor="black",
                      hatch="//" if n == "heating only" else None, label=n) for n in states]
     ax.legend(handles=handles, fontsize=8)
@@ -107,7 +117,7 @@ def fig_2d(film: Film, t_2d: float, path: Path) -> Path:
         ax2.text(i, 0.5 * r, f"{r:.2f}", ha="center", va="center", fontsize=10,
                  color="white" if r > 1 else "black")
     ax2.set_ylabel("R = I$_{525}$ / I$_{545}$")
-    ax2.set_title(f"ratio; MIR on = {on * 1e6:.1f} uW/um$^2$ (50 mW)")
+    ax2.set_title(f"ratio; MIR on = {on * 1e6:.1f} µW/µm$^2$ (50 mW)")
     ax2.legend(fontsize=8, loc="upper left")
     return _save(fig, path)
 
@@ -130,10 +140,10 @@ def fig_2f(powers: np.ndarray, taus: dict[str, np.ndarray], path: Path) -> Path:
         ax2.plot(mw, taus[b] / taus[b][0], "o-", color=BAND_COLOURS[b], label=f"{b} nm (twin)")
     ax2.scatter([50.0] * 3, [1.0 - PAPER["lifetime_change"][b] for b in BANDS],
                 label="paper: -8.9, -24, -48.2 % at 50 mW", **PAPER_STYLE)
-    ax.set_ylabel("lifetime (us)")
+    ax.set_ylabel("lifetime (µs)")
     ax2.set_ylabel("lifetime / lifetime without MIR")
     for a in (ax, ax2):
-        a.set_xlabel("MIR power at 7.4 um (mW)")
+        a.set_xlabel("MIR power at 7.4 µm (mW)")
         a.legend(fontsize=8)
     ax.set_title("Fig. 2f: lifetimes (single-exp. fit, 0-2 ms)")
     ax2.set_title("relative lifetime")
@@ -154,7 +164,7 @@ def fig_2g(powers: np.ndarray, taus: dict[str, np.ndarray], path: Path) -> Path:
     change = PAPER["lifetime_change"]
     ax.scatter([50.0] * 3, [change[b] / (1.0 - change[b]) for b in BANDS],
                label="paper (from the 50 mW lifetime changes)", **PAPER_STYLE)
-    ax.set_xlabel("MIR power at 7.4 um (mW)")
+    ax.set_xlabel("MIR power at 7.4 µm (mW)")
     ax.set_ylabel(r"$\Delta K \cdot \tau_0 = \tau_0/\tau - 1$")
     ax.set_title(r"Fig. 2g: MIR-induced decay rate $\Delta K$")
     ax.legend(fontsize=7)
@@ -173,9 +183,9 @@ def fig_3b(film: Film, path: Path) -> Path:
     ax.errorbar([lo * 1e6, hi * 1e6], [ref, ref], yerr=0.05 * ref, fmt="none", ecolor="black",
                 capsize=6, zorder=4)
     ax.scatter([lo * 1e6, hi * 1e6], [ref, ref],
-               label="paper: R(298 K) = 0.28, within 5 % over 10-1000 uW", **PAPER_STYLE)
+               label="paper: R(298 K) = 0.28, within 5 % over 10-1000 µW", **PAPER_STYLE)
     ax.set_ylim(0.8 * ref, 1.2 * ref)
-    ax.set_xlabel("pump power (uW)")
+    ax.set_xlabel("pump power (µW)")
     ax.set_ylabel("R = I$_{525}$ / I$_{545}$")
     ax.set_title("Fig. 3b: ratio vs pump power")
     ax.legend(fontsize=8)
@@ -210,7 +220,7 @@ def fig_3e(film: Film, t_2d: float, path: Path) -> Path:
     ax.plot(mw, heat, "s--", color="#ff7f0e", label="twin: heating only")
     ax.scatter([0.0, 50.0], [PAPER["ratio_mir_off"], PAPER["ratio_mir_on"]],
                label="paper (0.32 -> 1.48)", **PAPER_STYLE)
-    ax.set_xlabel("MIR power at 7.4 um (mW)")
+    ax.set_xlabel("MIR power at 7.4 µm (mW)")
     ax.set_ylabel("R = I$_{525}$ / I$_{545}$")
     ax.set_title(f"Fig. 3e: ratio vs MIR power (stage {t_2d:.0f} K)")
     ax.legend(fontsize=8)
@@ -231,10 +241,10 @@ def fig_3g(film: Film, detector: Detector, path: Path) -> Path:
             label="twin: lock-in response (660 nm), QCL range")
     lo, hi = PAPER["absorption_band_um"]
     ax.scatter([lo, hi], [film.absorption(lo), film.absorption(hi)],
-               label="paper: absorption band edges 4.6, 10.5 um", **PAPER_STYLE)
+               label="paper: absorption band edges 4.6, 10.5 µm", **PAPER_STYLE)
     ax.axvspan(*PAPER["qcl_range_um"], color="0.9", label="QCL tuning range")
-    ax.set_xlabel("MIR wavelength (um)")
-    ax.set_ylabel("relative response (1 at 7.4 um)")
+    ax.set_xlabel("MIR wavelength (µm)")
+    ax.set_ylabel("relative response (1 at 7.4 µm)")
     ax.set_title("Fig. 3g: spectral response")
     ax.legend(fontsize=7, loc="lower center")
     ax2 = fig.add_subplot(1, 2, 2)
@@ -244,10 +254,10 @@ def fig_3g(film: Film, detector: Detector, path: Path) -> Path:
     ax2.plot(qcl, np.array(nei) * 1e9, "o-", color="#d62728", label="twin (30 ms, 12 dB/oct, "
              "0.5 mW pump)")
     ax2.scatter([PAPER["mir_wavelength_um"]], [PAPER["detection_limit_W_per_um2"] * 1e9],
-                label="paper: 4 nW/um$^2$ at 7.4 um", **PAPER_STYLE)
+                label="paper: 4 nW/µm$^2$ at 7.4 µm", **PAPER_STYLE)
     ax2.set_ylim(0, None)
-    ax2.set_xlabel("MIR wavelength (um)")
-    ax2.set_ylabel("detection limit, SNR = 1 (nW/um$^2$)")
+    ax2.set_xlabel("MIR wavelength (µm)")
+    ax2.set_ylabel("detection limit, SNR = 1 (nW/µm$^2$)")
     ax2.set_title("detection limit across the QCL range")
     ax2.legend(fontsize=8)
     return _save(fig, path)
@@ -255,17 +265,21 @@ def fig_3g(film: Film, detector: Detector, path: Path) -> Path:
 
 def make_paper_figures(outdir: str | Path, film: Film | None = None,
                        detector: Detector | None = None,
-                       progress: Callable[[str], None] | None = None) -> list[Path]:
+                       progress: Callable[[str], None] | None = None,
+                       overwrite: bool = False) -> list[Path]:
     """Write the paper's figures, redrawn from the twin, as PNGs in ``outdir``.
 
     Parameters
     ----------
     outdir : str or Path
-        Created if missing; existing files of the same names are replaced.
+        Created if missing.
     film, detector : optional
         Default: the fitted twin and the default photodiode chain.
     progress : callable, optional
         Called with each file name before it is drawn.
+    overwrite : bool
+        Replace figures of the same names already in ``outdir``; without it an
+        existing one raises ``FileExistsError`` (naming it) before anything is drawn.
 
     Returns
     -------
@@ -293,6 +307,11 @@ def make_paper_figures(outdir: str | Path, film: Film | None = None,
         ("fig3e_ratio_vs_mir_power.png", lambda p: fig_3e(film, t_2d, p)),
         ("fig3g_spectral_response.png", lambda p: fig_3g(film, detector, p)),
     ]
+    if not overwrite:
+        for name, _ in jobs:
+            if (out / name).exists():
+                raise FileExistsError(17, "file exists; figures are not overwritten (give "
+                                      "--overwrite to replace them)", str(out / name))
     paths = []
     for name, draw in jobs:
         if progress is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..threads import one_blas_thread
 from .bases import Basis
 from .noise import estimate_noise, noise_radius
 from .solvers.linear import PseudoInverse, Tikhonov
@@ -18,6 +19,7 @@ __all__ = ["METHODS", "reconstruct"]
 METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv")
 
 
+@one_blas_thread
 def reconstruct(
     y: np.ndarray,
     basis: Basis,

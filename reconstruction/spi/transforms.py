@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..threads import one_blas_thread
+
 __all__ = [
     "fwht",
     "hadamard_rows",
@@ -70,6 +72,7 @@ def _blocks(bits: int) -> list[int]:
     return [base + 1 if i < extra else base for i in range(count)]
 
 
+@one_blas_thread
 def fwht(x: np.ndarray) -> np.ndarray:
     """Orthonormal fast Walsh-Hadamard transform along the last axis (natural order).
 

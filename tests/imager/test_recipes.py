@@ -130,3 +130,42 @@ def test_absurdly_large_numbers_are_one_line_errors(digits):
     with pytest.raises(RecipeError) as info:
         parse_recipe(text, "r.toml")
     assert "\n" not in str(info.value) and str(info.value).startswith("r.toml: ")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", "empty recipe (nothing but comments or blanks): a recipe names its kind"),
+        ("# my scan, to be written\n\n   \n", "empty recipe (nothing but comments"),
+        ('name = "x"\n[lockin]\ntime_constant_s = 0.1\n',
+         "[scan] missing or empty: a raster recipe needs a [scan] table with at least one key"),
+        ('kind = "raster"\n[scan]\n# nx = 8\n', "[scan] missing or empty"),
+        ('kind = "single_pixel"\n[single_pixel]\n',
+         "[single_pixel] missing or empty: a single_pixel recipe needs a [single_pixel] table"),
+        ('kind = "calibration"\nname = "c"\n', "[calibration] missing or empty"),
+    ],
+)
+def test_a_recipe_file_must_say_what_it_scans(tmp_path, text, expected):
+    """An empty or comment-only file is not the default scan: one line naming the file."""
+    path = tmp_path / "r.toml"
+    path.write_text(text)
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: {expected}"), message
+    assert "\n" not in message
+
+
+def test_one_key_in_the_kinds_table_is_enough(tmp_path):
+    """The rule asks for the kind's table with one key, not every key (defaults fill in);
+    the same text without that key is refused."""
+    for text, kind in (("[scan]\nnx = 4\n", "raster"),
+                       ('kind = "single_pixel"\n[single_pixel]\nsize = 8\n', "single_pixel"),
+                       ('kind = "calibration"\n[calibration]\nrepeats = 5\n', "calibration")):
+        path = tmp_path / f"{kind}.toml"
+        path.write_text(text)
+        assert load_recipe(path).kind == kind
+        path.write_text(text.rsplit("\n", 2)[0] + "\n")  # drop the one key
+        with pytest.raises(RecipeError, match="missing or empty"):
+            load_recipe(path)
+    assert default_recipe().grid.shape == (128, 128)  # built in code: no file, no rule

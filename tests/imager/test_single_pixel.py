@@ -164,14 +164,24 @@ def test_cli_scan_info_reconstruct(tmp_path, capsys):
     assert main(["reconstruct", str(path), "-o", str(tmp_path / "x.png"), "--ratio", "0.9"]) == 2
 
 
-def test_live_preview_of_a_single_pixel_scan(tmp_path):
+def test_live_preview_of_a_single_pixel_scan(tmp_path, monkeypatch, capsys):
     from PIL import Image
 
+    import reconstruction
     from imager.cli.live import live_png_path, run_with_live_view
 
+    sizes, save_png = [], reconstruction.save_png
+
+    def save_and_measure(out, *args, **kwargs):  # the preview PNG, while the scan runs
+        save_png(out, *args, **kwargs)
+        sizes.append(Image.open(out).size)
+
+    monkeypatch.setattr(reconstruction, "save_png", save_and_measure)
     recipe = _recipe(size=16)
     path = tmp_path / "live.h5"
     result = run_with_live_view(simulated_lab_for(recipe), recipe, path, progress=False,
                                 refresh_s=0.01, window=False)
     assert result.exit_status == "success"
-    assert Image.open(live_png_path(path)).size[0] > 100
+    assert sizes and sizes[-1][0] > 100
+    # the preview is removed when the scan ends (its own image replaces it)
+    assert not live_png_path(path).exists() and "removed (scan ended)" in capsys.readouterr().err

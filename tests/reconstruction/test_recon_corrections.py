@@ -7,7 +7,9 @@ import pytest
 
 from reconstruction.corrections import (
     correct_snake_lag,
+    estimate_snake_lag,
     estimate_snake_lag_px,
+    fit_background_plane,
     flat_field,
     shift_rows,
     subtract_background,
@@ -108,6 +110,29 @@ def test_shift_rows_sign_convention():
     assert int(np.argmax(out)) == 7
 
 
+def test_lag_estimate_has_an_uncertainty_and_a_lag_free_image_is_left_alone(scene):
+    rng = np.random.default_rng(5)
+    noise = rng.normal(0, 0.01, SHAPE)
+    lagged = estimate_snake_lag(_lagged(scene, 0.6) + noise)
+    assert lagged.lag_px == pytest.approx(0.6, abs=0.05)
+    assert lagged.n_blocks == SHAPE[0] // 3 and 0 < lagged.uncertainty_px < 0.05
+    assert lagged.significant()
+    still = scene(SHAPE) + noise
+    estimate = estimate_snake_lag(still)
+    assert not estimate.significant()  # a lag of noise is not corrected...
+    np.testing.assert_array_equal(correct_snake_lag(still), still)  # ...the image is as measured
+
+
+def test_lag_estimate_ignores_rows_with_false_minima(scene):
+    """Rows of a pattern at the sampling limit (a Siemens star's centre) match at any
+    even shift; a few such rows must not move the estimate."""
+    image = _lagged(scene, 0.4)
+    x = np.arange(SHAPE[1])
+    for iy in range(12, 18):  # a period-2 pattern shifted by a whole pixel between rows
+        image[iy] = np.where((x + iy // 2) % 2 == 0, 1.0, -1.0)
+    assert estimate_snake_lag(image).lag_px == pytest.approx(0.4, abs=0.05)
+
+
 # ------------------------------------------------------------------ background
 
 
@@ -132,6 +157,26 @@ def test_plane_fit_uses_only_measured_pixels():
     out = subtract_background(image_bad, "plane", measured=measured)
     np.testing.assert_allclose(out[:, :7][np.isfinite(out[:, :7])], 0.0, atol=1e-9)
     assert np.isnan(out[0, 0])
+
+
+def test_plane_background_is_fitted_to_the_background_not_the_features():
+    """Bars (a third of the field, 10x the noise) on a tilted background."""
+    rng = np.random.default_rng(4)
+    yy, xx = np.indices((60, 80), dtype=float)
+    background = 0.2 + 0.01 * xx - 0.006 * yy
+    bars = np.where((xx // 6) % 3 == 0, 1.0, 0.0) * np.where(yy > 10, 1.0, 0.5)
+    image = background + bars + rng.normal(0, 0.02, xx.shape)
+    fit = fit_background_plane(image)
+    assert fit.slope_x_per_px == pytest.approx(0.01, abs=3e-4)
+    assert fit.slope_y_per_px == pytest.approx(-0.006, abs=3e-4)
+    assert fit.offset == pytest.approx(0.2, abs=0.01)
+    assert not fit.mask[bars > 0].any()  # no bar pixel in the fit
+    assert fit.noise == pytest.approx(0.02, rel=0.25)  # edges inflate it a little
+    out = subtract_background(image, "plane")
+    np.testing.assert_allclose(np.median(out[fit.mask]), 0.0, atol=0.005)
+    # a mostly-dark chart with the sign reversed: the background is still the dominant level
+    flipped = fit_background_plane(-image)
+    assert flipped.slope_x_per_px == pytest.approx(-0.01, abs=3e-4)
 
 
 def test_median_percentile_and_row_median():

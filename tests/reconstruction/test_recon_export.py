@@ -141,3 +141,42 @@ def test_save_tiff_rejects_pitch_out_of_tiff_range(tmp_path):
     with pytest.raises(ValueError, match="x pixel pitch 1e-300 um cannot be stored"):
         save_tiff(tmp_path / "x.tif", np.zeros((2, 3)), np.array([0, 1e-300, 2e-300]),
                   np.arange(2.0))
+
+
+def test_scale_bar_does_not_cover_the_image(tmp_path):
+    """An unmeasured (grey) image stays all grey: the scale bar is drawn outside it."""
+    _, x_um, y_um = _image()
+    for title in (None, "scan.h5 (success)\nraster 40x30 snake"):
+        png = save_png(tmp_path / "grey.png", np.full((30, 40), np.nan), x_um, y_um,
+                       title=title)
+        rgb = np.asarray(Image.open(png).convert("RGB")).astype(int)
+        grey = (np.abs(rgb - 153) <= 2).all(axis=2)
+        rows = np.flatnonzero(grey.sum(axis=1) > 0.5 * grey.sum(axis=1).max())
+        cols = np.flatnonzero(grey.sum(axis=0) > 0.5 * grey.sum(axis=0).max())
+        area = grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        assert area.size > 10_000
+        assert 1.0 - area.mean() < 1e-3  # nothing drawn over the image
+        dark = (rgb.sum(axis=2) < 60)  # the black bar, above the image
+        assert dark[:rows[0]].sum() > 50
+
+
+def test_image_title_names_method_and_measurement():
+    from types import SimpleNamespace
+
+    from reconstruction.export import image_title
+
+    settings = {"source": {"wavelength_um": 7.4, "power_mW": 50.0}, "pump": {"power_mW": 0.5}}
+    raster = SimpleNamespace(exit_status="success", settings=settings, order="snake",
+                             scan_attrs={"dwell_s": 0.3})
+    rec = SimpleNamespace(image=np.zeros((30, 40)), steps=["snake lag +0.082 px"])
+    title = image_title("a.h5", raster, rec)
+    assert title.splitlines() == ["a.h5 (success)", "raster 40x30 snake, snake lag +0.082 px",
+                                  "MIR 7.4 µm, 50 mW · pump 0.5 mW · dwell 0.3 s"]
+    spi = SimpleNamespace(exit_status="abort", settings=settings, scan_attrs={"dwell_s": 0.3},
+                          basis_spec={"kind": "hadamard", "size": 64})
+    rec = SimpleNamespace(image=np.zeros((64, 64)), method="tv", ratio=0.1, measurements=410)
+    assert image_title("s.h5", spi, rec).splitlines()[1] == (
+        "TV, hadamard 64x64, ratio 0.1 (410 meas.)")
+    bare = SimpleNamespace(exit_status="success", settings={}, scan_attrs={}, order="row")
+    assert image_title("b.h5", bare, SimpleNamespace(image=np.zeros((2, 3)), steps=[])) == (
+        "b.h5 (success)\nraster 3x2 row")

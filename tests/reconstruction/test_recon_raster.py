@@ -85,3 +85,27 @@ def test_background_and_flat(tmp_path, scan_writer):
     assert np.median(flat_arr.image) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="shape"):
         reconstruct_raster(scan, flat=np.ones((3, 3)))
+
+
+def test_metrics_score_the_image_after_flat_field_and_background(tmp_path, scan_writer):
+    """The truth goes through the same flat field (the illumination is in the truth too);
+    a background is scored as subtracted (the truth has none)."""
+    from reconstruction import compare
+    from reconstruction.corrections import flat_field
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.indices(SHAPE, dtype=float)
+    pattern = np.where((xx // 5) % 2 == 0, 1e-3, 0.0)
+    illum = np.exp(-((xx - 20) ** 2 + (yy - 12) ** 2) / (2 * 15.0**2))
+    truth = pattern * illum
+    offset_V = 2e-4
+    image = truth + offset_V + rng.normal(0, 2e-5, SHAPE)
+    scan = load_raster(scan_writer(tmp_path / "m.h5", image, order="row", truth_V=truth))
+    ref = 3.0 * illum + offset_V  # the reference scan has the same dark offset
+    rec = reconstruct_raster(scan, flat=ref, dark=offset_V)
+    expected = compare(rec.image, flat_field(truth, 3.0 * illum))
+    assert rec.metrics["psnr_dB"] == pytest.approx(expected["psnr_dB"])
+    assert rec.metrics["raw_psnr_dB"] < rec.metrics["psnr_dB"] - 10  # raw: offset included
+    levelled = reconstruct_raster(scan, background="plane")
+    assert levelled.metrics["psnr_dB"] > levelled.metrics["raw_psnr_dB"] + 10
+    assert levelled.metrics["psnr_dB"] == pytest.approx(compare(levelled.image, truth)["psnr_dB"])

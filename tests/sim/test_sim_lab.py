@@ -80,6 +80,20 @@ def test_expected_image_is_linear_in_source_power(quiet_config):
     assert not lab.expected_image(xs, xs).any()
 
 
+def test_expected_image_is_not_clipped_at_the_starting_sensitivity(quiet_config):
+    """The truth is the signal, not what the starting range shows (a scan re-ranges)."""
+    lab = SimulatedLab(quiet_config)
+    (bx, by, bv), _ = brightest_and_darkest(lab)
+    s = lab.lockin.sensitivity_V
+    lab.source.power_mW *= 2.0 * s / bv  # the brightest pixel now reads 2x full scale
+    truth = lab.expected_image(np.array([bx]), np.array([by]))[0, 0]
+    assert truth == pytest.approx(2.0 * s, rel=1e-9)
+    lab.lockin.sensitivity_V = 5.0 * s  # re-ranged, as the engine does on an overload
+    r = settle_at(lab, bx, by, dwell_s=1.0)
+    assert not r.status & LockInStatus.OUTPUT_OVERLOAD
+    assert r.x_V == pytest.approx(truth, rel=1e-3)
+
+
 def test_setting_changes_take_effect_from_now(quiet_config):
     lab = SimulatedLab(quiet_config)
     (bx, by, bv), _ = brightest_and_darkest(lab)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...threads import one_blas_thread
 from ..operators import Gradient, LinearOperator, divergence
 from .common import check_measurements
 from .primaldual import SolverInfo
@@ -30,6 +31,7 @@ class PseudoInverse:
         self.operator = operator
         self.info = SolverInfo(iterations=0, converged=True)
 
+    @one_blas_thread
     def solve(self, y: np.ndarray) -> np.ndarray:
         return self.operator.adjoint(check_measurements(self.operator, y))
 
@@ -106,6 +108,7 @@ class Tikhonov:
 
         return conjugate_gradient(normal, aty, x0, self.tol, self.maxiter)
 
+    @one_blas_thread
     def solve(self, y: np.ndarray) -> np.ndarray:
         """Reconstruct from `y`; `lam_used` and `info` tell what was done."""
         op = self.operator

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...threads import one_blas_thread
+
 __all__ = ["PrimalDual", "SolverInfo"]
 
 _TINY = 1e-300
@@ -103,6 +105,7 @@ class PrimalDual:
         self.relax = float(relax)
         self.info = SolverInfo()
 
+    @one_blas_thread
     def solve(
         self, x0: np.ndarray, p0: np.ndarray | None = None, scale: float | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...threads import one_blas_thread
 from ..operators import Gradient, LinearOperator, divergence
 from .common import ball_projection, check_measurements, quadratic_prox
 from .primaldual import PrimalDual, SolverInfo
@@ -156,6 +157,7 @@ class TotalVariation(_DataTermSolver):
             )
         self.discretization = discretization
 
+    @one_blas_thread
     def solve(self, y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
         """Reconstruct from measurements `y` (start: `x0`, default ``A^T y``).
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...threads import one_blas_thread
 from ..operators import LinearOperator
 from ..wavelets import Wavelet
 from .common import check_measurements
@@ -67,6 +68,7 @@ class WaveletL1(_DataTermSolver):
             raise ValueError(f"shifts must be one of {sorted(_SHIFTS)}, got {shifts}")
         self.shifts = _SHIFTS[shifts]
 
+    @one_blas_thread
     def solve(self, y: np.ndarray, x0: np.ndarray | None = None) -> np.ndarray:
         """Reconstruct from `y` (start `x0`, default ``A^T y``); see `info`."""
         y = check_measurements(self.operator, y)

@@ -1,0 +1,176 @@
+"""``mirimager resume``: continue a stopped scan in its own file, from its first missing
+point or pattern, after checking (before anything is written) that the file is one the
+writer can continue, is not held by a scan still running, and that the image beside it is
+one this scan made (or ``--overwrite`` is given)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from imager.cli.acquire import _open_lab, _save_scan_png
+from imager.cli.common import PNG_SCAN_KEY, png_text, probe, scan_identity
+from imager.cli.main import UserError
+
+
+def add_resume(sub) -> None:
+    p = sub.add_parser(
+        "resume", help="continue a stopped scan in its own file",
+        description="Continue a scan stopped by Ctrl-C, a fault or a killed process, from its "
+        "first missing point (raster) or pattern (single-pixel), with the settings recorded in "
+        "the file, writing into the same file. On the simulated lab the resumed data equal an "
+        "uninterrupted scan's (noise is seeded per point; the lab clock is restored).",
+    )
+    p.add_argument("file", metavar="FILE", help="stopped scan file (.h5)")
+    p.add_argument("--lab", metavar="LAB.toml",
+                   help="lab configuration, for scans taken on hardware")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace FILE's .png even if this scan did not make it (resume "
+                        "replaces the image an earlier run of the same scan wrote without it)")
+    p.set_defaults(func=cmd_resume)
+
+
+def cmd_resume(args) -> int:
+    from imager.engine import run_raster, run_single_pixel
+    from imager.recipes import parse_recipe
+    from reconstruction import load_raster
+    from reconstruction.spifile import load_single_pixel, scan_kind
+
+    probe(args.file)
+    kind = scan_kind(args.file)
+    if kind not in ("raster", "single_pixel"):
+        raise UserError(f"{args.file}: a {kind} file; only raster and single-pixel scans resume")
+    scan = load_raster(args.file) if kind == "raster" else load_single_pixel(args.file)
+    if scan.exit_status == "success" or scan.points_done == scan.points_total:
+        raise UserError(f"{args.file}: nothing to resume ({scan.points_done}/"
+                        f"{scan.points_total} done, status {scan.exit_status})")
+    recipe = parse_recipe(scan.recipe_toml, str(args.file))
+    if scan.lab.get("kind") == "hardware" and args.lab is None:
+        raise UserError(f"{args.file}: taken on the hardware lab {scan.lab.get('name')!r}; "
+                        "give its configuration with --lab")
+    if scan.lab.get("kind") == "simulated" and args.lab is None:
+        seed = scan.lab.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise UserError(f"{args.file}: /entry/lab attribute seed is {seed!r}, "
+                            "not an integer")
+        recipe.sections["sim"]["seed"] = seed
+    path, png = Path(args.file), Path(args.file).with_suffix(".png")
+    _check_resumable(path, kind, recipe)
+    if png.exists() and not (args.overwrite or _made_by(png, path)):
+        raise UserError(f"{png}: file exists and is not this scan's image; not overwritten "
+                        "(give --overwrite to replace it)")
+    print(f"resuming {args.file}: {scan.points_done}/{scan.points_total} done, "
+          f"status was {scan.exit_status}")
+    run = run_raster if kind == "raster" else run_single_pixel
+    with _open_lab(recipe, args.lab) as lab:
+        try:
+            result = run(lab, recipe, args.file, progress=not args.no_progress, resume=True)
+        except BlockingIOError:  # a resume started since the check above holds the file
+            raise UserError(f"{args.file}: {_LOCKED}") from None
+    report = _save_scan_png(path, png, args.overwrite or _made_by(png, path))
+    print(f"status:    {result.exit_status}, {result.points_done}/{scan.points_total} done; "
+          + (f"image {png}" if report is not None else "no image yet"))
+    print(report or "", end="")
+    return 0 if result.exit_status == "success" else 130
+
+
+_LOCKED = "the scan is still running (file locked by another process)"
+
+
+def _made_by(png: Path, scan_path: Path) -> bool:
+    """True if ``png`` is the image an earlier run of this scan wrote (its PNG text names
+    the scan and its start time): resume may replace it."""
+    return png.exists() and png_text(png).get(PNG_SCAN_KEY) == scan_identity(scan_path)
+
+
+def _check_resumable(path: Path, kind: str, recipe) -> None:
+    """Refuse (one line, file untouched) a stopped scan whose tables are not the ones the
+    writer appends to, before anything is written: a damaged or hand-edited file must not
+    be half-resumed (e.g. a point table of another shape, a missing X_V)."""
+    import os
+
+    if recipe.kind != kind:
+        raise UserError(f"{path}: a {kind} scan, but its stored recipe is of kind "
+                        f"{recipe.kind!r}")
+    if kind == "raster":
+        from imager.storage.writer import POINT_DTYPE as dtype
+
+        total, shape = recipe.grid.n_points, recipe.grid.shape
+    else:
+        from imager.recipes.recipe import single_pixel_basis
+        from imager.storage.single_pixel import SPI_POINT_DTYPE as dtype
+
+        total = single_pixel_basis(recipe).n_patterns
+        shape = (total,)
+    if not os.access(path, os.W_OK):
+        raise UserError(f"{path}: not writable; resume continues a scan in its own file")
+    _check_not_locked(path)
+    try:
+        problem = _resume_problem(path, kind, dtype, total, shape)
+    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as exc:
+        problem = f"unreadable ({' '.join(str(exc).split()) or type(exc).__name__})"
+    if problem is not None:
+        raise UserError(f"{path}: cannot resume: {problem}")
+
+
+def _check_not_locked(path: Path) -> None:
+    """UserError if another process has the file open for writing (a scan still running,
+    or another resume): HDF5 then refuses even a locking reader."""
+    import h5py
+
+    try:
+        h5py.File(path, "r").close()
+    except BlockingIOError:
+        raise UserError(f"{path}: {_LOCKED}") from None
+    except OSError:  # a file system without locks: the writer finds out itself
+        pass
+
+
+def _resume_problem(path: Path, kind: str, dtype, total: int, shape: tuple) -> str | None:
+    """What stops the writer from continuing ``path`` (None: nothing)."""
+    import json
+    import math
+
+    import h5py
+    import numpy as np
+
+    problem = None
+    with h5py.File(path, "r", locking=False) as f:
+        entry = f["entry"]
+        points, image = f.get("entry/scan/points"), f.get("entry/data/X_V")
+        resumed = entry.attrs.get("resumed", "[]")
+        scan_group = f.get("entry/scan")
+        lab_start = (scan_group.attrs.get("lab_start_s", 0.0)
+                     if isinstance(scan_group, h5py.Group) else 0.0)
+        if "exit_status" not in entry.attrs:
+            problem = "/entry has no exit_status attribute"
+        elif not isinstance(points, h5py.Dataset) or points.dtype != dtype \
+                or points.shape != (total,):
+            problem = (f"/entry/scan/points is not the {total}-record table of the "
+                       "recipe's plan")
+        elif not isinstance(image, h5py.Dataset) or image.dtype.kind != "f" \
+                or image.shape != shape:
+            problem = f"/entry/data/X_V is not a float array of shape {shape}"
+        elif isinstance(lab_start, bool) or not isinstance(lab_start, int | float | np.number) \
+                or not math.isfinite(float(lab_start)):
+            problem = f"/entry/scan attribute lab_start_s is {lab_start!r}, not a number"
+        else:
+            try:
+                history = json.loads(resumed or "[]")
+            except (TypeError, ValueError):
+                history = None
+            if not isinstance(history, list):
+                problem = "/entry attribute resumed is not a JSON list"
+            else:
+                records = points[()]
+                done = records["done"].astype(bool)
+                first_missing = int(np.argmin(done)) if not done.all() else done.size
+                if first_missing > 0:
+                    last = records[first_missing - 1]
+                    fields = ("t_lab_s", "x_set_um", "y_set_um") if kind == "raster" \
+                        else ("t_lab_s",)
+                    bad = [n for n in fields if not np.isfinite(last[n])]
+                    if bad:
+                        problem = (f"/entry/scan/points[{first_missing - 1}] (the last point "
+                                   f"done) has {', '.join(bad)} not finite")
+    return problem
