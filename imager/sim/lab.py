@@ -48,7 +48,8 @@ class SimConfig:
     Attributes
     ----------
     seed : int
-        Noise seed; point ``i`` draws from ``default_rng([seed, i])``.
+        Noise seed; the lock-in's noise at point ``i`` is drawn from the
+        Philox stream of key ``(seed, i)`` (:meth:`SimulatedLockIn.begin_point`).
     chart : str
         ``"usaf1951"``, ``"siemens_star"``, ``"open"`` (no chart: transmission 1,
         the spot for calibrations) or an image file path.

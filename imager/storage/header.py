@@ -110,8 +110,12 @@ def close_entry(f: h5py.File, exit_status: str, error_message: str = "") -> None
 class ElementWriter:
     """Write single elements of a dataset through h5py's low-level API.
 
-    The per-point path of every scan: pre-built dataspaces make one element
-    write cost a few microseconds instead of the high-level API's ~50.
+    The per-point path of every scan: the dataspaces and the memory type are
+    built once, so one element write costs a few tens of microseconds. (Without
+    a memory type, ``DatasetID.write`` converts the buffer's dtype to an HDF5
+    type on every call: ~80 us for a 13-field compound record.) The memory
+    type is the one h5py would build for the buffer itself, so the bytes on
+    disk are the same.
     """
 
     def __init__(self, dataset: h5py.Dataset) -> None:
@@ -121,11 +125,13 @@ class ElementWriter:
         self._mem = h5py.h5s.create_simple((1,) * ndim)
         self._file = dataset.id.get_space()
         self._count = (1,) * ndim
+        self._mtype = h5py.h5t.py_create(self.buffer.dtype)
+        self._write = dataset.id.write
 
     def write(self, index: tuple[int, ...]) -> None:
         """Write ``self.buffer`` (fill it first) at ``index``."""
         self._file.select_hyperslab(index, self._count)
-        self.dataset.id.write(self._mem, self._file, self.buffer)
+        self._write(self._mem, self._file, self.buffer, self._mtype)
 
 
 def add_calibration(entry: h5py.Group, calibration: Mapping[str, Any] | None) -> None:

@@ -11,6 +11,7 @@ import pytest
 from imager.devices import LockInReading, LockInStatus
 from imager.plans import RasterGrid, raster_points
 from imager.storage import POINT_DTYPE, ScanWriter, scan_file_name
+from imager.storage.header import ElementWriter
 from reconstruction import load_raster
 
 
@@ -101,3 +102,38 @@ def test_sigkill_mid_scan_leaves_a_readable_file(tmp_path):
     points = scan.points
     assert (np.sort(points["index"]) == np.arange(scan.points_done)).all()
     assert np.isfinite(scan.image_V[scan.measured]).all()
+
+
+class _RecordingDataset:
+    """A dataset whose low-level writes are recorded (memory type included) and done."""
+
+    def __init__(self, dataset):
+        self.ndim, self.dtype, self.id = dataset.ndim, dataset.dtype, self
+        self._real = dataset.id
+        self.memory_types = []
+
+    def get_space(self):
+        return self._real.get_space()
+
+    def write(self, mspace, fspace, buffer, mtype=None):
+        self.memory_types.append(mtype)
+        self._real.write(mspace, fspace, buffer, mtype)
+
+
+def test_element_writer_builds_the_record_memory_type_once(tmp_path):
+    # without a memory type h5py rebuilds the 13-field compound type on every write
+    with h5py.File(tmp_path / "e.h5", "w") as f:
+        dataset = f.create_dataset("points", shape=(3,), dtype=POINT_DTYPE)
+        recorder = _RecordingDataset(dataset)
+        out = ElementWriter(recorder)
+        for index in (2, 0):
+            out.buffer[0] = (index, index, 1, 0.5, 1.5, 0.25, 1.25, -3e-6, 4e-6, 2, 7.0,
+                             1e9, 1)
+            out.write((index,))
+        first, second = recorder.memory_types
+        assert first is not None and second is first
+        assert first == dataset.id.get_type()  # H5Tequal: the file's own record type
+        points = dataset[()]
+    assert points["index"].tolist() == [0, 0, 2]
+    assert points["done"].tolist() == [1, 0, 1]
+    assert points["X_V"][2] == -3e-6 and points["t_wall_s"][0] == 1e9

@@ -130,6 +130,30 @@ def test_noise_is_reproducible_per_point():
     assert read(7, seed=1).x_V != a.x_V
 
 
+def test_point_noise_is_the_philox_stream_keyed_by_seed_and_index():
+    # documented scheme: point i's readings draw, in order, from Philox(key=[seed, i])
+    clock, sig, li = make(noise=NoiseModel(), seed=5)
+    sig.value = 5e-5 + 2e-5j
+    clock.sleep(1.0)
+    li.begin_point(3)
+    li.read_xy()  # an earlier point
+    li.begin_point(42)
+    readings = [li.read_xy() for _ in range(2)]  # a re-measured point draws on
+    z, gain0, sigma = li.output_V(), li.drift_factor(), li.noise_rms_V()
+    key = np.array([5, 42], dtype=np.uint64)
+    g = np.random.Generator(np.random.Philox(key=key)).standard_normal(6).reshape(2, 3)
+    for r, (g0, g1, g2) in zip(readings, g, strict=True):
+        gain = gain0 + li.noise.power_rel_rms * g2
+        assert r.x_V == pytest.approx(z.real * gain + sigma * g0, rel=1e-12, abs=0)
+        assert r.y_V == pytest.approx(z.imag * gain + sigma * g1, rel=1e-12, abs=0)
+
+
+def test_seed_must_fit_the_philox_key():
+    make(seed=2**64 - 1)
+    with pytest.raises(ValueError, match="seed must be in 0"):
+        make(seed=2**64)
+
+
 def test_reads_outside_points_use_their_own_counter_stream():
     clock, _, li = make(noise=NoiseModel())
     clock.sleep(1.0)
