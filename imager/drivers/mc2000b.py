@@ -22,9 +22,23 @@ from thorlabs_mc2000b import MC2000B, Blade
 from imager.devices.interfaces import Settings
 from imager.drivers.errors import InstrumentError
 
+#: thorlabs-mc2000b opens its port with this read timeout: its wait for each reply byte.
+LIBRARY_READ_TIMEOUT_S = 0.2
+
 
 class _MC2000B(MC2000B):
-    """The library's class with an idempotent :meth:`close` (it is also called from ``__del__``)."""
+    """The library's class with an idempotent :meth:`close` (it is also called from
+    ``__del__``) and the read timeout ``read_timeout_s`` from the first command on."""
+
+    def __init__(self, serial_port: str, read_timeout_s: float) -> None:
+        self.read_timeout_s = read_timeout_s
+        super().__init__(serial_port=serial_port)
+
+    def _send_command(self, command_string: str) -> str:
+        port = getattr(self, "_sp", None)
+        if port is not None and port.timeout != self.read_timeout_s:
+            port.timeout = self.read_timeout_s
+        return super()._send_command(command_string)
 
     def close(self) -> None:
         if getattr(self, "_sp", None) is not None:
@@ -43,16 +57,21 @@ class MC2000BChopper:
         Blade model to select at start (e.g. ``"MC1F10HP"``); default: keep.
     reference_mode : str, optional
         Reference-in mode to select at start (e.g. ``"internal-outer"``).
+    timeout_s : float
+        How long to wait for each byte of a reply, s (default: the library's 0.2 s).
+        A reply that never comes costs this long per command sent.
     """
 
     def __init__(
-        self, port: str, *, blade: str | None = None, reference_mode: str | None = None
+        self, port: str, *, blade: str | None = None, reference_mode: str | None = None,
+        timeout_s: float = LIBRARY_READ_TIMEOUT_S,
     ) -> None:
         if not port:
             raise ValueError("MC2000BChopper needs an explicit serial port")
         self.port = port
+        timeout_s = self._check_timeout(timeout_s)
         try:
-            self._dev = _MC2000B(serial_port=port)
+            self._dev = _MC2000B(serial_port=port, read_timeout_s=timeout_s)
         except (RuntimeError, serial.SerialException, OSError, ValueError) as exc:
             raise InstrumentError(f"MC2000B at {port}: cannot open: {exc}") from exc
         try:
@@ -63,6 +82,22 @@ class MC2000BChopper:
         except BaseException:
             self.close()
             raise
+
+    @staticmethod
+    def _check_timeout(value: float) -> float:
+        value = float(value)
+        if not (math.isfinite(value) and value > 0.0):
+            raise ValueError(f"MC2000B timeout_s must be > 0, got {value!r}")
+        return value
+
+    @property
+    def timeout_s(self) -> float:
+        """How long to wait for each byte of a reply, s (settable)."""
+        return float(self._dev.read_timeout_s)
+
+    @timeout_s.setter
+    def timeout_s(self, value: float) -> None:
+        self._dev.read_timeout_s = self._check_timeout(value)
 
     # ------------------------------------------------------------ raw access
     def _get(self, key: str) -> int:

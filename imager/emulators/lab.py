@@ -1,7 +1,8 @@
 """The emulated lab: simulated chopper + lock-in behind their real wire protocols.
 
-:func:`start_emulated_lab` builds, on a :class:`~imager.emulators.clocks.WallClock`,
-a :class:`~imager.sim.instruments.SimulatedChopper` and a
+:func:`start_emulated_lab` builds, on a :class:`~imager.emulators.clocks.WallClock`
+(or a clock the caller gives, e.g. a virtual one a test advances), a
+:class:`~imager.sim.instruments.SimulatedChopper` and a
 :class:`~imager.sim.lockin.SimulatedLockIn` that reads it, an SR830 or SR860
 emulator in front of the lock-in and an MC2000B emulator in front of the
 chopper, and serves them (lock-in on TCP and/or a pty, chopper on a pty). The
@@ -25,6 +26,7 @@ from imager.emulators.srs_lockin import SRSLockInEmulator
 from imager.emulators.wire import PtyServer, TcpServer
 from imager.sim.instruments import SimulatedChopper
 from imager.sim.lockin import NoiseModel, SimulatedLockIn
+from stages.interface import Clock
 
 EMULATORS: dict[str, type[SRSLockInEmulator]] = {"SR830": SR830Emulator, "SR860": SR860Emulator}
 
@@ -68,7 +70,7 @@ class Signal:
 class EmulatedLab:
     """Everything :func:`start_emulated_lab` started; close it when done."""
 
-    clock: WallClock
+    clock: Clock
     signal: Callable[[float], complex]
     chopper: SimulatedChopper
     lockin_backend: SimulatedLockIn
@@ -107,6 +109,7 @@ def start_emulated_lab(
     tcp: bool = True,
     pty: bool = True,
     chopper_pty: bool = True,
+    clock: Clock | None = None,
 ) -> EmulatedLab:
     """Build and serve the emulated chopper + lock-in.
 
@@ -128,10 +131,16 @@ def start_emulated_lab(
         Noise seed.
     tcp, pty, chopper_pty : bool
         Which servers to start.
+    clock : Clock, optional
+        Time of the lock-in's filter: default a new
+        :class:`~imager.emulators.clocks.WallClock`, so the output settles in
+        real time. A :class:`~imager.sim.clock.VirtualClock` instead stands still
+        until its owner advances it (``clock.sleep``): a test can then read the
+        filter at an exact time after a step, however slowly the machine runs.
     """
     if model not in EMULATORS:
         raise ValueError(f"model must be one of {sorted(EMULATORS)}, got {model!r}")
-    clock = WallClock()
+    clock = clock if clock is not None else WallClock()
     sig = signal if signal is not None else Signal()
     chopper = SimulatedChopper(frequency_Hz=chopper_frequency_Hz, enabled=True)
     backend = SimulatedLockIn(

@@ -1,4 +1,8 @@
-"""MC2000B driver (thorlabs-mc2000b) against the emulator on a pty, in the emulated lab."""
+"""MC2000B driver (thorlabs-mc2000b) against the emulator on a pty, in the emulated lab.
+
+Replies that must come are awaited for up to :data:`PATIENCE_S` (a loaded machine may
+be slow to send them); the timeout is short only where no reply can come.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ import pytest
 
 from imager.devices.interfaces import Chopper, LockInStatus
 from imager.drivers import SR830, InstrumentError, MC2000BChopper
+from imager.drivers.mc2000b import LIBRARY_READ_TIMEOUT_S
 from imager.emulators.lab import EmulatedLab, start_emulated_lab
+
+PATIENCE_S = 60.0
 
 
 @pytest.fixture
@@ -20,7 +27,7 @@ def lab():
 @pytest.fixture
 def chopper(lab: EmulatedLab):
     assert lab.chopper_pty is not None
-    with MC2000BChopper(lab.chopper_pty.port) as driver:
+    with MC2000BChopper(lab.chopper_pty.port, timeout_s=PATIENCE_S) as driver:
         yield driver
 
 
@@ -39,7 +46,7 @@ def test_frequency_and_enable_drive_the_lab(chopper: MC2000BChopper, lab: Emulat
     assert lab.lockin.reference_frequency_Hz() == 273.0
     assert chopper.reference_output_frequency_Hz == 273.0
     assert lab.lockin_tcp is not None
-    with SR830(lab.lockin_tcp.resource_name) as lia:
+    with SR830(lab.lockin_tcp.resource_name, timeout_s=PATIENCE_S) as lia:
         assert lia.reference_frequency_Hz == pytest.approx(273.0)
         assert lia.read_xy().status == LockInStatus.OK
         chopper.enabled = False
@@ -82,8 +89,10 @@ def test_garbled_and_dropped_replies(chopper: MC2000BChopper, lab: EmulatedLab) 
     with pytest.raises(InstrumentError, match="'freq\\?' failed"):
         _ = chopper.frequency_Hz
     lab.chopper_pty.faults.drop_next_reply(2)
+    chopper.timeout_s = LIBRARY_READ_TIMEOUT_S  # no reply comes: do not wait long for it
     with pytest.raises(InstrumentError, match="'enable\\?' failed"):
         _ = chopper.enabled
+    chopper.timeout_s = PATIENCE_S
     assert chopper.frequency_Hz == 100.0  # recovered
 
 
@@ -97,3 +106,15 @@ def test_open_failures() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_read_timeout_is_settable_and_checked(lab: EmulatedLab) -> None:
+    assert lab.chopper_pty is not None
+    with MC2000BChopper(lab.chopper_pty.port) as chopper:
+        assert chopper.timeout_s == LIBRARY_READ_TIMEOUT_S == 0.2  # the library's default
+        chopper.timeout_s = 30.0
+        assert chopper.frequency_Hz == 100.0 and chopper._dev._sp.timeout == 30.0
+        with pytest.raises(ValueError, match="timeout_s must be > 0"):
+            chopper.timeout_s = 0.0
+    with pytest.raises(ValueError, match="timeout_s must be > 0"):
+        MC2000BChopper(lab.chopper_pty.port, timeout_s=float("nan"))

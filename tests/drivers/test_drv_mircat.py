@@ -29,7 +29,9 @@ from imager.recipes.recipe import RecipeError
 
 FAKE_SOURCE = Path(__file__).with_name("mircat_fake_sdk.c")
 LIB_NAME = "MIRcatSDK.dll" if sys.platform == "win32" else "libMIRcatSDK.so"
-FAST = {"poll_s": 0.0005, "tune_timeout_s": 2.0, "tec_timeout_s": 2.0, "arm_timeout_s": 2.0}
+# The fake finishes a tune or TEC wait after a few polls: poll often; the timeouts only bound
+# waits that must end, so they are generous (a loaded machine may be slow to poll).
+FAST = {"poll_s": 0.0005, "tune_timeout_s": 60.0, "tec_timeout_s": 60.0, "arm_timeout_s": 60.0}
 
 
 def _compiler() -> str | None:

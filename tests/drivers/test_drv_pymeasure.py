@@ -3,6 +3,10 @@
 Proves the emulators speak the instruments' language as other software sends
 it (``SENS%d`` without spaces, ``DDEF?1;`` with a trailing semicolon,
 ``SNAP? X, Y`` tokens, ``OUTP?1`` ...), not only as this project's drivers do.
+
+pymeasure's setters only write; a query after a setter shows the emulator has
+handled it before the test lets the lock-in filter settle. Replies are awaited
+for up to a minute: a loaded machine may be slow to answer.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ def _open(lab: EmulatedLab, transport: str, cls: type, read_termination: str):
         visa_library="@py",
         read_termination=read_termination,
         write_termination="\n",
-        timeout=1000,
+        timeout=60_000,
     )
 
 
@@ -52,6 +56,7 @@ def test_pymeasure_sr830(transport: str) -> None:
             lia.phase = 30.0
             assert lia.phase == pytest.approx(30.0)
             lia.phase = 0.0
+            assert lia.phase == 0.0  # handled: the filter settles from the new phase on
             _set_signal(lab, 2e-3 + 1e-3j)
             lab.clock.sleep(0.02)
             x, y = lia.xy
@@ -98,6 +103,7 @@ def test_pymeasure_sr860(transport: str) -> None:
             lia.frequency = 1234.5
             assert lia.frequency == pytest.approx(1234.5)
             lia.reference_source = "EXT"
+            assert lia.reference_source == "EXT"  # handled before the filter settles
             _set_signal(lab, 2e-3 + 1e-3j)
             lab.clock.sleep(0.02)
             assert lia.snap() == pytest.approx([2e-3, 1e-3], rel=1e-3)

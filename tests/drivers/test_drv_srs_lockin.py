@@ -1,7 +1,13 @@
-"""SR830 / SR860 drivers through pyvisa-py against the emulators (TCP socket and pty)."""
+"""SR830 / SR860 drivers through pyvisa-py against the emulators (TCP socket and pty).
+
+Nothing here depends on how fast the machine is: a reply that must come is awaited
+for up to :data:`PATIENCE_S`; only where no reply can come (a dropped reply, a
+closed socket) is the driver's timeout shortened, with :func:`no_reply_expected`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 import time
@@ -15,6 +21,20 @@ from imager.emulators.serve import serve_lockin_tcp
 from imager.sim.lockin import NoiseModel
 
 DRIVERS: dict[str, type[SRSLockIn]] = {"SR830": SR830, "SR860": SR860}
+#: I/O timeout for replies that must come (a loaded machine may be slow to answer).
+PATIENCE_S = 60.0
+#: I/O timeout where no reply can come: how long the driver waits before it says so.
+NO_REPLY_S = 0.5
+
+
+@contextlib.contextmanager
+def no_reply_expected(lia: SRSLockIn):
+    """Shorten the driver's I/O timeout for commands that cannot be answered."""
+    lia.link.timeout_s = NO_REPLY_S
+    try:
+        yield
+    finally:
+        lia.link.timeout_s = PATIENCE_S
 
 
 @pytest.fixture(params=["SR830", "SR860"])
@@ -36,7 +56,7 @@ def _address(lab: EmulatedLab, transport: str) -> str:
 
 @pytest.fixture
 def lia(lab: EmulatedLab, transport: str):
-    with DRIVERS[lab.lockin.MODEL](_address(lab, transport), timeout_s=0.5) as driver:
+    with DRIVERS[lab.lockin.MODEL](_address(lab, transport), timeout_s=PATIENCE_S) as driver:
         yield driver
 
 
@@ -110,7 +130,7 @@ def test_read_xy_matches_backend(lia: SRSLockIn, lab: EmulatedLab) -> None:
 def test_read_xy_within_noise(model: str, transport: str) -> None:
     noise = NoiseModel(power_rel_rms=0.0, drift_rel_rms=0.0)
     with start_emulated_lab(model, noise=noise, time_constant_s=1e-3, chopper_pty=False) as lab:
-        with DRIVERS[model](_address(lab, transport)) as lia:
+        with DRIVERS[model](_address(lab, transport), timeout_s=PATIENCE_S) as lia:
             lia.wait_settled(0.9999)
             xs = [lia.read_xy().x_V for _ in range(60)]
             sigma = lab.lockin_backend.noise_rms_V()
@@ -171,7 +191,7 @@ def test_timeout_names_instrument_and_command(
     server = lab.lockin_tcp if transport == "tcp" else lab.lockin_pty
     assert server is not None
     server.faults.drop_next_reply()
-    with pytest.raises(InstrumentTimeoutError) as info:
+    with no_reply_expected(lia), pytest.raises(InstrumentTimeoutError) as info:
         lia.read_xy()
     message = str(info.value)
     assert lia.MODEL in message and lia.address in message and "SNAP?" in message
@@ -211,21 +231,39 @@ def test_sr860_extras(lia: SRSLockIn, lab: EmulatedLab) -> None:
     assert lia.settings()["input_range_V"] == 1.0
 
 
-def test_reading_cost(lia: SRSLockIn, transport: str) -> None:
-    """Per-reading round trips over the emulated wire stay far below a millisecond scale."""
+def test_reading_cost(lia: SRSLockIn, lab: EmulatedLab, transport: str,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reading costs one round trip (two with the status) and never waits.
+
+    Run with ``-s`` for the time per reading (~0.2 ms per round trip on an idle
+    machine); time is printed, not asserted: a loaded machine is slower.
+    """
+    lines: list[str] = []
+    execute = lab.lockin.execute
+
+    def counted(line: str, interface: int | None = None) -> list[str]:
+        lines.append(line)
+        return execute(line, interface)
+
+    monkeypatch.setattr(lab.lockin, "execute", counted)
+    slept: list[float] = []
+    lia._sleep = slept.append
     n = 100
     lia.read_xy()
+    lines.clear()
     t0 = time.perf_counter()
     for _ in range(n):
         lia.read_xy()
     with_status_ms = (time.perf_counter() - t0) / n * 1e3
+    assert [line.split(" ")[0].split("?")[0] for line in lines] == ["SNAP", "LIAS"] * n
     lia.read_status = False
+    lines.clear()
     t0 = time.perf_counter()
     for _ in range(n):
         lia.read_xy()
     snap_ms = (time.perf_counter() - t0) / n * 1e3
     print(f"{lia.MODEL} {transport}: SNAP? {snap_ms:.3f} ms, SNAP?+LIAS? {with_status_ms:.3f} ms")
-    assert snap_ms < 20.0 and with_status_ms < 40.0
+    assert lines == [lia.SNAP_XY] * n and slept == []
 
 
 # ---------------------------------------------------------------- lost connections
@@ -240,8 +278,9 @@ def test_dropped_connection_is_reopened_at_the_next_command(lia: SRSLockIn,
     assert lab.lockin_tcp is not None
     lia.read_xy()
     lab.lockin_tcp.disconnect_clients()
-    with pytest.raises(InstrumentError, match=r"connection lost during 'SNAP\? ?0?1?,[12]' "
-                       r"\(the instrument closed the connection\); reconnecting") as info:
+    with no_reply_expected(lia), pytest.raises(
+            InstrumentError, match=r"connection lost during 'SNAP\? ?0?1?,[12]' "
+            r"\(the instrument closed the connection\); reconnecting") as info:
         lia.read_xy()
     assert not isinstance(info.value, TimeoutError)
     assert lia.link.lost == "the instrument closed the connection"
@@ -267,7 +306,7 @@ def test_reconnect_restores_the_settings_of_a_power_cycled_instrument(
     lab.lockin_tcp.close()  # off ...
     lab.lockin.execute("*RST")  # ... and on again with power-on settings
     _switch_on_again(lab, port)
-    with pytest.raises(InstrumentError, match="connection lost"):
+    with no_reply_expected(lia), pytest.raises(InstrumentError, match="connection lost"):
         lia.read_xy()
     slept: list[float] = []
     lia._sleep = slept.append
@@ -296,7 +335,7 @@ def test_reconnect_restores_the_external_reference_read_at_connect(
     lab.lockin_tcp.close()
     lab.lockin.execute("*RST")  # the emulated SR830 comes back on its internal reference
     _switch_on_again(lab, port)
-    with pytest.raises(InstrumentError):
+    with no_reply_expected(lia), pytest.raises(InstrumentError):
         lia.read_xy()
     lia.read_xy()
     assert "FMOD" in lia.restored_after_reconnect and lia.reference_source == "external"
@@ -309,14 +348,24 @@ def test_reconnect_is_tried_once_per_command_until_the_instrument_is_back(
     assert lab.lockin_tcp is not None
     port = lab.lockin_tcp.port
     lab.lockin_tcp.close()
-    with pytest.raises(InstrumentError, match="the instrument closed the connection"):
+    with no_reply_expected(lia), pytest.raises(InstrumentError,
+                                               match="the instrument closed the connection"):
         lia.read_xy()
-    for _ in range(3):  # refused at once, each command one attempt
-        t0 = time.monotonic()
+    opened: list[str] = []
+    reopen = lia.link._open
+
+    def counted_open():
+        opened.append(lia.address)
+        return reopen()
+
+    lia.link._open = counted_open
+    slept: list[float] = []
+    lia._sleep = slept.append
+    for attempt in range(1, 4):  # refused at once: each command one attempt, no waiting
         with pytest.raises(InstrumentError, match=r"connection lost \(the instrument closed "
                            r"the connection\); reconnecting failed: ConnectionRefusedError"):
             lia.identify()
-        assert time.monotonic() - t0 < 0.25
+        assert len(opened) == attempt and slept == []
     assert lia.link.reconnects == 0 and lia.link.lost is not None
     _switch_on_again(lab, port)
     assert lia.MODEL in lia.identify()
@@ -330,12 +379,13 @@ def test_silent_instrument_after_reconnect_keeps_the_link_lost(
     server = lab.lockin_tcp
     assert server is not None
     server.disconnect_clients()
-    with pytest.raises(InstrumentError, match="connection lost"):
+    with no_reply_expected(lia), pytest.raises(InstrumentError, match="connection lost"):
         lia.read_xy()
     server.faults.drop_next_reply(1)  # the restore's first query goes unanswered
-    with pytest.raises(InstrumentError, match="reconnected after the connection was lost "
-                       r"\(the instrument closed the connection\), but restoring its state "
-                       "failed: .*no reply"):
+    with no_reply_expected(lia), pytest.raises(
+            InstrumentError, match="reconnected after the connection was lost "
+            r"\(the instrument closed the connection\), but restoring its state "
+            "failed: .*no reply"):
         lia.read_xy()
     assert lia.link.lost == "the instrument closed the connection"
     assert lia.read_xy().x_V == pytest.approx(1e-3, rel=1e-2)  # opened again and restored

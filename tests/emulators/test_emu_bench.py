@@ -59,7 +59,7 @@ def test_emulate_devices_and_scan_from_the_command_line(tmp_path):
                                 "--config-out", str(config)], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # the emulator's start (a busy machine is slow)
         while not config.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert config.exists(), emulate.stderr.read() if emulate.poll() is not None else ""
@@ -80,7 +80,7 @@ def test_emulate_devices_and_scan_from_the_command_line(tmp_path):
         assert load_raster(tmp_path / "hw.h5").points_done == 36
     finally:
         emulate.send_signal(signal.SIGINT)
-        out, err = emulate.communicate(timeout=30)
+        out, err = emulate.communicate(timeout=60)
     assert emulate.returncode == 0, err
     assert "emulated lab stopped" in out
 

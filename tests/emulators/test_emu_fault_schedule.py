@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from reconstruction.events import load_events
 from stages.simulated import StageDynamics
 
 FAST = StageDynamics(velocity_um_per_s=48000.0, acceleration_um_per_s2=600000.0, settle_s=0.005)
+#: Bound of every wait for something that must happen (a report, a file, a process end).
+PATIENCE_S = 60.0
 
 
 def _events(path):
@@ -52,17 +53,31 @@ def test_bad_schedules_are_one_line_errors(text, message):
 
 def test_fault_runner_fires_on_time_and_ends_what_it_started():
     with start_emulated_bench(SimConfig(), dynamics=FAST) as bench:
-        lines = []
+        seen = []  # each report, with the lab's state right after the action it reports
+
+        def report(line):
+            seen.append((line, bench.lab.chopper.enabled, bench.lab.source.output_fraction))
+
         runner = FaultRunner(bench, parse_fault_schedule("chopper-stop@0.1+0.3,"
                                                          "power-drop@0.2+0.2=0.25"),
-                             report=lines.append).start()
-        threading.Event().wait(0.3)
-        assert not bench.lab.chopper.enabled and bench.lab.source.output_fraction == 0.25
-        threading.Event().wait(0.5)
+                             report=report).start()
+        deadline = time.monotonic() + PATIENCE_S
+        while len(seen) < 4:
+            assert time.monotonic() < deadline, f"reports after {PATIENCE_S:g} s: {seen}"
+            time.sleep(0.01)
         runner.stop()
-        assert bench.lab.chopper.enabled and bench.lab.source.output_fraction == 1.0
     assert runner.fired == ["chopper-stop", "power-drop"]
-    assert len(lines) == 4 and lines[0].startswith("fault at 0.1 s: chopper-stop for 0.3 s")
+    lines = [line for line, _, _ in seen]
+    assert lines[0].startswith("fault at ") and lines[0].endswith(" s: chopper-stop for 0.3 s")
+    assert lines[1].endswith(" s: power-drop to 0.25 for 0.2 s")
+    assert sorted(line.split(": ", 1)[1] for line in lines[2:]) == ["end chopper-stop",
+                                                                    "end power-drop"]
+    # never early (a loaded machine may fire late): the times the runner reports
+    fired_s = [float(line.split()[2]) for line in lines]
+    assert [t >= at - 0.05 for t, at in zip(fired_s, (0.1, 0.2, 0.4, 0.4), strict=True)] == [
+        True] * 4
+    assert seen[1][1:] == (False, 0.25)  # both at once: the chopper stop lasts past 0.2 s
+    assert seen[3][1:] == (True, 1.0)  # each fault ended by its end action
 
 
 MIRIMAGER = str(Path(sys.executable).parent / "mirimager")
@@ -85,17 +100,20 @@ def test_fault_drill_from_the_command_line(tmp_path):
     """``mirimager emulate --faults`` while ``mirimager scan --lab`` runs: the scan rides out a
     dropped reply, an input overload and a MIR power drop, and logs each.
 
-    The times leave margins for a loaded machine: the scan starts ~3 s after the emulator,
-    the dropped reply costs the lock-in timeout (2 s) plus a retry, and the overload lasts
-    1.5 s so that reads surely fall in it; the 576-point scan runs for ~40 s."""
+    The schedule runs on the emulator's wall clock from its start, so the times leave
+    margins for a loaded machine: the scan's first point comes ~3 s after the emulator
+    starts (5.6 s beside two CPU hogs), the first fault at 15 s; the dropped reply costs
+    the lock-in timeout (2 s) plus a retry, and the overload lasts 1.5 s so that reads
+    surely fall in it; the last fault ends at 25 s, and the 576-point scan runs until
+    ~43 s (later on a busy machine)."""
     config = tmp_path / "lab.toml"
     env = {**os.environ, "MPLBACKEND": "Agg"}
     emulate = subprocess.Popen(
         [MIRIMAGER, "emulate", "--fast-stages", "--mir-power-mW", "200", "--config-out",
-         str(config), "--faults", "lockin-timeout@8,overload@12+1.5,power-drop@16+2=0.5"],
+         str(config), "--faults", "lockin-timeout@15,overload@19+1.5,power-drop@23+2=0.5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE_S
         while not config.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert config.exists(), emulate.stderr.read() if emulate.poll() is not None else ""
@@ -110,9 +128,10 @@ def test_fault_drill_from_the_command_line(tmp_path):
         assert scan.returncode == 0, scan.stderr
     finally:
         emulate.send_signal(signal.SIGINT)
-        out, err = emulate.communicate(timeout=30)
+        out, err = emulate.communicate(timeout=PATIENCE_S)
     assert emulate.returncode == 0, err
-    for line in ("fault at 8.", "fault at 12.", "fault at 16.", "end power-drop"):
+    for line in ("s: lockin-timeout x1", "s: overload for 1.5 s", "s: power-drop to 0.5 for 2 s",
+                 "s: end power-drop"):
         assert line in out
     events = _events(tmp_path / "hw.h5")
     kinds = {k for k, _, _ in events}

@@ -1,6 +1,15 @@
 """Faults through the emulator path: the real drivers see the wire-level fault and the
-engine rides it out (or stops cleanly), each recorded in the scan's event log."""
+engine rides it out (or stops cleanly), each recorded in the scan's event log.
 
+Nothing here depends on how fast the machine is. A fault starts and ends at given
+lock-in reads or stage moves, not after so many seconds; replies that must come are
+awaited for up to :data:`PATIENCE_S`, and the lock-in's timeout is short
+(:data:`NO_REPLY_S`) only for the reads that cannot be answered; a stage move that a
+fault must hit half way crawls (minutes), and the fault waits until it has started.
+"""
+
+import contextlib
+import dataclasses
 import threading
 import time
 
@@ -25,6 +34,35 @@ from stages.apt import AptStage
 from stages.simulated import StageDynamics
 
 FAST = StageDynamics(velocity_um_per_s=48000.0, acceleration_um_per_s2=600000.0, settle_s=0.005)
+#: I/O timeout for replies that come (the lab configuration allows up to 60 s).
+PATIENCE_S = 60.0
+#: I/O timeout for reads that cannot be answered: the time a read takes to fail.
+NO_REPLY_S = 0.3
+
+
+def _patient(config_toml):
+    """A lab configuration whose lock-in and power meter wait a minute for a reply."""
+    return (config_toml.replace("[lockin]\n", f"[lockin]\ntimeout_s = {PATIENCE_S:g}\n")
+            .replace("[power_meter]\n", f"[power_meter]\ntimeout_s = {PATIENCE_S:g}\n"))
+
+
+def _wait_for(predicate, what):
+    end = time.monotonic() + PATIENCE_S
+    while not predicate():
+        assert time.monotonic() < end, f"{what}: not within {PATIENCE_S:g} s"
+        time.sleep(0.005)
+
+
+def _crawl(apt):
+    """Make the next move of ``apt``'s axis take minutes (25 um at 0.1 um/s)."""
+    stage = apt.axes[0].stage
+    stage.dynamics = dataclasses.replace(stage.dynamics, velocity_um_per_s=0.1)
+
+
+def _when_moving(apt, fault):
+    """Wait until ``apt``'s axis has started its (crawling) move, then ``fault(apt)``."""
+    _wait_for(lambda: apt.axes[0].busy, "the stage move never started")
+    fault(apt)
 
 
 def _recipe():
@@ -38,18 +76,32 @@ def _events(path):
     return [(e.kind, e.index, e.message) for e in load_events(path)]
 
 
-def _run_with(tmp_path, fault, at_read=6, via="tcp", policy=None):
+def _run_with(tmp_path, fault, at_read=6, via="tcp", policy=None, unanswered=0, later=None):
     """Run a raster through the real drivers; ``fault(bench)`` fires at the given read.
 
+    ``unanswered`` reads from ``at_read`` on cannot be answered: the lock-in's timeout is
+    :data:`NO_REPLY_S` for them, :data:`PATIENCE_S` for every other read. ``later``
+    maps ``k`` to ``action(bench)`` run just before read ``at_read + k`` (a fault's end).
     Returns the scan result (or the exception that stopped it), the lock-in driver and
     the bench (both closed by then).
     """
     with start_emulated_bench(SimConfig(), dynamics=FAST) as bench:
         bench.lab.source.power_mW = 200.0
-        text = bench.lab_config_toml(lockin_via=via).replace("[lockin]\n",
-                                                             "[lockin]\ntimeout_s = 0.3\n")
-        with HardwareLab(parse_lab_config(text)) as lab, \
-                on_call(lab.lockin, "read_xy", at_read, lambda: fault(bench)):
+        text = _patient(bench.lab_config_toml(lockin_via=via))
+        with HardwareLab(parse_lab_config(text)) as lab, contextlib.ExitStack() as stack:
+            link = lab.lockin.link
+
+            def start():
+                if unanswered:  # set first: a hung-up port can no longer be configured
+                    link.timeout_s = NO_REPLY_S
+                fault(bench)
+
+            actions = {0: start, **{k: (lambda a=a: a(bench)) for k, a in (later or {}).items()}}
+            if unanswered:
+                actions[unanswered] = _then(actions.get(unanswered),
+                                            lambda: setattr(link, "timeout_s", PATIENCE_S))
+            for k, action in actions.items():
+                stack.enter_context(on_call(lab.lockin, "read_xy", at_read + k, action))
             try:
                 result = run_raster(lab, _recipe(), tmp_path / "s.h5", progress=False,
                                     faults=policy)
@@ -58,9 +110,15 @@ def _run_with(tmp_path, fault, at_read=6, via="tcp", policy=None):
         return result, lab.lockin, bench
 
 
-def _scan_with(tmp_path, fault, at_read=6, policy=None):
+def _then(first, second):
+    """``first()`` (if any), then ``second()``."""
+    return lambda: (first and first(), second())
+
+
+def _scan_with(tmp_path, fault, at_read=6, policy=None, unanswered=0, later=None):
     """Like :func:`_run_with`, for a scan that must complete: its result."""
-    result, _, _ = _run_with(tmp_path, fault, at_read, policy=policy)
+    result, _, _ = _run_with(tmp_path, fault, at_read, policy=policy, unanswered=unanswered,
+                             later=later)
     assert not isinstance(result, BaseException), result
     return result
 
@@ -79,19 +137,12 @@ def _assert_undisturbed_quality(result, reference_image):
     assert correlation(result.image_V, reference_image) >= 0.99
 
 
-def _later(timers, delay_s, action):
-    """Run ``action`` in ``delay_s`` seconds from a timer thread (joined by the test)."""
-    timer = threading.Timer(delay_s, action)
-    timers.append(timer)
-    timer.start()
-
-
-@pytest.mark.parametrize("fault, needle", [
-    (lambda b: b.lockin_tcp.faults.drop_next_reply(1), "Timeout"),
-    (lambda b: b.lockin_tcp.faults.garble_next_reply(1), "unexpected reply"),
+@pytest.mark.parametrize("fault, needle, unanswered", [
+    (lambda b: b.lockin_tcp.faults.drop_next_reply(1), "Timeout", 1),
+    (lambda b: b.lockin_tcp.faults.garble_next_reply(1), "unexpected reply", 0),
 ])
-def test_dropped_or_garbled_lockin_reply_is_retried(tmp_path, fault, needle):
-    result = _scan_with(tmp_path, fault)
+def test_dropped_or_garbled_lockin_reply_is_retried(tmp_path, fault, needle, unanswered):
+    result = _scan_with(tmp_path, fault, unanswered=unanswered)
     assert result.exit_status == "success" and result.points_done == 20
     events = _events(tmp_path / "s.h5")
     assert [(k, i) for k, i, _ in events] == [("read_error", 5)]
@@ -116,14 +167,11 @@ def test_chopper_stopped_over_the_wire_pauses_until_it_runs_again(tmp_path):
 ])
 def test_apt_motion_error_or_limit_switch_stops_the_scan_and_keeps_the_data(tmp_path, fault,
                                                                             needle):
-    slow = StageDynamics(velocity_um_per_s=100.0, acceleration_um_per_s2=1e5, settle_s=0.005)
-    with start_emulated_bench(SimConfig(), dynamics=slow) as bench:
-        def half_way():  # a 25 um move takes 0.25 s: fault it half way
-            time.sleep(0.1)
-            fault(bench.apt_x)
-
-        with HardwareLab(parse_lab_config(bench.lab_config_toml())) as lab, \
-                on_call(lab.stage_x, "move_to", 4, half_way, after=True):
+    with start_emulated_bench(SimConfig(), dynamics=FAST) as bench:
+        with HardwareLab(parse_lab_config(_patient(bench.lab_config_toml()))) as lab, \
+                on_call(lab.stage_x, "move_to", 4, lambda: _crawl(bench.apt_x)), \
+                on_call(lab.stage_x, "move_to", 4, lambda: _when_moving(bench.apt_x, fault),
+                        after=True):  # fault the 4th x move half way
             with pytest.raises(StageError, match=needle) as info:
                 run_raster(lab, _recipe(), tmp_path / "s.h5", progress=False)
     scan = load_raster(tmp_path / "s.h5")
@@ -143,7 +191,9 @@ def _read_errors(path):
 
 def test_lockin_connection_dropped_is_reopened_and_the_scan_completes(tmp_path,
                                                                       reference_image):
-    result, lockin, _ = _run_with(tmp_path, lambda b: b.lockin_tcp.disconnect_clients())
+    # the closed socket is found out when the read times out
+    result, lockin, _ = _run_with(tmp_path, lambda b: b.lockin_tcp.disconnect_clients(),
+                                  unanswered=1)
     _assert_undisturbed_quality(result, reference_image)
     (message,) = _read_errors(tmp_path / "s.h5")
     assert "connection lost during 'SNAP?1,2' (the instrument closed the connection)" in message
@@ -152,27 +202,23 @@ def test_lockin_connection_dropped_is_reopened_and_the_scan_completes(tmp_path,
 
 def test_lockin_switched_off_and_on_again_is_restored_and_the_scan_completes(
         tmp_path, reference_image):
-    timers = []
+    ports = []
 
-    def power_cycle(bench):
-        port = bench.lockin_tcp.port
+    def switch_off(bench):
+        ports.append(bench.lockin_tcp.port)
         bench.lockin_tcp.close()  # off: connections refused
         bench.lockin.execute("*RST")  # back with power-on settings
 
-        def switch_on():
-            if not bench._closed:
-                bench.lockin_tcp = serve_lockin_tcp(bench.lockin, port=port)
+    def switch_on(bench):
+        bench.lockin_tcp = serve_lockin_tcp(bench.lockin, port=ports[0])
 
-        _later(timers, 1.05, switch_on)  # between the 2nd (0.8 s) and 3rd (1.3 s) try
-
-    try:
-        result, lockin, bench = _run_with(tmp_path, power_cycle)
-    finally:
-        for timer in timers:
-            timer.join()
+    # the 1st try finds the socket closed (at its timeout), the 2nd is refused; on again
+    # before the 3rd
+    result, lockin, bench = _run_with(tmp_path, switch_off, unanswered=1,
+                                      later={2: switch_on})
     _assert_undisturbed_quality(result, reference_image)
     messages = _read_errors(tmp_path / "s.h5")
-    assert 2 <= len(messages) <= 3  # closed, then refused until it is on again
+    assert len(messages) == 2  # closed, then refused until it is on again
     assert "the instrument closed the connection" in messages[0]
     assert "reconnecting failed: ConnectionRefusedError" in messages[1]
     assert lockin.link.reconnects == 1
@@ -182,20 +228,17 @@ def test_lockin_switched_off_and_on_again_is_restored_and_the_scan_completes(
 
 
 def test_serial_cable_pulled_reads_time_out_until_it_is_back(tmp_path, reference_image):
-    timers = []
-
-    def pull_cable(bench):  # nothing reaches the instrument's RS-232 for a second
+    def pull_cable(bench):  # nothing reaches the instrument's RS-232 ...
         bench.lockin_pty.faults.drop_next_reply(10**6)
-        _later(timers, 1.0, bench.lockin_pty.faults.clear)
 
-    try:
-        result, lockin, _ = _run_with(tmp_path, pull_cable, via="pty")
-    finally:
-        for timer in timers:
-            timer.join()
+    def plug_in(bench):  # ... for two reads
+        bench.lockin_pty.faults.clear()
+
+    result, lockin, _ = _run_with(tmp_path, pull_cable, via="pty", unanswered=2,
+                                  later={2: plug_in})
     _assert_undisturbed_quality(result, reference_image)
     messages = _read_errors(tmp_path / "s.h5")
-    assert 1 <= len(messages) <= 3
+    assert len(messages) == 2
     assert all("InstrumentTimeoutError" in m and "ASRL" in m for m in messages)
     assert lockin.link.reconnects == 0
 
@@ -206,7 +249,7 @@ def test_serial_cable_pulled_reads_time_out_until_it_is_back(tmp_path, reference
 ])
 def test_lockin_gone_for_good_stops_after_bounded_retries_and_keeps_the_data(
         tmp_path, via, unplug, needle):
-    error, lockin, _ = _run_with(tmp_path, unplug, via=via)
+    error, lockin, _ = _run_with(tmp_path, unplug, via=via, unanswered=4)
     assert isinstance(error, ScanFault)
     assert str(error).startswith("point 5: lock-in read failed 4 times: SR830 at ")
     assert needle in str(error) and "\n" not in str(error)
@@ -223,7 +266,7 @@ def test_lockin_gone_for_good_stops_after_bounded_retries_and_keeps_the_data(
 
 def _fire_at_call(monkeypatch, cls, name, n, fault, before=True, which=lambda self: True):
     """Count ``cls.<name>`` calls (on instances ``which`` accepts); the ``n``-th runs
-    ``fault()`` before (or after) the call."""
+    ``fault(instance)`` before (or after) the call."""
     original, calls = getattr(cls, name), {"n": 0}
 
     def wrapper(self, *args):
@@ -232,10 +275,10 @@ def _fire_at_call(monkeypatch, cls, name, n, fault, before=True, which=lambda se
             calls["n"] += 1
             fire = calls["n"] == n
         if fire and before:
-            fault()
+            fault(self)
         out = original(self, *args)
         if fire and not before:
-            fault()
+            fault(self)
         return out
 
     monkeypatch.setattr(cls, name, wrapper)
@@ -250,19 +293,25 @@ def test_cli_reports_a_hardware_fault_in_one_line_and_exits_1(tmp_path, capsys, 
                       '[lockin]\ntime_constant_s = 0.003\nsensitivity_V = 0.005\n'
                       '[source]\npower_mW = 200\n')
     out, config = tmp_path / "hw.h5", tmp_path / "lab.toml"
-    slow = StageDynamics(velocity_um_per_s=100.0, acceleration_um_per_s2=1e5, settle_s=0.005)
-    with start_emulated_bench(SimConfig(), dynamics=FAST if fault == "lockin gone" else slow) \
-            as bench:
+    with start_emulated_bench(SimConfig(), dynamics=FAST) as bench:
         bench.lab.source.power_mW = 200.0
-        config.write_text(bench.lab_config_toml().replace("[lockin]\n",
-                                                          "[lockin]\ntimeout_s = 0.3\n"))
+        config.write_text(_patient(bench.lab_config_toml()))
+
+        def unplug(lockin):  # found out at the next read's timeout, then refused
+            lockin.link.timeout_s = NO_REPLY_S
+            bench.lockin_tcp.close()
+
+        def limit_switch(_axis):
+            _when_moving(bench.apt_x, lambda apt: apt.trigger_limit_switch(forward=True))
+
         if fault == "lockin gone":
-            _fire_at_call(monkeypatch, SR830, "read_xy", 6, bench.lockin_tcp.close)
+            _fire_at_call(monkeypatch, SR830, "read_xy", 6, unplug)
             done, needle = 5, "point 5: lock-in read failed 4 times: SR830 at TCPIP::"
-        else:  # trip the switch 0.1 s into the 4th x move (25 um: 0.25 s)
-            _fire_at_call(monkeypatch, AptStage, "move_to", 4, lambda: (
-                time.sleep(0.1), bench.apt_x.trigger_limit_switch(forward=True)),
-                before=False, which=lambda axis: axis.name == "stage_x")
+        else:  # trip the switch half way through the 4th x move, made to crawl
+            _fire_at_call(monkeypatch, AptStage, "move_to", 4, lambda _: _crawl(bench.apt_x),
+                          which=lambda axis: axis.name == "stage_x")
+            _fire_at_call(monkeypatch, AptStage, "move_to", 4, limit_switch, before=False,
+                          which=lambda axis: axis.name == "stage_x")
             done, needle = 3, "stage_x: forward limit switch hit"
         status = main(["scan", str(recipe), "--lab", str(config), "-o", str(out),
                        "--no-progress"])
@@ -304,11 +353,12 @@ def test_power_drop_that_lasts_stops_the_scan_over_the_wire(tmp_path):
 
 
 def test_input_overload_over_the_wire_ranges_up_and_remeasures(tmp_path):
-    def spike(bench):
-        end = fire(bench, ScheduledFault("overload", 0.0, 0.0))
-        threading.Timer(0.01, end).start()
+    ends = []
 
-    result = _scan_with(tmp_path, spike)
+    def spike(bench):  # seen by one read, over before the next
+        ends.append(fire(bench, ScheduledFault("overload", 0.0, 0.0)))
+
+    result = _scan_with(tmp_path, spike, later={1: lambda bench: ends[0]()})
     assert result.exit_status == "success"
     events = _events(tmp_path / "s.h5")
     assert events and {k for k, _, _ in events} == {"overload"}

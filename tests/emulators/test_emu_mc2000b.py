@@ -35,7 +35,8 @@ def emulator(chopper: SimulatedChopper) -> MC2000BEmulator:
 def raw(emulator: MC2000BEmulator):
     with serve_mc2000b_pty(emulator) as server:
         client = LineClient.serial(
-            server.port, baud_rate=115200, write_termination=b"\r", read_termination=b"> "
+            server.port, baud_rate=115200, write_termination=b"\r", read_termination=b"> ",
+            timeout_s=60.0,  # replies come; a loaded machine may be slow to send them
         )
         with client:
             yield Raw(client)

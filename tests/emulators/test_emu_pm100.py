@@ -1,14 +1,28 @@
-"""PM100D power meter: SCPI emulator, our driver and pymeasure's client over the wire."""
+"""PM100D power meter: SCPI emulator, our driver and pymeasure's client over the wire.
+
+Replies that must come are awaited for up to :data:`PATIENCE_S` (a loaded machine may
+be slow); the I/O timeout is short (:data:`NO_REPLY_S`) only where no reply can come.
+"""
 
 import pytest
 
 from imager.drivers import InstrumentError, InstrumentTimeoutError
 from imager.drivers.pm100 import PM100
+from imager.drivers.visa_link import VisaLink
 from imager.emulators.pm100 import PM100Emulator
 from imager.emulators.scpi import compile_header, header_matches
 from imager.emulators.serve import serve_pm100_tcp
 from imager.sim.instruments import SimulatedSource
 from imager.sim.power_meter import SimulatedPowerMeter, baf2_index, fresnel_reflectance
+
+PATIENCE_S = 60.0
+NO_REPLY_S = 0.5
+
+
+def _link(server):
+    """A VISA link to the emulator that the test keeps, to change its timeout."""
+    return VisaLink(server.resource_name, name="PM100", read_termination="\n",
+                    write_termination="\n", timeout_s=PATIENCE_S)
 
 
 @pytest.fixture
@@ -78,7 +92,8 @@ def test_emulator_commands_and_errors(meter):
 
 def test_driver_over_tcp(served, meter):
     emulator, server = served
-    pm = PM100(server.resource_name, timeout_s=0.5)
+    link = _link(server)
+    pm = PM100(server.resource_name, link=link)
     try:
         assert pm.sensor_name == "S401C" and "PM100D" in pm.identify()
         pm.wavelength_um = 8.2
@@ -91,6 +106,7 @@ def test_driver_over_tcp(served, meter):
             pm.wavelength_um = 30.0
         assert pm.settings()["average_count"] == 10 and emulator.average_count == 10
         server.faults.drop_next_reply()
+        link.timeout_s = NO_REPLY_S
         with pytest.raises(InstrumentTimeoutError, match="MEAS:POW"):
             pm.read_power_mW()
     finally:
@@ -101,10 +117,10 @@ def test_driver_refuses_a_missing_or_wrong_sensor(served):
     emulator, server = served
     emulator.SENSOR_IDN = ("no sensor", "", "", 0, 0, 0)
     with pytest.raises(InstrumentError, match="no sensor head connected"):
-        PM100(server.resource_name, timeout_s=0.5)
+        PM100(server.resource_name, timeout_s=PATIENCE_S)
     emulator.SENSOR_IDN = ("ES111C", "1", "x", 3, 1, 2)  # an energy sensor
     with pytest.raises(InstrumentError, match="not a power sensor"):
-        PM100(server.resource_name, timeout_s=0.5)
+        PM100(server.resource_name, timeout_s=PATIENCE_S)
 
 
 @pytest.mark.filterwarnings("ignore:It is not known whether this device support SCPI")
@@ -113,7 +129,7 @@ def test_pymeasure_client_works_against_the_emulator(served, meter):
 
     _, server = served
     pm = ThorlabsPM100USB(server.resource_name, read_termination="\n",
-                          write_termination="\n", timeout=1000)
+                          write_termination="\n", timeout=PATIENCE_S * 1000)
     try:
         assert pm.sensor_name == "S401C" and pm.is_power_sensor and pm.wavelength_settable
         pm.wavelength = 7800
@@ -125,15 +141,18 @@ def test_pymeasure_client_works_against_the_emulator(served, meter):
 
 def test_driver_restores_its_settings_after_a_power_cycle(served, meter):
     emulator, server = served
-    pm = PM100(server.resource_name, timeout_s=0.5, average_count=25)
+    link = _link(server)
+    pm = PM100(server.resource_name, average_count=25, link=link)
     try:
         pm.wavelength_um = 8.0
         assert pm.read_power_mW() > 0
         server.disconnect_clients()
         with emulator.lock:  # the meter powers up with its defaults
             emulator.execute("*RST;SENS:CORR:WAV 1064")
+        link.timeout_s = NO_REPLY_S  # a closed socket is found out at the timeout
         with pytest.raises(InstrumentError):
             pm.read_power_mW()  # the connection is found lost
+        link.timeout_s = PATIENCE_S
         assert pm.read_power_mW() == pytest.approx(meter.read_power_mW(), rel=1e-6)
         assert emulator.average_count == 25 and pm.wavelength_um == pytest.approx(8.0)
     finally:

@@ -1,8 +1,14 @@
-"""SR830 / SR860 emulators: the command set over raw TCP and pty connections."""
+"""SR830 / SR860 emulators: the command set over raw TCP and pty connections.
+
+The emulated lock-in runs on a virtual clock that only the tests advance
+(:meth:`Wire.settle`), after a round trip has shown that the emulator has handled
+every command sent before: the filter is read at exact times after each change,
+however slowly the machine runs. Replies are awaited for up to :data:`PATIENCE_S`.
+"""
 
 from __future__ import annotations
 
-import time
+import math
 from dataclasses import dataclass
 
 import pytest
@@ -11,6 +17,10 @@ from imager.emulators.client import LineClient
 from imager.emulators.lab import EmulatedLab, Signal, start_emulated_lab
 from imager.emulators.sr830 import SR830_SENSITIVITIES_V, SR830_TIME_CONSTANTS_S
 from imager.emulators.sr860 import SR860_SENSITIVITIES_V, SR860_TIME_CONSTANTS_S
+from imager.sim.clock import VirtualClock
+
+#: Bound of every wait for a reply that must come.
+PATIENCE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -58,13 +68,20 @@ class Wire:
     def tc_index(self, value_s: float) -> int:
         return self.spec.time_constants.index(value_s)
 
+    def handled(self) -> None:
+        """Return once the emulator has handled every line sent so far (a round trip)."""
+        assert self.q("*IDN?").startswith("Stanford_Research_Systems,")
+
     def settle(self, n_tau: float = 12.0) -> None:
-        time.sleep(n_tau * self.lab.lockin.time_constant_s)
+        """Let ``n_tau`` time constants pass after every command sent so far."""
+        self.handled()
+        self.lab.clock.sleep(n_tau * self.lab.lockin.time_constant_s)
 
 
 @pytest.fixture(params=["SR830", "SR860"])
 def lab(request: pytest.FixtureRequest):
-    with start_emulated_lab(request.param, time_constant_s=1e-3, chopper_pty=False) as lab:
+    with start_emulated_lab(request.param, time_constant_s=1e-3, chopper_pty=False,
+                            clock=VirtualClock()) as lab:
         yield lab
 
 
@@ -73,11 +90,12 @@ def wire(lab: EmulatedLab, request: pytest.FixtureRequest):
     model = lab.lockin.MODEL
     if request.param == "tcp":
         assert lab.lockin_tcp is not None
-        client = LineClient.tcp(lab.lockin_tcp.port, timeout_s=0.5)
+        client = LineClient.tcp(lab.lockin_tcp.port, timeout_s=PATIENCE_S)
     else:
         assert lab.lockin_pty is not None
         term = b"\r" if model == "SR830" else b"\n"
-        client = LineClient.serial(lab.lockin_pty.port, read_termination=term, timeout_s=0.5)
+        client = LineClient.serial(lab.lockin_pty.port, read_termination=term,
+                                   timeout_s=PATIENCE_S)
     with client:
         yield Wire(lab, client, SPECS[model], request.param)
 
@@ -127,15 +145,16 @@ def test_reference_source_and_frequency(wire: Wire) -> None:
 
 
 def test_snap_follows_backend_and_settles_with_time_constant(wire: Wire) -> None:
-    s = wire.spec
-    wire.client.write(f"OFLT {wire.tc_index(0.01)};OFSL 0")  # 10 ms, one pole
+    s, tau = wire.spec, 0.01
+    wire.client.write(f"OFLT {wire.tc_index(tau)};OFSL 0")  # 10 ms, one pole
     wire.signal.value_V = 0.0
-    time.sleep(0.15)
+    wire.settle(15.0)
     wire.signal.value_V = 2e-3
+    wire.lab.clock.sleep(tau)  # read one time constant after the step: 63 % there
     x0 = float(wire.q(s.snap_xy).split(",")[0])
-    time.sleep(0.1)  # 10 tau
+    wire.lab.clock.sleep(9 * tau)  # 10 tau
     x1, y1 = (float(v) for v in wire.q(s.snap_xy).split(","))
-    assert x0 < 0.9 * 2e-3  # read well within 2.3 tau of the step: not there yet
+    assert x0 == pytest.approx(2e-3 * (1.0 - math.exp(-1.0)), rel=1e-3)
     assert x1 == pytest.approx(2e-3, rel=2e-3) and abs(y1) < 1e-9
     assert lab_output(wire) == pytest.approx(2e-3, rel=2e-3)
 

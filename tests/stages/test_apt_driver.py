@@ -1,4 +1,10 @@
-"""AptStage over the real thorlabs-apt-device, against the APT emulator on a pty."""
+"""AptStage over the real thorlabs-apt-device, against the APT emulator on a pty.
+
+No test depends on how fast the machine is: the host waits for replies, readiness
+is polled with a generous bound (:data:`PATIENCE_S`), a move that must still be
+under way is slow (minutes) or held back by the emulator's lock, and a count is
+taken after a fresh status round trip (all earlier commands handled by then).
+"""
 
 import math
 import os
@@ -16,26 +22,46 @@ from stages.apt.protocol import MsgId  # noqa: E402
 from stages.simulated import StageDynamics  # noqa: E402
 
 FAST = StageDynamics(velocity_um_per_s=20000.0, acceleration_um_per_s2=200000.0, settle_s=0.01)
+#: 10 um/s: a move of a few mm takes minutes, so it is surely still under way when a test
+#: looks at it, whatever the load on the machine.
+CRAWL = StageDynamics(velocity_um_per_s=10.0)
+#: Bound of every wait for something that must happen (a reply, a settled move, a thread end).
+PATIENCE_S = 60.0
+
+
+def wait_for(predicate, what, timeout_s=PATIENCE_S):
+    """Poll ``predicate()`` until it is true; fail naming ``what`` after ``timeout_s``."""
+    end = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"{what}: not within {timeout_s:g} s")
+        time.sleep(0.005)
 
 
 class Rig:
     def __init__(self):
-        self.emulators, self.closables = [], []
+        self.emulators, self.closables, self.locks = [], [], {}
 
     def emulator(self, controller="KDC101", stages="MTS25-Z8", **kw):
         kw.setdefault("dynamics", FAST)
+        lock = kw.setdefault("lock", threading.RLock())
         emu = AptEmulator(controller, stages, **kw).start()
         self.emulators.append(emu)
+        self.locks[emu.port] = lock
         return emu
+
+    def held(self, emu):
+        """The emulator's lock: while a test holds it, the controller handles nothing."""
+        return self.locks[emu.port]
 
     def stage(self, emu, name="x", **kw):
         st = AptStage.connect(name, emu.port, emu.controller.name,
-                              emu.axes[0].stage_model.name, **kw)
+                              emu.axes[0].stage_model.name, connect_timeout_s=PATIENCE_S, **kw)
         self.closables.append(st)
         return st
 
     def controller(self, emu, **kw):
-        ctl = AptController(emu.port, emu.controller.name, **kw)
+        ctl = AptController(emu.port, emu.controller.name, connect_timeout_s=PATIENCE_S, **kw)
         self.closables.append(ctl)
         return ctl
 
@@ -56,29 +82,35 @@ def rig():
     r = Rig()
     yield r
     r.close()
-    end = time.monotonic() + 2.0
-    while time.monotonic() < end:
-        leaked = [t for t in threading.enumerate() if t not in before and t.is_alive()]
-        if not leaked:
-            break
-        time.sleep(0.01)
-    assert not leaked, leaked
+
+    def leaked():
+        return [t for t in threading.enumerate() if t not in before and t.is_alive()]
+
+    wait_for(lambda: not leaked(), f"threads still running after close: {leaked()}")
     assert open_fds() <= fds  # every pty, pipe and serial port closed
 
 
-def count_after(emu, msg_id, wait_s=0.15):
-    time.sleep(wait_s)  # longer than one library poll: anything queued has been written
+def count_handled(emu, axis, msg_id):
+    """How many ``msg_id`` frames the emulator has handled, once it has handled every
+    command queued so far: the fresh status read is queued after them, and its replies
+    come only after the emulator has read everything written before it."""
+    axis.read_status(fresh=True, timeout_s=PATIENCE_S)
     return emu.count(msg_id)
+
+
+def wait_moving(emu, bay=0):
+    """Wait until the emulated controller has started the move it was sent."""
+    wait_for(lambda: emu.axes[bay].busy, "the emulator never started the move")
 
 
 def test_connect_identify_and_settings(rig):
     emu = rig.emulator()
     x = rig.stage(emu)
     assert isinstance(x, Stage)
-    info = x.controller.hardware_info()
+    info = x.controller.hardware_info(timeout_s=PATIENCE_S)
     assert (info.model, info.serial_number, info.n_channels) == ("KDC101", 27000001, 1)
     x.controller.identify()
-    assert count_after(emu, MsgId.MOD_IDENTIFY) == 1
+    assert count_handled(emu, x, MsgId.MOD_IDENTIFY) == 1
     s = x.settings()
     assert s["controller"] == "KDC101" and s["serial_port"] == emu.port
     assert s["stage_model"] == "MTS25-Z8" and s["counts_per_um"] == pytest.approx(34.55496)
@@ -101,7 +133,7 @@ def test_never_homes_unasked_and_refuses_unhomed_moves(rig):
     x = rig.stage(emu)
     with pytest.raises(StageError, match="x: not homed"):
         x.move_to(100.0)
-    assert count_after(emu, MsgId.MOT_MOVE_HOME) == 0
+    assert count_handled(emu, x, MsgId.MOT_MOVE_HOME) == 0
     assert emu.count(MsgId.MOT_MOVE_ABSOLUTE) == 0
     assert emu.axes[0].stage.position_at(time.monotonic()) == 7000.0
 
@@ -113,13 +145,16 @@ def test_home_move_wait_settled_and_read_back_within_one_count(rig):
     assert x.position_um() == 0.0 and x.read_status().homed and x.settings()["homed"]
     one_count = 1.0 / x.counts_per_um
     for target in (1000.0, 1010.0, 1010.5, 998.25):
-        x.move_to(target)
-        assert x.is_moving()
-        x.wait_settled(timeout_s=5.0)
+        with rig.held(emu):  # the controller handles nothing: the move cannot have ended
+            x.move_to(target)  # returns at once, before the controller has even seen it
+            assert x.is_moving()
+        x.wait_settled(timeout_s=PATIENCE_S)
         assert not x.is_moving()
         assert abs(x.position_um() - target) <= one_count / 2 + 1e-9
-        fresh = x.read_status(fresh=True)
-        assert fresh.position_um == x.position_um() and fresh.age_s < 0.05
+        asked = time.monotonic()
+        fresh = x.read_status(fresh=True, timeout_s=PATIENCE_S)
+        # fresh: both replies arrived after the request was made, not a cached status
+        assert fresh.position_um == x.position_um() and fresh.age_s <= time.monotonic() - asked
         physical = emu.axes[0].stage.position_at(time.monotonic())
         assert abs(physical - target) <= one_count
     x.wait_settled()  # nothing pending: returns at once
@@ -132,7 +167,7 @@ def test_travel_limits_refused_before_any_bytes(rig):
     for bad in (999.9, 5000.1, math.nan, math.inf):
         with pytest.raises(TravelLimitError, match="x: .* outside travel"):
             x.move_to(bad)
-    assert count_after(emu, MsgId.MOT_MOVE_ABSOLUTE) == 0
+    assert count_handled(emu, x, MsgId.MOT_MOVE_ABSOLUTE) == 0
     with pytest.raises(ValueError, match="within the MTS25-Z8 travel"):
         AptStage("y", x.controller, "MTS25-Z8", travel_um=(0.0, 26000.0))
 
@@ -141,23 +176,23 @@ def test_unhomed_moves_use_the_power_on_counter_when_allowed(rig):
     emu = rig.emulator(start_um=5000.0)
     x = rig.stage(emu, require_homed=False)
     x.move_to(100.0)
-    x.wait_settled(5.0)
+    x.wait_settled(PATIENCE_S)
     assert x.position_um() == pytest.approx(100.0, abs=0.05)
     assert emu.axes[0].stage.position_at(time.monotonic()) == pytest.approx(5100.0, abs=0.05)
 
 
 def test_timeout_names_the_axis_then_stop_is_reported(rig):
-    emu = rig.emulator(dynamics=StageDynamics(), start_um=0.0)  # MTS25-Z8: 2.4 mm/s
+    emu = rig.emulator(dynamics=CRAWL, start_um=0.0)  # 5 mm at 10 um/s: 500 s
     x = rig.stage(emu, name="stage_x", require_homed=False)
     x.move_to(5000.0)
     t0 = time.monotonic()
     with pytest.raises(StageError, match=r"stage_x: not settled within 0.3 s \(target 5000"):
         x.wait_settled(timeout_s=0.3)
-    assert 0.3 <= time.monotonic() - t0 < 0.5
+    assert time.monotonic() - t0 >= 0.3  # it waited its timeout (load only adds to it)
     assert x.is_moving()
     x.stop()
     with pytest.raises(StageError, match="stage_x: move stopped short of the target"):
-        x.wait_settled(timeout_s=2.0)
+        x.wait_settled(timeout_s=PATIENCE_S)
 
 
 def test_velocity_setting_reaches_the_controller(rig):
@@ -165,7 +200,7 @@ def test_velocity_setting_reaches_the_controller(rig):
     x = rig.stage(emu, require_homed=False, velocity_um_per_s=5000.0,
                   acceleration_um_per_s2=50000.0)
     x.move_to(10.0)
-    x.wait_settled(5.0)
+    x.wait_settled(PATIENCE_S)
     dyn = emu.axes[0].stage.dynamics
     assert dyn.velocity_um_per_s == pytest.approx(5000.0, rel=1e-6)
     assert dyn.acceleration_um_per_s2 == pytest.approx(50000.0, rel=1e-3)
@@ -174,32 +209,35 @@ def test_velocity_setting_reaches_the_controller(rig):
 
 # ----------------------------------------------------------------------- faults
 def test_motion_error_is_raised_with_the_axis_name(rig):
-    emu = rig.emulator(dynamics=StageDynamics(), start_um=0.0)
+    emu = rig.emulator(dynamics=CRAWL, start_um=0.0)  # 3 mm at 10 um/s: 300 s
     x = rig.stage(emu, require_homed=False)
     x.move_to(3000.0)
-    time.sleep(0.2)
-    emu.inject_motion_error()
+    wait_moving(emu)
+    emu.inject_motion_error()  # during the move
     with pytest.raises(StageError, match=r"x: motion error .* during move \(target 3000"):
-        x.wait_settled(5.0)
-    assert not x.is_moving() and x.read_status().motion_error
+        x.wait_settled(PATIENCE_S)
+    # the controller halts the axis: it reports moving until it is at rest (a few ms)
+    wait_for(lambda: not x.is_moving(), "the axis never came to rest after the error")
+    assert x.read_status().motion_error
     x.move_to(10.0)  # a new move clears the error on the controller
-    x.wait_settled(5.0)
-    assert not x.read_status(fresh=True).motion_error
+    x.wait_settled(PATIENCE_S)
+    assert not x.read_status(fresh=True, timeout_s=PATIENCE_S).motion_error
 
 
 def test_limit_switch_stops_the_move(rig):
-    emu = rig.emulator(dynamics=StageDynamics(), start_um=0.0)
+    emu = rig.emulator(dynamics=CRAWL, start_um=0.0)
     x = rig.stage(emu, require_homed=False)
     x.move_to(3000.0)
-    time.sleep(0.2)
-    emu.trigger_limit_switch(forward=True)
+    wait_moving(emu)
+    emu.trigger_limit_switch(forward=True)  # during the move
     with pytest.raises(StageError, match="x: forward limit switch hit: move stopped short "
                        r"of the target \(target 3000.0\d+ um\); at .*forward limit"):
-        x.wait_settled(5.0)
-    assert not x.is_moving() and x.read_status().forward_limit
+        x.wait_settled(PATIENCE_S)
+    wait_for(lambda: not x.is_moving(), "the axis never came to rest at the switch")
+    assert x.read_status().forward_limit
     x.move_to(10.0)  # a move away clears the switch on the controller
-    x.wait_settled(5.0)
-    assert not x.read_status(fresh=True).forward_limit
+    x.wait_settled(PATIENCE_S)
+    assert not x.read_status(fresh=True, timeout_s=PATIENCE_S).forward_limit
 
 
 def test_lost_move_completed_still_settles_from_status_updates(rig):
@@ -207,7 +245,7 @@ def test_lost_move_completed_still_settles_from_status_updates(rig):
     x = rig.stage(emu, require_homed=False)
     emu.drop_replies(1, msg_ids=[MsgId.MOT_MOVE_COMPLETED])
     x.move_to(500.0)
-    x.wait_settled(5.0)
+    x.wait_settled(PATIENCE_S)
     assert x.position_um() == pytest.approx(500.0, abs=0.05)
     assert emu.sent_counts[MsgId.MOT_MOVE_COMPLETED] == 0
 
@@ -216,11 +254,15 @@ def test_lost_move_completed_still_settles_from_status_updates(rig):
 def test_garbled_replies_are_skipped_by_the_library(rig):
     emu = rig.emulator()
     x = rig.stage(emu, require_homed=False)
-    emu.garble_replies(3)
-    time.sleep(0.4)  # three polls' replies garbled
+    with rig.held(emu):
+        emu.garble_replies(3)
+        sent = sum(emu.sent_counts.values())  # garbled frames count as sent
+    wait_for(lambda: sum(emu.sent_counts.values()) >= sent + 3,
+             "three replies (status polls) garbled")
     x.move_to(250.0)
-    x.wait_settled(5.0)
-    assert x.read_status(fresh=True).position_um == pytest.approx(250.0, abs=0.05)
+    x.wait_settled(PATIENCE_S)
+    assert x.read_status(fresh=True, timeout_s=PATIENCE_S).position_um == pytest.approx(
+        250.0, abs=0.05)
 
 
 # --------------------------------------------------------------------- two axes
@@ -230,7 +272,7 @@ def test_two_axes_on_two_single_channel_controllers(rig):
     xy = XYStage(x, y)
     xy.home()
     xy.move_to(1200.0, 2300.0)
-    xy.wait_settled(5.0)
+    xy.wait_settled(PATIENCE_S)
     assert xy.position_um() == pytest.approx((1200.0, 2300.0), abs=0.05)
     assert y.controller.hardware_info().model == "TDC001"
 
@@ -242,11 +284,12 @@ def test_two_axes_on_the_bays_of_one_controller(rig, controller, stages):
     ctl = rig.controller(emu)
     x, y = ctl.axis("x", stages[0], bay=0), ctl.axis("y", stages[1], bay=1)
     y.home()
-    assert x.read_status(fresh=True).homed is False and y.read_status().homed
+    assert x.read_status(fresh=True, timeout_s=PATIENCE_S).homed is False
+    assert y.read_status().homed
     x.home()
     x.move_to(1500.0)
     y.move_to(700.0)
-    XYStage(x, y).wait_settled(5.0)
+    XYStage(x, y).wait_settled(PATIENCE_S)
     now = time.monotonic()
     assert [a.stage.position_at(now) for a in emu.axes] == pytest.approx([1500.0, 700.0],
                                                                          abs=0.01)
@@ -267,7 +310,7 @@ def test_malformed_frame_does_not_stop_status_updates(rig, caplog):
     # a DC status update without its data packet: the library's parser raises on it
     emu.inject_raw(bytes([0x91, 0x04, 0x01, 0x00, 0x01, 0x50]))
     x.move_to(300.0)
-    x.wait_settled(5.0)
+    x.wait_settled(PATIENCE_S)
     assert x.read_status().position_um == pytest.approx(300.0, abs=0.05)
     assert "malformed frame skipped" in caplog.text
 

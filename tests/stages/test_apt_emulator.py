@@ -1,4 +1,10 @@
-"""The APT emulator on its own, driven with raw frames over its pty."""
+"""The APT emulator on its own, driven with raw frames over its pty.
+
+Nothing here depends on how fast the machine is: replies are awaited with a
+generous bound (:data:`PATIENCE_S`), a request's reply marks that everything sent
+before it was handled, and tests that look at an axis mid-move run the emulator on
+a :class:`ManualClock` that only the test advances.
+"""
 
 import os
 import select
@@ -15,6 +21,20 @@ from stages.simulated import StageDynamics
 
 M, S = P.MsgId, P.StatusBits
 FAST = StageDynamics(velocity_um_per_s=20000.0, acceleration_um_per_s2=200000.0, settle_s=0.01)
+PATIENCE_S = 60.0
+
+
+class ManualClock:
+    """Emulator time that stands still until the test advances it."""
+
+    def __init__(self) -> None:
+        self.t_s = 0.0
+
+    def now_s(self) -> float:
+        return self.t_s
+
+    def sleep(self, dt_s: float) -> None:
+        self.t_s += dt_s
 
 
 class RawClient:
@@ -35,7 +55,7 @@ class RawClient:
             if select.select([self.fd], [], [], left)[0]:
                 self.frames += self.decoder.feed(os.read(self.fd, 4096))
 
-    def wait_for(self, msg_id: int, timeout_s: float = 2.0) -> P.Frame:
+    def wait_for(self, msg_id: int, timeout_s: float = PATIENCE_S) -> P.Frame:
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
             for i, f in enumerate(self.frames):
@@ -71,7 +91,10 @@ def emulated():
     for emu, client in made:
         client.close()
         emu.close()
-    assert not [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+    end = time.monotonic() + PATIENCE_S
+    while [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]:
+        assert time.monotonic() < end, "emulator threads still running after close"
+        time.sleep(0.01)
     if fds:
         assert set(os.listdir("/proc/self/fd")) <= fds  # ptys and wake-up pipe closed
 
@@ -97,22 +120,28 @@ def test_single_channel_info_and_status_come_from_0x50(emulated):
 
 
 def test_home_then_move_sends_homed_and_completed_with_status_bits(emulated):
-    emu, c = emulated(start_um=2000.0)
+    clock = ManualClock()
+    emu, c = emulated(start_um=2000.0, clock=clock)
     c.send(P.short(M.MOT_MOVE_HOME, P.USB, P.HOST, 1))
-    _, st = status(c)
+    _, st = status(c)  # its reply: the homing has started
     assert st.has(S.HOMING | S.MOVING_REVERSE) and not st.has(S.HOMED)
+    clock.sleep(1.0)  # 2 mm at FAST: 0.2 s
     homed = c.wait_for(M.MOT_MOVE_HOMED)
     assert (homed.param1, homed.source) == (1, P.USB)
     _, st = status(c)
     assert st.has(S.HOMED) and not st.has(S.HOMING) and st.position_counts == 0
     target = round(1500.0 * emu.axes[0].cpu)
     c.send(P.long(M.MOT_MOVE_ABSOLUTE, P.USB, P.HOST, D.pack_chan_int32(1, target)))
-    c.collect(0.02)
+    status(c)  # the move has started
+    clock.sleep(0.05)  # of the 0.17 s the move takes
     _, st = status(c)
     assert st.has(S.MOVING_FORWARD) and 0 < st.position_counts < target
+    clock.sleep(1.0)
     done = D.unpack_dcstatus(c.wait_for(M.MOT_MOVE_COMPLETED).data)
     assert done.position_counts == target and not done.has(P.MOVING_MASK)
     c.send(P.long(M.MOT_MOVE_RELATIVE, P.USB, P.HOST, D.pack_chan_int32(1, -100)))
+    status(c)
+    clock.sleep(1.0)
     assert D.unpack_dcstatus(c.wait_for(M.MOT_MOVE_COMPLETED).data).position_counts == (
         target - 100)
 
@@ -174,10 +203,13 @@ def test_move_beyond_travel_stops_on_the_limit_switch(emulated):
 
 
 def test_fault_hooks_motion_error_limit_drop_and_garble(emulated):
-    emu, c = emulated(start_um=0.0)
+    clock = ManualClock()
+    emu, c = emulated(start_um=0.0, clock=clock)
     c.send(P.long(M.MOT_MOVE_ABSOLUTE, P.USB, P.HOST, D.pack_chan_int32(1, 500_000)))
-    c.collect(0.05)
+    status(c)  # the move has started
+    clock.sleep(0.05)  # of the ~0.8 s it takes
     emu.inject_motion_error()
+    clock.sleep(1.0)  # past the settle time of the halt
     st = D.unpack_dcstatus(c.wait_for(M.MOT_MOVE_STOPPED).data)
     assert st.has(S.MOTION_ERROR) and 0 < st.position_counts < 500_000
     emu.trigger_limit_switch(forward=False)
@@ -185,8 +217,9 @@ def test_fault_hooks_motion_error_limit_drop_and_garble(emulated):
     emu.drop_replies(1, msg_ids=[M.MOT_GET_DCSTATUSUPDATE])
     c.frames.clear()
     c.send(P.short(M.MOT_REQ_DCSTATUSUPDATE, P.USB, P.HOST, 1))
-    c.collect(0.1)
-    assert c.frames == []
+    c.send(P.short(M.HW_REQ_INFO, P.USB, P.HOST))  # answered after the request before it
+    c.wait_for(M.HW_GET_INFO)
+    assert not [f for f in c.frames if f.msg_id == M.MOT_GET_DCSTATUSUPDATE]
     emu.garble_replies(1)
     c.send(P.short(M.HW_REQ_INFO, P.USB, P.HOST))
     c.send(P.short(M.MOT_REQ_DCSTATUSUPDATE, P.USB, P.HOST, 1))
@@ -211,11 +244,14 @@ def test_unknown_garbled_and_unsupported_input_is_ignored(emulated, caplog):
 def test_start_and_stop_update_messages(emulated):
     emu, c = emulated("BBD202", ["MLS203-X", "MLS203-Y"], update_period_s=0.02)
     c.send(P.short(M.HW_START_UPDATEMSGS, P.bay_address(1), P.HOST))
-    c.collect(0.2)
-    updates = [f for f in c.frames if f.msg_id == M.MOT_GET_DCSTATUSUPDATE]
-    assert len(updates) >= 5 and {f.source for f in updates} == {P.bay_address(1)}
+    end = time.monotonic() + PATIENCE_S
+    while len(updates := [f for f in c.frames if f.msg_id == M.MOT_GET_DCSTATUSUPDATE]) < 5:
+        assert time.monotonic() < end, f"{len(updates)} status updates in {PATIENCE_S} s"
+        c.collect(0.01)
+    assert {f.source for f in updates} == {P.bay_address(1)}
     c.send(P.short(M.HW_STOP_UPDATEMSGS, P.bay_address(1), P.HOST))
-    c.collect(0.05)
-    c.frames.clear()
-    c.collect(0.1)
+    c.send(P.short(M.HW_REQ_INFO, P.RACK, P.HOST))  # answered after the stop was handled
+    c.wait_for(M.HW_GET_INFO)
+    c.frames.clear()  # any update sent before the stop came before that reply
+    c.collect(0.1)  # five update periods
     assert c.frames == []
