@@ -2,7 +2,8 @@
 `mirimager resume` completes it, and the resumed image equals the uninterrupted one.
 
 Half the trials scan a recipe whose lock-in re-ranges twice (overloads near points 50 and
-130, where the noise first crosses each full scale) before the kill, so the resumed scan must start from the re-ranged sensitivity;
+130, where the noise first crosses each full scale) before the kill, so the resumed scan
+must start from the re-ranged sensitivity;
 the other half a scan that pauses twice (chopper stopped at point 100, MIR power drop at
 point 250, injected in the simulated lab) before the kill.
 
