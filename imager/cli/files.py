@@ -58,11 +58,11 @@ def add_info(sub) -> None:
 
 
 def cmd_reconstruct(args) -> int:
+    for path in (args.file, args.flat, args.calibration):
+        probe(path)
     from reconstruction import load_raster, reconstruct_raster
     from reconstruction.spifile import scan_kind
 
-    for path in (args.file, args.flat, args.calibration):
-        probe(path)
     for _, target in _output_targets(args):  # before any work: nothing is overwritten
         check_not_there(target, args.overwrite)
         check_can_create(target)
@@ -170,11 +170,11 @@ def _write_outputs(args, scan, rec, image, label) -> None:
 def cmd_info(args) -> int:
     import dataclasses
 
+    probe(args.file)
     from reconstruction import ScanFileError, load_raster
     from reconstruction.events import format_event, load_events, summarize_events
     from reconstruction.spifile import load_single_pixel, scan_kind
 
-    probe(args.file)
     kind = scan_kind(args.file)
     if kind == "single_pixel":
         scan = load_single_pixel(args.file)

@@ -22,20 +22,31 @@ class DeviceError(Exception):
     """A device could not be opened or did not answer: one line, exit status 1."""
 
 
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    from imager.recipes import RecipeError
-    from reconstruction import ScanFileError
-    from stages import TravelLimitError
+def _loaded(*names: str) -> tuple[type[BaseException], ...]:
+    """The exception classes ``"module:Class"`` whose modules are already imported.
 
-    return (UserError, RecipeError, ScanFileError, TravelLimitError, FileExistsError)
+    An exception of a module never imported cannot have been raised: asking only
+    ``sys.modules`` keeps a fast one-line error fast (no NumPy or h5py imported for it).
+    """
+    found = []
+    for name in names:
+        module, _, attribute = name.partition(":")
+        cls = getattr(sys.modules.get(module), attribute, None)
+        if cls is not None:
+            found.append(cls)
+    return tuple(found)
+
+
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    return (UserError, FileExistsError, *_loaded(
+        "imager.recipes.recipe:RecipeError", "reconstruction.errors:ScanFileError",
+        "stages.interface:TravelLimitError"))
 
 
 def _fault_types() -> tuple[type[BaseException], ...]:
-    from imager.devices import DeviceError as InstrumentFault
-    from imager.engine.faults import ScanFault
-    from stages import StageError
-
-    return (ScanFault, StageError, InstrumentFault, TimeoutError)
+    return (TimeoutError, *_loaded(
+        "imager.engine.faults:ScanFault", "stages.interface:StageError",
+        "imager.devices.interfaces:DeviceError"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,12 +31,12 @@ def add_resume(sub) -> None:
 
 
 def cmd_resume(args) -> int:
+    probe(args.file)
     from imager.engine import run_raster, run_single_pixel
     from imager.recipes import parse_recipe
     from reconstruction import load_raster
     from reconstruction.spifile import load_single_pixel, scan_kind
 
-    probe(args.file)
     kind = scan_kind(args.file)
     if kind not in ("raster", "single_pixel"):
         raise UserError(f"{args.file}: a {kind} file; only raster and single-pixel scans resume")

@@ -13,10 +13,10 @@ from imager.cli import main
 HEAVY = ("matplotlib", "scipy", "h5py")
 
 
-def _imported_after(code: str) -> set[str]:
-    """Top-level packages of HEAVY that a fresh interpreter has imported after ``code``."""
+def _imported_after(code: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """Top-level packages of ``heavy`` that a fresh interpreter has imported after ``code``."""
     probe = (f"{code}\nimport json, sys\n"
-             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
+             f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          timeout=300, check=True).stdout
     return set(json.loads(out.splitlines()[-1]))
@@ -77,3 +77,12 @@ def test_info_reads_hdf5_without_plotting_or_scipy(request, which):
     loaded = _imported_after(code)
     assert "h5py" in loaded  # it did read the file
     assert not loaded & {"matplotlib", "scipy"}
+
+
+@pytest.mark.parametrize("argv", [["info", "missing.h5"],
+                                  ["reconstruct", "missing.h5", "-o", "out"],
+                                  ["resume", "missing.h5"]])
+def test_a_missing_file_is_reported_before_numpy_or_h5py_load(tmp_path, argv):
+    code = (f"import os\nos.chdir({str(tmp_path)!r})\nfrom imager.cli import main\n"
+            f"assert main({argv!r}) == 2")
+    assert _imported_after(code, ("numpy", "h5py")) == set()
