@@ -199,14 +199,17 @@ def test_a_file_another_scan_created_meanwhile_is_named(tmp_path, recipe, capsys
         assert f.attrs["winner"] == "the other scan"
 
 
+GONE_LAB = ('name = "gone"\n[stage_x]\nserial_port = "/nonexistent/pty-x"\n'
+            '[stage_y]\nserial_port = "/nonexistent/pty-y"\n'
+            '[lockin]\naddress = "TCPIP::127.0.0.1::9::SOCKET"\n'
+            '[chopper]\nserial_port = "/nonexistent/pty-c"\n'
+            '[source]\ndriver = "manual"\n[pump]\ndriver = "manual"\n')
+"""A lab configuration whose devices are all absent."""
+
+
 def test_lab_that_does_not_answer_says_so_without_promising_a_file(tmp_path, recipe, capsys):
     config = tmp_path / "gone.toml"
-    config.write_text(
-        'name = "gone"\n[stage_x]\nserial_port = "/nonexistent/pty-x"\n'
-        '[stage_y]\nserial_port = "/nonexistent/pty-y"\n'
-        '[lockin]\naddress = "TCPIP::127.0.0.1::9::SOCKET"\n'
-        '[chopper]\nserial_port = "/nonexistent/pty-c"\n'
-        '[source]\ndriver = "manual"\n[pump]\ndriver = "manual"\n')
+    config.write_text(GONE_LAB)
     path = tmp_path / "never.h5"
     assert main(["scan", str(recipe), "--lab", str(config), "-o", str(path),
                  "--no-progress"]) == 1
@@ -278,12 +281,7 @@ def test_scan_on_a_lab_says_the_recipes_sim_section_is_not_used(tmp_path, capsys
     recipe = tmp_path / "star.toml"
     recipe.write_text('name = "star"\n[scan]\nnx = 4\nny = 4\n[sim]\nchart = "siemens_star"\n')
     config = tmp_path / "gone.toml"
-    config.write_text(
-        'name = "gone"\n[stage_x]\nserial_port = "/nonexistent/pty-x"\n'
-        '[stage_y]\nserial_port = "/nonexistent/pty-y"\n'
-        '[lockin]\naddress = "TCPIP::127.0.0.1::9::SOCKET"\n'
-        '[chopper]\nserial_port = "/nonexistent/pty-c"\n'
-        '[source]\ndriver = "manual"\n[pump]\ndriver = "manual"\n')
+    config.write_text(GONE_LAB)
     assert main(["scan", str(recipe), "--lab", str(config), "-o", str(tmp_path / "s.h5"),
                  "--no-progress"]) == 1
     note, error = capsys.readouterr().err.strip().splitlines()
