@@ -204,6 +204,7 @@ def save_png(
     vmax: float | None = None,
     dpi: int = 150,
     scale_bar: bool = True,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
     """Save an image as an annotated PNG figure.
 
@@ -227,7 +228,9 @@ def save_png(
     dpi : int
         Resolution.
     scale_bar : bool
-        Draw a scale bar (`nice_scale_bar_um`) in the lower right corner.
+        Draw a scale bar (`nice_scale_bar_um`) above the image's top-right corner.
+    metadata : dict, optional
+        PNG text chunks (``{key: text}``, Latin-1), e.g. which scan the image shows.
 
     Returns
     -------
@@ -290,7 +293,7 @@ def save_png(
     cbar.set_label(units_label)
     if scale_bar and width_um > 0:
         _add_scale_bar(fig, ax, nice_scale_bar_um(width_um), height_um, title_text)
-    fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight", metadata=metadata)
     return path
 
 

@@ -13,12 +13,11 @@ from imager.cli.common import (
     check_not_there,
     check_seed,
     format_metrics,
-    mark_png,
     new_file,
     probe,
     scan_identity,
 )
-from imager.cli.main import DeviceError, UserError
+from imager.cli.main import LabOpenError, UserError
 
 OVERWRITE_HELP = ("replace an existing image (PNG, live PNG) of the same name; without it "
                   "the command refuses before it starts. Scan files are never replaced")
@@ -236,10 +235,9 @@ def _save_scan_png(scan_path: Path, png: Path, replace: bool) -> str | None:
     report = io.StringIO()
     try:
         with new_file(png, overwrite=replace) as tmp, redirect_stdout(report):
-            _export_png(scan_path, tmp)
+            _export_png(scan_path, tmp, {PNG_SCAN_KEY: scan_identity(scan_path)})
             if not tmp.exists():
                 return None
-            mark_png(tmp, PNG_SCAN_KEY, scan_identity(scan_path))
     except FileExistsError:
         raise UserError(f"{png}: file exists (made while the scan ran); not overwritten: "
                         f"the scan is in {scan_path} ('mirimager reconstruct' draws it)"
@@ -255,15 +253,18 @@ def _open_lab(recipe, lab_config: str | None):
         from imager.lab import simulated_lab_for
 
         return nullcontext(simulated_lab_for(recipe))
-    from imager.drivers import InstrumentError
+    from imager.devices import DeviceError
     from imager.labconfig import load_lab_config, open_hardware_lab
+    from imager.recipes import RecipeError
     from stages import StageError
 
     load_lab_config(lab_config)  # bad configuration: one-line error before any port opens
     try:
         return open_hardware_lab(lab_config)
-    except (InstrumentError, StageError, OSError, TimeoutError, ValueError) as exc:
-        raise DeviceError(f"{lab_config}: cannot open the lab: {exc}") from None
+    except RecipeError:  # a named driver class that does not fit: the user's to fix (exit 2)
+        raise
+    except (DeviceError, StageError, OSError, TimeoutError, ValueError) as exc:
+        raise LabOpenError(f"{lab_config}: cannot open the lab: {exc}") from None
 
 
 def _run_scan(lab, recipe, path, args, calibration):
@@ -282,7 +283,7 @@ def _run_scan(lab, recipe, path, args, calibration):
     return result
 
 
-def _export_png(scan_path: Path, png: Path) -> None:
+def _export_png(scan_path: Path, png: Path, metadata: dict[str, str] | None = None) -> None:
     """The scan's image as ``mirimager reconstruct`` draws it by default (raster: snake lag
     corrected when significant; single-pixel: TV), in nW/um^2 when the scan stores a
     calibration (``--calibration``), else in volts."""
@@ -301,6 +302,6 @@ def _export_png(scan_path: Path, png: Path) -> None:
         rec = reconstruct_raster(scan)
     image, label = _calibrated(rec.image, scan, None)
     save_png(png, image, rec.x_um, rec.y_um, title=image_title(scan_path.name, scan, rec),
-             units_label=label)
+             units_label=label, metadata=metadata)
     if rec.metrics:
         print("vs truth:  " + format_metrics(rec.metrics))

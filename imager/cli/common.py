@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import struct
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,37 +114,15 @@ def new_file(target: str | os.PathLike[str], overwrite: bool = False) -> Iterato
         tmp.unlink(missing_ok=True)
 
 
-def mark_png(path: str | os.PathLike[str], key: str, text: str) -> None:
-    """Add a PNG text chunk ``key: text`` (Latin-1) right after the header of ``path``."""
-    path = Path(path)
-    data = path.read_bytes()
-    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
-        raise ValueError(f"{path}: not a PNG file")
-    body = key.encode("latin-1") + b"\0" + text.encode("latin-1", errors="replace")
-    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(
-        ">I", zlib.crc32(b"tEXt" + body))
-    end_of_header = 8 + 12 + struct.unpack(">I", data[8:12])[0]
-    path.write_bytes(data[:end_of_header] + chunk + data[end_of_header:])
-
-
 def png_text(path: str | os.PathLike[str]) -> dict[str, str]:
     """The text chunks of a PNG file (empty if it is not a readable PNG)."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        data = Path(path).read_bytes()
-    except OSError:
+        with Image.open(path) as image:
+            return dict(getattr(image, "text", {}))
+    except (OSError, UnidentifiedImageError, ValueError):
         return {}
-    if data[:8] != b"\x89PNG\r\n\x1a\n":
-        return {}
-    texts, at = {}, 8
-    while at + 8 <= len(data):
-        length, kind = struct.unpack(">I", data[at:at + 4])[0], data[at + 4:at + 8]
-        if kind == b"tEXt":
-            key, _, value = data[at + 8:at + 8 + length].partition(b"\0")
-            texts[key.decode("latin-1")] = value.decode("latin-1")
-        if kind in (b"IDAT", b"IEND"):  # text chunks of interest come before the image
-            break
-        at += 12 + length
-    return texts
 
 
 def scan_identity(scan_path: str | os.PathLike[str]) -> str:
