@@ -19,9 +19,7 @@ from typing import Any
 
 from imager.drivers.errors import InstrumentError
 from imager.drivers.visa_link import VisaLink
-
-FLAG_POWER_SENSOR = 1
-FLAG_WAVELENGTH_SETTABLE = 32
+from imager.instruments.pm100 import FLAG_POWER_SENSOR, FLAG_WAVELENGTH_SETTABLE
 
 
 class PM100:

@@ -2,9 +2,17 @@
 
 The two models share most of their command set; they differ in the index
 tables (the SR860's sensitivity order is reversed), the reference-source
-command, the ``SNAP?`` parameter numbering and the LIA status bits. The model
-drivers (:class:`imager.drivers.sr830.SR830`, :class:`imager.drivers.sr860.SR860`)
-fill those in.
+command, the ``SNAP?`` parameter numbering and the LIA status bits, all of
+which come from :mod:`imager.instruments.srs` (the model's
+:class:`~imager.instruments.srs.LockInModel`, ``SPEC``).
+
+Settings are declared once, as a table of
+:class:`~imager.drivers.srs_settings.Setting` (the way PyMeasure's
+``Instrument.control`` declares a property; :mod:`imager.drivers.srs_settings`):
+each row gives the property (its name carries the unit), the command, how a
+value goes over the wire and whether it is restored after a reconnection.
+From that one table come the properties, :meth:`SRSLockIn.settings` and the
+restore list.
 
 Every setting property reads from or writes to the instrument (no cache).
 Setters snap to the instrument's tables: time constant and sensitivity round
@@ -25,29 +33,18 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import pyvisa
-from scipy.special import gammaincinv
 
 from imager.devices.interfaces import LockInReading, LockInStatus, Settings
 from imager.drivers.errors import InstrumentError
+from imager.drivers.srs_settings import ALWAYS, WITH_INTERNAL_REFERENCE, Setting
 from imager.drivers.visa_link import VisaLink, interface_type
+from imager.instruments import srs
 
-SLOPES_DB_PER_OCT = (6, 12, 18, 24)
 _ESR_EXE, _ESR_CMD = 1 << 4, 1 << 5
-_REL = 1e-6
-
-
-def wrap_phase_deg(phase_deg: float) -> float:
-    """Wrap a phase into ``(-180, 180]`` degrees."""
-    wrapped = math.fmod(float(phase_deg), 360.0)
-    if wrapped > 180.0:
-        wrapped -= 360.0
-    elif wrapped <= -180.0:
-        wrapped += 360.0
-    return wrapped
 
 
 def _same_setting(reply: str, value: str) -> bool:
@@ -58,24 +55,12 @@ def _same_setting(reply: str, value: str) -> bool:
         return reply.strip().upper() == value.strip().upper()
 
 
-def index_at_least(table: tuple[float, ...], value: float, what: str) -> int:
-    """Index of the smallest table entry ``>= value`` (within 1 ppm).
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is not positive or exceeds every entry.
-    """
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"{what} must be > 0, got {value!r}")
-    fits = [i for i, v in enumerate(table) if v >= value * (1.0 - _REL)]
-    if not fits:
-        raise ValueError(f"{what} {value!r} exceeds the largest available {max(table):g}")
-    return min(fits, key=lambda i: table[i])
-
-
 class SRSLockIn:
     """Base driver; implements :class:`imager.devices.interfaces.LockIn`.
+
+    A model subclass sets ``SPEC`` (its :class:`~imager.instruments.srs.LockInModel`)
+    and ``SETTINGS`` (its :class:`Setting` table); the properties are made from
+    the table when the subclass is defined.
 
     Parameters
     ----------
@@ -96,17 +81,44 @@ class SRSLockIn:
         ``sleep(seconds)`` used while waiting for the filter to settle.
     read_status : bool
         Whether :meth:`read_xy` also queries ``LIAS?`` (one more round trip).
+
+    Attributes
+    ----------
+    sensitivities_V : tuple of float
+        The model's full scales, ascending (the ladder the engine re-ranges on).
     """
 
+    SPEC: ClassVar[srs.LockInModel]
+    SETTINGS: ClassVar[tuple[Setting, ...]] = ()
     MODEL: ClassVar[str] = ""
     SENSITIVITIES_V: ClassVar[tuple[float, ...]] = ()
     TIME_CONSTANTS_S: ClassVar[tuple[float, ...]] = ()
     SENSITIVITY_COMMAND: ClassVar[str] = ""
     REFERENCE_COMMAND: ClassVar[str] = ""
-    REFERENCE_SOURCES: ClassVar[dict[str, int]] = {}
+    REFERENCE_SOURCES: ClassVar[Mapping[str, int]] = {}
     SNAP_XY: ClassVar[str] = ""
-    EXTRA_RESTORED: ClassVar[tuple[str, ...]] = ()
-    """Model-specific setting commands restored after a reconnection."""
+    sensitivities_V: ClassVar[tuple[float, ...]] = ()
+
+    # made from SETTINGS (see __init_subclass__)
+    time_constant_s: float
+    sensitivity_V: float
+    filter_slope_dB_per_oct: int
+    reference_phase_deg: float
+    reference_source: str
+    reference_frequency_Hz: float
+    harmonic: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.SPEC
+        cls.MODEL, cls.SNAP_XY = spec.name, spec.snap_xy
+        cls.SENSITIVITIES_V, cls.TIME_CONSTANTS_S = spec.sensitivities_V, spec.time_constants_s
+        cls.SENSITIVITY_COMMAND = spec.sensitivity_command
+        cls.REFERENCE_COMMAND, cls.REFERENCE_SOURCES = (spec.reference_command,
+                                                        spec.reference_sources)
+        cls.sensitivities_V = spec.ladder_V
+        for setting in cls.SETTINGS:
+            setattr(cls, setting.name, setting.as_property())
 
     def __init__(
         self,
@@ -156,20 +168,46 @@ class SRSLockIn:
 
     def decode_status(self, lias: int) -> LockInStatus:
         """Map the model's ``LIAS?`` value to :class:`LockInStatus`."""
-        raise NotImplementedError
+        return self.SPEC.decode_status(lias)
+
+    # ------------------------------------------------------------ settings
+    def get_setting(self, setting: Setting) -> Any:
+        """Query one declared setting and return its value."""
+        command = f"{setting.command}?"
+        if setting.codec.parse == "int":
+            raw: float = self._link.query_int(command)
+        else:
+            raw = self._link.query_float(command)
+        try:
+            return setting.codec.decode(raw)  # type: ignore[arg-type]
+        except LookupError as exc:
+            raise InstrumentError(f"{self.MODEL}: {command} {exc}") from None
+
+    def set_setting(self, setting: Setting, value: Any) -> None:
+        """Send one declared setting (checked: see :meth:`write`)."""
+        self.write(f"{setting.command} {setting.codec.encode(value, setting.name)}")
+
+    def settings(self) -> Settings:
+        """Every setting worth recording in a scan file (read from the instrument)."""
+        out: Settings = {"kind": self.MODEL, "address": self.address, "idn": self.identify()}
+        out.update({s.name: self.get_setting(s) for s in self.SETTINGS})
+        return out
 
     # ------------------------------------------------------------ reconnection
+    def _restored(self, when: str) -> tuple[str, ...]:
+        return tuple(s.command for s in self.SETTINGS if s.restore == when)
+
     @property
     def restored_commands(self) -> tuple[str, ...]:
         """Setting commands whose values are restored after a reconnection (and ``FREQ``)."""
-        return ("OFLT", self.SENSITIVITY_COMMAND, "OFSL", "PHAS", "HARM",
-                self.REFERENCE_COMMAND, *self.EXTRA_RESTORED)
+        return self._restored(ALWAYS)
 
     def _read_restorable(self) -> dict[str, str]:
         """``{command: reply}`` of every restored setting, ``FREQ`` with the internal reference."""
         state = {head: self._link.query(f"{head}?") for head in self.restored_commands}
         if self._internal_reference(state[self.REFERENCE_COMMAND]):
-            state["FREQ"] = self._link.query("FREQ?")
+            last = self._restored(WITH_INTERNAL_REFERENCE)
+            state.update({head: self._link.query(f"{head}?") for head in last})
         return state
 
     def _internal_reference(self, reply: str) -> bool:
@@ -182,7 +220,7 @@ class SRSLockIn:
         """Record an accepted ``"<HEAD> <value>"`` set as the expected state."""
         head, _, value = command.strip().partition(" ")
         head, value = head.upper(), value.strip()
-        if value and ";" not in command and (head in self.restored_commands or head == "FREQ"):
+        if value and ";" not in command and any(head == s.command for s in self.SETTINGS):
             self._expected[head] = value
 
     @property
@@ -203,22 +241,21 @@ class SRSLockIn:
             If the instrument does not answer or rejects a restored value.
         """
         self._initialise()
-        restored: list[str] = []
-        for head, value in list(self._expected.items()):
-            if head == "FREQ":
-                continue
-            if not _same_setting(self._link.query(f"{head}?"), value):
-                self.write(f"{head} {value}")
-                restored.append(head)
-        freq = self._expected.get("FREQ")
-        if freq is not None and self._internal_reference(
-            self._link.query(f"{self.REFERENCE_COMMAND}?")
-        ) and not _same_setting(self._link.query("FREQ?"), freq):
-            self.write(f"FREQ {freq}")
-            restored.append("FREQ")
+        last = [h for h in self._restored(WITH_INTERNAL_REFERENCE) if h in self._expected]
+        restored = [head for head, value in list(self._expected.items())
+                    if head not in last and self._resend(head, value)]
+        if last and self._internal_reference(self._link.query(f"{self.REFERENCE_COMMAND}?")):
+            restored += [head for head in last if self._resend(head, self._expected[head])]
         self.restored_after_reconnect = tuple(restored)
         if restored:  # the output restarts from the changed settings: let it settle
             self.wait_settled(0.9999)
+
+    def _resend(self, head: str, value: str) -> bool:
+        """Send ``head value`` if the instrument holds something else; whether it was sent."""
+        if _same_setting(self._link.query(f"{head}?"), value):
+            return False
+        self.write(f"{head} {value}")
+        return True
 
     # ------------------------------------------------------------ I/O
     @property
@@ -262,106 +299,6 @@ class SRSLockIn:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------ settings
-    @property
-    def time_constant_s(self) -> float:
-        """Output filter time constant, s (set: rounds up to the next table value)."""
-        return self.TIME_CONSTANTS_S[self._table_index("OFLT?", self.TIME_CONSTANTS_S)]
-
-    @time_constant_s.setter
-    def time_constant_s(self, value: float) -> None:
-        self.write(f"OFLT {index_at_least(self.TIME_CONSTANTS_S, value, 'time_constant_s')}")
-
-    @property
-    def sensitivity_V(self) -> float:
-        """Full-scale sensitivity, V (set: rounds up to the next range)."""
-        table = self.SENSITIVITIES_V
-        return table[self._table_index(f"{self.SENSITIVITY_COMMAND}?", table)]
-
-    @sensitivity_V.setter
-    def sensitivity_V(self, value: float) -> None:
-        index = index_at_least(self.SENSITIVITIES_V, value, "sensitivity_V")
-        self.write(f"{self.SENSITIVITY_COMMAND} {index}")
-
-    @property
-    def filter_slope_dB_per_oct(self) -> int:
-        """Filter roll-off: 6, 12, 18 or 24 dB/octave."""
-        return SLOPES_DB_PER_OCT[self._table_index("OFSL?", SLOPES_DB_PER_OCT)]
-
-    @filter_slope_dB_per_oct.setter
-    def filter_slope_dB_per_oct(self, value: int) -> None:
-        if value not in SLOPES_DB_PER_OCT:
-            raise ValueError(f"filter_slope_dB_per_oct must be one of {SLOPES_DB_PER_OCT}")
-        self.write(f"OFSL {SLOPES_DB_PER_OCT.index(value)}")
-
-    @property
-    def reference_phase_deg(self) -> float:
-        """Reference phase shift, degrees (set: wrapped into (-180, 180])."""
-        return self._link.query_float("PHAS?")
-
-    @reference_phase_deg.setter
-    def reference_phase_deg(self, value: float) -> None:
-        if not math.isfinite(value):
-            raise ValueError(f"reference_phase_deg must be finite, got {value!r}")
-        self.write(f"PHAS {wrap_phase_deg(value):.4f}")
-
-    @property
-    def reference_source(self) -> str:
-        """Reference source name (keys of ``REFERENCE_SOURCES``)."""
-        index = self._link.query_int(f"{self.REFERENCE_COMMAND}?")
-        for source, i in self.REFERENCE_SOURCES.items():
-            if i == index:
-                return source
-        raise InstrumentError(f"{self.MODEL}: unknown reference source index {index}")
-
-    @reference_source.setter
-    def reference_source(self, value: str) -> None:
-        key = str(value).lower()
-        if key not in self.REFERENCE_SOURCES:
-            raise ValueError(f"reference_source must be one of {sorted(self.REFERENCE_SOURCES)}")
-        self.write(f"{self.REFERENCE_COMMAND} {self.REFERENCE_SOURCES[key]}")
-
-    @property
-    def reference_frequency_Hz(self) -> float:
-        """Reference frequency, Hz (the measured one with an external reference)."""
-        return self._link.query_float("FREQ?")
-
-    @reference_frequency_Hz.setter
-    def reference_frequency_Hz(self, value: float) -> None:
-        if not (math.isfinite(value) and value > 0.0):
-            raise ValueError(f"reference_frequency_Hz must be > 0, got {value!r}")
-        self.write(f"FREQ {value:.6g}")
-
-    @property
-    def harmonic(self) -> int:
-        """Detection harmonic."""
-        return self._link.query_int("HARM?")
-
-    @harmonic.setter
-    def harmonic(self, value: int) -> None:
-        self.write(f"HARM {int(value)}")
-
-    def _table_index(self, command: str, table: tuple[float, ...] | tuple[int, ...]) -> int:
-        index = self._link.query_int(command)
-        if not 0 <= index < len(table):
-            raise InstrumentError(f"{self.MODEL}: {command} returned index {index} out of table")
-        return index
-
-    def settings(self) -> Settings:
-        """Every setting worth recording in a scan file (read from the instrument)."""
-        return {
-            "kind": self.MODEL,
-            "address": self.address,
-            "idn": self.identify(),
-            "time_constant_s": self.time_constant_s,
-            "sensitivity_V": self.sensitivity_V,
-            "filter_slope_dB_per_oct": self.filter_slope_dB_per_oct,
-            "reference_phase_deg": self.reference_phase_deg,
-            "reference_source": self.reference_source,
-            "reference_frequency_Hz": self.reference_frequency_Hz,
-            "harmonic": self.harmonic,
-        }
-
     # ------------------------------------------------------------ readings
     def status(self) -> LockInStatus:
         """Status bits latched since the last status read (reading clears them)."""
@@ -378,71 +315,16 @@ class SRSLockIn:
         return LockInReading(x_V, y_V, status)
 
     def settle_time_s(self, fraction: float = 0.99) -> float:
-        """Time after an input step for the output to reach ``fraction`` of it.
-
-        For ``n = slope / 6`` identical RC stages of time constant ``tau``:
-        ``x * tau`` with ``1 - exp(-x) * sum_{j<n} x**j / j! = fraction``.
-        """
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"settle_time_s: fraction must be in (0, 1), got {fraction!r}")
-        n = self.filter_slope_dB_per_oct // 6
-        return float(gammaincinv(n, fraction)) * self.time_constant_s
+        """Time after an input step for the output to reach ``fraction`` of it, s
+        (:func:`imager.instruments.srs.settle_time_s` at the present settings)."""
+        srs.check_settle_fraction(fraction)
+        return srs.settle_time_s(self.time_constant_s, self.filter_slope_dB_per_oct, fraction)
 
     def wait_settled(self, fraction: float = 0.99) -> float:
         """Sleep :meth:`settle_time_s` and return the time slept, s."""
         dt_s = self.settle_time_s(fraction)
         self._sleep(dt_s)
         return dt_s
-
-    def auto_sensitivity(
-        self,
-        *,
-        high: float = 0.9,
-        low: float = 0.1,
-        target: float = 0.5,
-        settle_fraction: float = 0.99,
-        max_steps: int = 40,
-    ) -> float:
-        """Choose the sensitivity for the present signal, with hysteresis.
-
-        Repeats: wait for the filter to settle, discard old status, read. On
-        an output overload go up three ranges (a clipped reading says nothing
-        about the size), above ``high`` x full scale one range; below ``low``
-        x full scale go straight to the smallest range that puts the reading
-        under ``target`` x full scale. Stops when the reading lies between
-        ``low`` and ``high`` (or at the end of the table) and returns the
-        sensitivity, V.
-
-        Raises
-        ------
-        InstrumentError
-            If no stable range is found within ``max_steps`` changes.
-        """
-        if not 0.0 < low < target < high <= 1.0:
-            raise ValueError("auto_sensitivity needs 0 < low < target < high <= 1")
-        ladder = sorted(self.SENSITIVITIES_V)
-        fs = self.sensitivity_V
-        for _ in range(max_steps):
-            self.wait_settled(settle_fraction)
-            self.status()
-            x_V, y_V = self._link.query_floats(self.SNAP_XY, 2)
-            overload = bool(self.status() & LockInStatus.OUTPUT_OVERLOAD)
-            r_V = math.hypot(x_V, y_V)
-            pos = ladder.index(fs)
-            if overload or r_V > high * fs:
-                new_pos = min(pos + (3 if overload else 1), len(ladder) - 1)
-            elif r_V < low * fs:
-                new_pos = next(i for i, s in enumerate(ladder) if r_V < target * s or s == fs)
-            else:
-                return fs
-            if new_pos == pos:
-                return fs
-            fs = ladder[new_pos]
-            self.sensitivity_V = fs
-        raise InstrumentError(
-            f"{self.MODEL} at {self.address}: auto_sensitivity found no stable range "
-            f"in {max_steps} steps"
-        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.address!r})"

@@ -14,9 +14,10 @@ Keywords: ``id?``, ``?`` (command list), ``freq``, ``blade``, ``ref``,
 ``output``, ``nharmonic``, ``dharmonic``, ``phase``, ``enable``, ``oncycle``,
 ``intensity`` (set with ``=``, query with ``?``), ``refoutfreq?`` and
 ``input?`` (read-only), ``save`` (accepted). Blade, reference and output
-indices follow the MC2000B numbering (blade 0..14; the reference modes are
-``internal-outer, internal-inner, external-outer, external-inner`` for the
-MC1F2, MC1F10HP and MC1F2P10 blades and ``internal, external`` otherwise).
+indices follow the MC2000B numbering (:data:`imager.instruments.mc2000b.BLADES`:
+blade 0..14; the reference modes are ``internal-outer, internal-inner,
+external-outer, external-inner`` for the MC1F2, MC1F10HP and MC1F2P10 blades
+and ``internal, external`` otherwise).
 
 The emulated lab: the emulator drives a :class:`~imager.devices.interfaces.Chopper`
 object (e.g. :class:`imager.sim.instruments.SimulatedChopper`) that the lock-in
@@ -33,25 +34,7 @@ import threading
 from typing import ClassVar
 
 from imager.devices.interfaces import Chopper
-
-BLADES: tuple[tuple[str, int, int], ...] = (
-    ("MC1F2", 4, 3),
-    ("MC1F10", 2, 2),
-    ("MC1F15", 2, 2),
-    ("MC1F30", 2, 2),
-    ("MC1F60", 2, 2),
-    ("MC1F100", 2, 2),
-    ("MC1F10HP", 4, 3),
-    ("MC1F2P10", 4, 3),
-    ("MC1F6P10", 2, 2),
-    ("MC1F10A", 2, 2),
-    ("MC2F330", 2, 5),
-    ("MC2F47", 2, 5),
-    ("MC2F57B", 2, 5),
-    ("MC2F860", 2, 5),
-    ("MC2F5360", 2, 5),
-)
-"""(name, number of reference-in modes, number of reference-out modes) by blade index."""
+from imager.instruments.mc2000b import BLADES, DEFAULT_BLADE
 
 NOT_DEFINED = "Command error CMD_NOT_DEFINED"
 ARG_INVALID = "Command error CMD_ARG_INVALID"
@@ -82,9 +65,9 @@ class MC2000BEmulator:
     }
 
     def __init__(
-        self, chopper: Chopper, *, blade: str = "MC1F10HP", lock: threading.RLock | None = None
+        self, chopper: Chopper, *, blade: str = DEFAULT_BLADE, lock: threading.RLock | None = None
     ) -> None:
-        names = [b[0] for b in BLADES]
+        names = [b.name for b in BLADES]
         if blade not in names:
             raise ValueError(f"unknown MC2000B blade {blade!r}; known: {', '.join(names)}")
         self.chopper = chopper
@@ -108,12 +91,11 @@ class MC2000BEmulator:
     @property
     def blade_name(self) -> str:
         """Name of the selected blade."""
-        return BLADES[self.values["blade"]][0]
+        return BLADES[self.values["blade"]].name
 
     def reference_is_external(self) -> bool:
         """True for the external reference modes of the current blade."""
-        n_in = BLADES[self.values["blade"]][1]
-        return self.values["ref"] >= n_in // 2
+        return BLADES[self.values["blade"]].is_external(self.values["ref"])
 
     def chopping_frequency_Hz(self) -> float:
         """Frequency the beam is chopped at while running, Hz."""
@@ -140,9 +122,9 @@ class MC2000BEmulator:
         if key == "blade":
             return 0, len(BLADES) - 1
         if key == "ref":
-            return 0, BLADES[self.values["blade"]][1] - 1
+            return 0, len(BLADES[self.values["blade"]].reference_modes) - 1
         if key == "output":
-            return 0, BLADES[self.values["blade"]][2] - 1
+            return 0, len(BLADES[self.values["blade"]].output_modes) - 1
         return self.RANGES[key]
 
     def _read(self, key: str) -> str:
@@ -192,8 +174,9 @@ class MC2000BEmulator:
                 return [ARG_INVALID]
             self.values[key] = int(value)
             if key == "blade":
-                self.values["ref"] = min(self.values["ref"], BLADES[int(value)][1] - 1)
-                self.values["output"] = min(self.values["output"], BLADES[int(value)][2] - 1)
+                blade = BLADES[int(value)]
+                self.values["ref"] = min(self.values["ref"], len(blade.reference_modes) - 1)
+                self.values["output"] = min(self.values["output"], len(blade.output_modes) - 1)
             self._apply()
             return []
 

@@ -43,9 +43,14 @@ from imager.emulators.scpi import (
     parse_unit,
     split_units,
 )
+from imager.instruments.pm100 import (
+    FLAG_POWER_SENSOR,
+    FLAG_TAU_SETTABLE,
+    FLAG_WAVELENGTH_SETTABLE,
+)
 
-SENSOR_FLAGS = 1 | 32 | 64
-"""Power sensor, wavelength settable, tau settable (manual's flag values)."""
+SENSOR_FLAGS = FLAG_POWER_SENSOR | FLAG_WAVELENGTH_SETTABLE | FLAG_TAU_SETTABLE
+"""The flags of the emulated thermal head."""
 
 
 class PM100Emulator:

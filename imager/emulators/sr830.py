@@ -34,109 +34,46 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from imager.emulators.srs_commands import Param, lockin_params
 from imager.emulators.srs_lockin import Sample, SRSLockInEmulator
-from imager.emulators.srs_syntax import (
-    Command,
-    CommandError,
-    ExecutionError,
-    format_setting,
-    format_value,
-    to_float,
-    to_int,
-)
+from imager.emulators.srs_status import BOTH, QUERY, SET
+from imager.emulators.srs_syntax import Command, CommandError, format_value, to_int
+from imager.instruments import srs
 
-SR830_SENSITIVITIES_V = tuple(
-    v for v in (float(f"{m}e{e}") for e in range(-9, 1) for m in (1, 2, 5)) if 2e-9 <= v <= 1.0
+_STORED = (  # settings kept but not simulated: (command, max, reset); min 0
+    ("ISRC", 3, 0), ("IGND", 1, 0), ("ICPL", 1, 0), ("ILIN", 3, 0), ("RMOD", 2, 1),
+    ("SYNC", 1, 0), ("RSLP", 2, 0), ("LOCL", 2, 0), ("OVRM", 1, 0), ("SRAT", 14, 10),
+    ("SEND", 1, 1), ("TSTR", 1, 0),
 )
-"""SR830 ``SENS`` table, index 0 = 2 nV ... 26 = 1 V."""
-SR830_TIME_CONSTANTS_S = tuple(float(f"{m}e{e}") for e in range(-5, 5) for m in (1, 3))
-"""SR830 ``OFLT`` table, index 0 = 10 us ... 19 = 30 ks."""
 
 
 class SR830Emulator(SRSLockInEmulator):
     """Stanford Research Systems SR830 (see the module docstring for the commands)."""
 
-    MODEL = "SR830"
-    SENSITIVITIES_V = SR830_SENSITIVITIES_V
-    TIME_CONSTANTS_S = SR830_TIME_CONSTANTS_S
-    SENSITIVITY_COMMAND = "SENS"
-    FREQUENCY_RANGE_HZ = (1e-3, 102e3)
-    PHASE_RANGE_DEG = (-360.0, 729.99)
-    HARMONIC_MAX = 19999
-    SINE_RANGE_V = (0.004, 5.0)
-    STB_IDLE_BITS = 0b11  # SCN (no scan running), IFC (no command executing)
-    STORED_INTS: ClassVar[dict[str, tuple[int, int, int]]] = {
-        "ISRC": (0, 3, 0),
-        "IGND": (0, 1, 0),
-        "ICPL": (0, 1, 0),
-        "ILIN": (0, 3, 0),
-        "RMOD": (0, 2, 1),
-        "SYNC": (0, 1, 0),
-        "RSLP": (0, 2, 0),
-        "LOCL": (0, 2, 0),
-        "OVRM": (0, 1, 0),
-        "SRAT": (0, 14, 10),
-        "SEND": (0, 1, 1),
-        "TSTR": (0, 1, 0),
+    SPEC = srs.SR830
+    PARAMS = (*lockin_params(srs.SR830), *(Param(c, 0, hi, reset) for c, hi, reset in _STORED))
+    COMMANDS: ClassVar[dict[str, tuple[str, str]]] = {
+        "OUTX": ("_h_outx", BOTH), "OUTR": ("_h_outr", QUERY), "DDEF": ("_h_ddef", BOTH),
+        "ARSV": ("_h_accept", SET), "AOFF": ("_h_accept", SET),
     }
-
-    def _register_model(self) -> None:
-        self.fmod = 1
-        self.ddef = [[0, 0], [0, 0]]
-        reg = self._register
-        reg(self._h_outx, "OUTX")
-        reg(self._h_fmod, "FMOD")
-        reg(self._h_freq, "FREQ")
-        reg(self._h_outp, "OUTP")
-        reg(self._h_snap, "SNAP")
-        reg(self._h_outr, "OUTR")
-        reg(self._h_ddef, "DDEF")
-        reg(self._h_oaux, "OAUX")
-        reg(self._h_auxv, "AUXV")
-        reg(self._h_accept, "ARSV", "AOFF")
+    STB_IDLE_BITS = 0b11  # SCN (no scan running), IFC (no command executing)
+    FREQUENCY_SET_EXTERNAL = False
+    FREQUENCY_DIGITS = 4
+    OUTPUT_FIRST, OUTP_COUNT, SNAP_COUNT, SNAP_MAX_ARGS = 1, 4, 11, 6
+    AUX_FIRST = 1
 
     def identity(self) -> str:
         """``Stanford_Research_Systems,SR830,s/n<serial>,ver1.07``."""
         return f"Stanford_Research_Systems,SR830,s/n{self.serial_number},ver1.07"
 
-    def reference_is_external(self) -> bool:
-        """``FMOD 0``."""
-        return self.fmod == 0
-
-    def set_external_reference(self, external: bool) -> None:
-        """``FMOD 0`` (external) or ``FMOD 1`` (internal)."""
-        self.fmod = 0 if external else 1
-
-    def _reset(self) -> None:
-        super()._reset()
+    def _model_state(self) -> None:
         self.ddef = [[0, 0], [0, 0]]
-
-    def _latch(self, sample: Sample) -> None:
-        self.lias |= int(sample.status) & 0x0F
 
     # ------------------------------------------------------------ commands
     def _h_outx(self, c: Command) -> str | None:
         if c.query:
             return str(self.output_interface if self.output_interface is not None else 1)
         self.output_interface = to_int(self._one(c), 0, 1)
-        return None
-
-    def _h_fmod(self, c: Command) -> str | None:
-        if c.query:
-            return str(self.fmod)
-        self.fmod = to_int(self._one(c), 0, 1)
-        return None
-
-    def _h_freq(self, c: Command) -> str | None:
-        if c.query:
-            return format_setting(round(self.reference_frequency_Hz(), 4))
-        if self.reference_is_external():
-            raise ExecutionError("FREQ can be set in internal reference mode only")
-        value = to_float(self._one(c))
-        lo, hi = self.FREQUENCY_RANGE_HZ
-        if not lo <= value <= hi:
-            raise ExecutionError(f"frequency {value} outside [{lo}, {hi}]")
-        self.internal_frequency_Hz = value
         return None
 
     def _value(self, index: int, sample: Sample) -> float:
@@ -156,24 +93,7 @@ class SR830Emulator(SRSLockInEmulator):
             return self._value(3 if channel == 1 else 4, sample)
         return 0.0  # noise and aux displays: not simulated
 
-    def _h_outp(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("OUTP is a query")
-        index = to_int(self._one(c), 1, 4)
-        return format_value(self._value(index, self.sample()))
-
-    def _h_snap(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("SNAP is a query")
-        if not 2 <= len(c.args) <= 6:
-            raise CommandError("SNAP? takes 2 to 6 parameters")
-        indices = [to_int(a, 1, 11) for a in c.args]
-        sample = self.sample()
-        return ",".join(format_value(self._value(i, sample)) for i in indices)
-
     def _h_outr(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("OUTR is a query")
         channel = to_int(self._one(c), 1, 2)
         return format_value(self._display(channel, self.sample()))
 
@@ -188,25 +108,5 @@ class SR830Emulator(SRSLockInEmulator):
         self.ddef[channel - 1] = [to_int(c.args[1], 0, 4), to_int(c.args[2], 0, 2)]
         return None
 
-    def _h_oaux(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("OAUX is a query")
-        to_int(self._one(c), 1, 4)
-        return format_value(0.0)
-
-    def _h_auxv(self, c: Command) -> str | None:
-        if c.query:
-            return format_setting(self.aux_out_V[to_int(self._one(c), 1, 4) - 1])
-        if len(c.args) != 2:
-            raise CommandError("AUXV needs i,x")
-        channel = to_int(c.args[0], 1, 4)
-        value = to_float(c.args[1])
-        if not -10.5 <= value <= 10.5:
-            raise ExecutionError(f"aux output {value} outside [-10.5, 10.5] V")
-        self.aux_out_V[channel - 1] = value
-        return None
-
     def _h_accept(self, c: Command) -> None:
-        if c.query:
-            raise CommandError(f"{c.name} is not a query")
         return None

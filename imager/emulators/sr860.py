@@ -41,172 +41,84 @@ import math
 from typing import ClassVar
 
 from imager.devices.interfaces import LockInStatus
+from imager.emulators.srs_commands import Param, lockin_params
 from imager.emulators.srs_lockin import Sample, SRSLockInEmulator
+from imager.emulators.srs_status import BOTH, QUERY, SET
 from imager.emulators.srs_syntax import (
     Command,
     CommandError,
-    ExecutionError,
     format_setting,
     format_value,
-    to_float,
     to_index,
-    to_int,
 )
+from imager.instruments import srs
 
-SR860_SENSITIVITIES_V = tuple(
-    v for v in (float(f"{m}e{e}") for e in range(0, -10, -1) for m in (5, 2, 1)) if 1e-9 <= v <= 1.0
-)
-"""SR860 ``SCAL`` table, index 0 = 1 V ... 27 = 1 nV (reverse of the SR830's order)."""
-SR860_TIME_CONSTANTS_S = tuple(float(f"{m}e{e}") for e in range(-6, 5) for m in (1, 3))
-"""SR860 ``OFLT`` table, index 0 = 1 us ... 21 = 30 ks."""
-INPUT_RANGES_V = (1.0, 0.3, 0.1, 0.03, 0.01)
 OUTPUT_TOKENS = (
     "X", "Y", "R", "THeta", "IN1", "IN2", "IN3", "IN4", "XNOise", "YNOise",
     "OUT1", "OUT2", "PHAse", "SAMp", "LEVel", "FInt", "FExt",
 )  # fmt: skip
 REFERENCE_TOKENS = ("INTernal", "EXTernal", "DUAL", "CHOP")
-_ENBW_FACTOR = (1.0 / 4.0, 1.0 / 8.0, 3.0 / 32.0, 5.0 / 64.0)
-_TOKENS: dict[str, tuple[str, ...]] = {
-    "SYNC": ("OFF", "ON"),
-    "ADVFILT": ("OFF", "ON"),
-    "ICPL": ("AC", "DC"),
-    "IGND": ("FLOat", "GROund"),
-    "IVMD": ("VOLTage", "CURRent"),
-}
+DATA_CHANNEL_TOKENS = ("DAT1", "DAT2", "DAT3", "DAT4")
+_ON_OFF = ("OFF", "ON")
+_STORED: tuple[tuple[str, int, int, int, tuple[str, ...]], ...] = (
+    # settings kept but not simulated: (command, min, max, reset, tokens)
+    ("IVMD", 0, 1, 0, ("VOLTage", "CURRent")), ("ISRC", 0, 1, 0, ()),
+    ("ICPL", 0, 1, 0, ("AC", "DC")), ("IGND", 0, 1, 0, ("FLOat", "GROund")),
+    ("ICUR", 0, 1, 0, ()), ("IRNG", 0, len(srs.SR860.input_ranges_V) - 1, 0, ()),
+    ("SYNC", 0, 1, 0, _ON_OFF), ("ADVFILT", 0, 1, 1, _ON_OFF), ("HARMDUAL", 1, 99, 1, ()),
+    ("REFM", 0, 1, 0, ()), ("RTRG", 0, 2, 0, ()), ("REFZ", 0, 1, 0, ()),
+    ("TBMODE", 0, 1, 0, ()), ("DBLK", 0, 1, 0, ()),
+)
 
 
 class SR860Emulator(SRSLockInEmulator):
     """Stanford Research Systems SR860 (see the module docstring for the commands)."""
 
-    MODEL = "SR860"
-    SENSITIVITIES_V = SR860_SENSITIVITIES_V
-    TIME_CONSTANTS_S = SR860_TIME_CONSTANTS_S
-    SENSITIVITY_COMMAND = "SCAL"
-    FREQUENCY_RANGE_HZ = (1e-3, 500e3)
-    PHASE_RANGE_DEG = (-360000.0, 360000.0)
-    HARMONIC_MAX = 99
-    SINE_RANGE_V = (1e-9, 2.0)
-    STORED_INTS: ClassVar[dict[str, tuple[int, int, int]]] = {
-        "IVMD": (0, 1, 0),
-        "ISRC": (0, 1, 0),
-        "ICPL": (0, 1, 0),
-        "IGND": (0, 1, 0),
-        "ICUR": (0, 1, 0),
-        "IRNG": (0, 4, 0),
-        "SYNC": (0, 1, 0),
-        "ADVFILT": (0, 1, 1),
-        "HARMDUAL": (1, 99, 1),
-        "REFM": (0, 1, 0),
-        "RTRG": (0, 2, 0),
-        "REFZ": (0, 1, 0),
-        "TBMODE": (0, 1, 0),
-        "DBLK": (0, 1, 0),
+    SPEC = srs.SR860
+    PARAMS = (
+        *lockin_params(srs.SR860, reference_tokens=REFERENCE_TOKENS),
+        Param("SOFF", -5.0, 5.0, 0.0, number=True),
+        *(Param(c, lo, hi, reset, tokens=tokens) for c, lo, hi, reset, tokens in _STORED),
+    )
+    COMMANDS: ClassVar[dict[str, tuple[str, str]]] = {
+        "FREQINT": ("_h_freq", BOTH), "FREQEXT": ("_h_freq_measured", QUERY),
+        "FREQDET": ("_h_freq_measured", QUERY), "SNAPD": ("_h_snapd", QUERY),
+        "OUTR": ("_h_outr", QUERY), "CDSP": ("_h_cdsp", BOTH), "ILVL": ("_h_ilvl", QUERY),
+        "ENBW": ("_h_enbw", QUERY), "CUROVLDSTAT": ("_h_curovld", QUERY),
+        "ARNG": ("_h_arng", SET),
     }
-
-    def _register_model(self) -> None:
-        self.rsrc = 0
-        self.cdsp = [0, 1, 2, 3]
-        self.sine_offset_V = 0.0
-        self.current_overload = 0
-        reg = self._register
-        reg(self._h_rsrc, "RSRC")
-        reg(self._h_freq, "FREQ", "FREQINT")
-        reg(self._h_freq_measured, "FREQEXT", "FREQDET")
-        reg(self._h_soff, "SOFF")
-        reg(self._h_outp, "OUTP")
-        reg(self._h_snap, "SNAP")
-        reg(self._h_snapd, "SNAPD")
-        reg(self._h_outr, "OUTR")
-        reg(self._h_cdsp, "CDSP")
-        reg(self._h_ilvl, "ILVL")
-        reg(self._h_enbw, "ENBW")
-        reg(self._h_curovld, "CUROVLDSTAT")
-        reg(self._h_oaux, "OAUX")
-        reg(self._h_auxv, "AUXV")
-        reg(self._h_arng, "ARNG")
+    OUTPUT_TOKENS = OUTPUT_TOKENS
+    OUTP_COUNT = SNAP_COUNT = len(OUTPUT_TOKENS)
+    AUX_IN_TOKENS = ("IN0", "IN1", "IN2", "IN3")
 
     def identity(self) -> str:
         """``Stanford_Research_Systems,SR860,<serial>,v1.51``."""
         return f"Stanford_Research_Systems,SR860,{self.serial_number},v1.51"
 
-    def reference_is_external(self) -> bool:
-        """``RSRC`` EXT, DUAL or CHOP."""
-        return self.rsrc != 0
-
-    def set_external_reference(self, external: bool) -> None:
-        """``RSRC EXT`` or ``RSRC INT``."""
-        self.rsrc = 1 if external else 0
-
-    def _reset(self) -> None:
-        super()._reset()
+    def _model_state(self) -> None:
         self.cdsp = [0, 1, 2, 3]
-        self.sine_offset_V = 0.0
 
     @property
     def input_range_V(self) -> float:
         """Input range now (peak), V."""
-        return INPUT_RANGES_V[self.ints["IRNG"]]
+        return self.SPEC.input_ranges_V[int(self.values["IRNG"])]
 
     def _extra_status(self, r_V: float) -> LockInStatus:
         if math.sqrt(2.0) * r_V > self.input_range_V:
             return LockInStatus.INPUT_OVERLOAD
         return LockInStatus.OK
 
-    def _latch(self, sample: Sample) -> None:
-        bits = (1 if sample.x_over else 0) | (2 if sample.y_over else 0)
-        if sample.status & LockInStatus.REFERENCE_UNLOCK:
-            bits |= 1 << 3
-        if sample.status & LockInStatus.INPUT_OVERLOAD:
-            bits |= 1 << 4
-        self.current_overload = bits
-        self.lias |= bits
-
     # ------------------------------------------------------------ commands
-    def _h_stored_int(self, c: Command) -> str | None:
-        tokens = _TOKENS.get(c.name, ())
-        if c.query or not tokens:
-            return super()._h_stored_int(c)
-        lo, hi, _ = self.STORED_INTS[c.name]
-        self.ints[c.name] = to_index(self._one(c), hi + 1, tokens)
-        return None
-
-    def _h_rsrc(self, c: Command) -> str | None:
-        if c.query:
-            return str(self.rsrc)
-        self.rsrc = to_index(self._one(c), 4, REFERENCE_TOKENS)
-        return None
-
-    def _h_freq(self, c: Command) -> str | None:
-        if c.query:
-            value = self.internal_frequency_Hz
-            if c.name == "FREQ":
-                value = self.reference_frequency_Hz()
-            return format_setting(round(value, 6))
-        value = to_float(self._one(c))
-        lo, hi = self.FREQUENCY_RANGE_HZ
-        if not lo <= value <= hi:
-            raise ExecutionError(f"frequency {value} outside [{lo}, {hi}]")
-        self.internal_frequency_Hz = value
-        return None
-
     def _h_freq_measured(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError(f"{c.name} is a query")
         if c.name == "FREQEXT":
-            chopper = self.chopper
-            value = float(chopper.frequency_Hz) if chopper and chopper.enabled else 0.0
+            value = self._external_Hz()
         else:
             value = self.reference_frequency_Hz() * self.harmonic
         return format_setting(round(value, 6))
 
-    def _h_soff(self, c: Command) -> str | None:
-        if c.query:
-            return format_setting(self.sine_offset_V)
-        value = to_float(self._one(c))
-        if not -5.0 <= value <= 5.0:
-            raise ExecutionError(f"sine offset {value} outside [-5, 5] V")
-        self.sine_offset_V = value
-        return None
+    def _external_Hz(self) -> float:
+        chopper = self.chopper
+        return float(chopper.frequency_Hz) if chopper and chopper.enabled else 0.0
 
     def _value(self, index: int, sample: Sample) -> float:
         if index <= 3:
@@ -217,95 +129,51 @@ class SR860Emulator(SRSLockInEmulator):
         if index in (10, 11):
             return self.aux_out_V[index - 10]
         others = {
-            12: self.phase_deg,
-            13: self.sine_amplitude_V,
-            14: self.sine_offset_V,
+            12: self.reference_phase_deg,
+            13: self.values["SLVL"],
+            14: self.values["SOFF"],
             15: self.internal_frequency_Hz,
         }
         if index in others:
             return others[index]
         if index == 16:
-            chopper = self.chopper
-            return float(chopper.frequency_Hz) if chopper and chopper.enabled else 0.0
+            return self._external_Hz()
         return 0.0  # aux inputs 4-7
 
-    def _h_outp(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("OUTP is a query")
-        index = to_index(self._one(c), len(OUTPUT_TOKENS), OUTPUT_TOKENS)
-        return format_value(self._value(index, self.sample()))
-
-    def _h_snap(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("SNAP is a query")
-        if not 2 <= len(c.args) <= 3:
-            raise CommandError("SNAP? takes 2 or 3 parameters")
-        indices = [to_index(a, len(OUTPUT_TOKENS), OUTPUT_TOKENS) for a in c.args]
-        sample = self.sample()
-        return ",".join(format_value(self._value(i, sample)) for i in indices)
-
     def _h_snapd(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("SNAPD is a query")
         self._no_args(c)
         sample = self.sample()
         return ",".join(format_value(self._value(i, sample)) for i in self.cdsp)
 
     def _h_outr(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("OUTR is a query")
-        channel = to_index(self._one(c), 4, ("DAT1", "DAT2", "DAT3", "DAT4"))
+        channel = to_index(self._one(c), 4, DATA_CHANNEL_TOKENS)
         return format_value(self._value(self.cdsp[channel], self.sample()))
 
     def _h_cdsp(self, c: Command) -> str | None:
-        tokens = ("DAT1", "DAT2", "DAT3", "DAT4")
         if c.query:
-            return str(self.cdsp[to_index(self._one(c), 4, tokens)])
+            return str(self.cdsp[to_index(self._one(c), 4, DATA_CHANNEL_TOKENS)])
         if len(c.args) != 2:
             raise CommandError("CDSP needs j,k")
-        channel = to_index(c.args[0], 4, tokens)
+        channel = to_index(c.args[0], 4, DATA_CHANNEL_TOKENS)
         self.cdsp[channel] = to_index(c.args[1], len(OUTPUT_TOKENS), OUTPUT_TOKENS)
         return None
 
     def _h_ilvl(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("ILVL is a query")
         fraction = math.sqrt(2.0) * self.sample().r_V / self.input_range_V
         return str(sum(fraction >= t for t in (0.01, 0.1, 0.5, 1.0)))
 
     def _h_enbw(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("ENBW is a query")
-        return format_value(_ENBW_FACTOR[self.slope_index] / self.time_constant_s)
+        return format_value(srs.enbw_Hz(self.time_constant_s, self.filter_slope_dB_per_oct))
 
     def _h_curovld(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("CUROVLDSTAT is a query")
         self.sample()
         return str(self.current_overload)
-
-    def _h_oaux(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("OAUX is a query")
-        to_index(self._one(c), 4, ("IN0", "IN1", "IN2", "IN3"))
-        return format_value(0.0)
-
-    def _h_auxv(self, c: Command) -> str | None:
-        if c.query:
-            return format_setting(self.aux_out_V[to_int(self._one(c), 0, 3)])
-        if len(c.args) != 2:
-            raise CommandError("AUXV needs i,x")
-        channel = to_int(c.args[0], 0, 3)
-        value = to_float(c.args[1])
-        if not -10.5 <= value <= 10.5:
-            raise ExecutionError(f"aux output {value} outside [-10.5, 10.5] V")
-        self.aux_out_V[channel] = value
-        return None
 
     def _h_arng(self, c: Command) -> None:
         """Auto range: the smallest input range above the signal peak."""
         self._no_args(c)
-        self.ints["IRNG"] = 0
+        ranges = self.SPEC.input_ranges_V
+        self.values["IRNG"] = 0
         peak_V = math.sqrt(2.0) * self.sample().r_V
-        fits = [i for i, v in enumerate(INPUT_RANGES_V) if v >= peak_V / 0.8]
-        self.ints["IRNG"] = max(fits) if fits else 0
+        fits = [i for i, v in enumerate(ranges) if v >= peak_V / 0.8]
+        self.values["IRNG"] = max(fits) if fits else 0

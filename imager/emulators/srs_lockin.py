@@ -1,6 +1,6 @@
 """Common core of the SR830 and SR860 lock-in emulators.
 
-An emulator holds the instrument's front-panel state (index settings, status
+An emulator holds the instrument's front-panel state (settings, status
 registers) and answers command lines; the measured values come from a
 *backend*: any object implementing :class:`imager.devices.interfaces.LockIn`
 (in the emulated lab, :class:`imager.sim.lockin.SimulatedLockIn` running on a
@@ -19,9 +19,16 @@ and noise are the backend's; it adds what the wire shows on top:
   parameters bit 4 (EXE); neither gets a reply, so a query among them leaves
   the client to time out, as on the real instruments.
 
-Time: the emulator itself only reads wall time through the backend. Either
-build the backend on a :class:`~imager.emulators.clocks.WallClock`, or pass a
-:class:`~imager.emulators.clocks.VirtualClockFollower` as ``before_command``.
+Commands are tables. Every setting that is one stored value (an index, a
+count, a number) is a :class:`Param` row, answered by one generic handler
+(set with range check, query); a model's tables and ranges come from
+:mod:`imager.instruments.srs`. The other commands map a mnemonic to a
+handler method and the forms it takes (``COMMANDS``: query only, set only,
+both); a form the table does not allow is a command error.
+
+Time: the emulator itself only reads time through the backend. Build the
+backend on a :class:`~imager.emulators.clocks.WallClock`, or keep it on a clock
+of its own and move that on from ``before_command``.
 """
 
 from __future__ import annotations
@@ -33,22 +40,25 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from imager.devices.interfaces import Chopper, LockIn, LockInStatus
-from imager.emulators.srs_status import ESR_CMD, ESR_EXE, StatusRegisters
+from imager.emulators.srs_commands import CommonCommands, Param
+from imager.emulators.srs_status import (
+    BOTH,
+    ESR_CMD,
+    ESR_EXE,
+    QUERY,
+    STATUS_COMMANDS,
+    StatusRegisters,
+)
 from imager.emulators.srs_syntax import (
     Command,
     CommandError,
     ExecutionError,
-    format_setting,
     parse_command,
     split_commands,
-    to_float,
-    to_int,
-    wrap_phase_deg,
 )
+from imager.instruments import srs
 
 Handler = Callable[[Command], "str | None"]
-
-SLOPES_DB_PER_OCT = (6, 12, 18, 24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +74,7 @@ class Sample:
     y_over: bool
 
 
-def _nearest_index(table: tuple[float, ...], value: float) -> int:
-    return min(range(len(table)), key=lambda i: abs(math.log(table[i] / value)))
-
-
-class SRSLockInEmulator(StatusRegisters):
+class SRSLockInEmulator(StatusRegisters, CommonCommands):
     """Base class: state, status registers and the commands both models share.
 
     Parameters
@@ -80,8 +86,8 @@ class SRSLockInEmulator(StatusRegisters):
         external reference frequency, and while it is stopped an external
         reference is unlocked.
     before_command : callable, optional
-        Called (under the lock) before each command line, e.g. a
-        :class:`~imager.emulators.clocks.VirtualClockFollower`.
+        Called (under the lock) before each command line (e.g. to move the
+        backend's own clock on).
     lock : threading.RLock, optional
         Serialises access to the backend (share it with other emulators that
         touch the same objects).
@@ -89,21 +95,22 @@ class SRSLockInEmulator(StatusRegisters):
         Reported by ``*IDN?``.
     """
 
+    SPEC: ClassVar[srs.LockInModel]
     MODEL: ClassVar[str] = ""
-    SENSITIVITIES_V: ClassVar[tuple[float, ...]] = ()
-    """Full-scale sensitivities in the instrument's index order."""
-    TIME_CONSTANTS_S: ClassVar[tuple[float, ...]] = ()
-    """Time constants in the instrument's index order."""
-    SENSITIVITY_COMMAND: ClassVar[str] = ""
-    FREQUENCY_RANGE_HZ: ClassVar[tuple[float, float]] = (1e-3, 102e3)
-    PHASE_RANGE_DEG: ClassVar[tuple[float, float]] = (-360.0, 729.99)
-    HARMONIC_MAX: ClassVar[int] = 19999
-    SINE_RANGE_V: ClassVar[tuple[float, float]] = (0.004, 5.0)
-    STORED_INTS: ClassVar[dict[str, tuple[int, int, int]]] = {}
-    """Settings kept but not simulated: mnemonic -> (min, max, reset value)."""
-    RESET_TIME_CONSTANT_S: ClassVar[float] = 0.1
-    RESET_SENSITIVITY_V: ClassVar[float] = 1.0
+    PARAMS: ClassVar[tuple[Param, ...]] = ()
+    """The model's settings (see :class:`Param`)."""
+    COMMANDS: ClassVar[dict[str, tuple[str, str]]] = {**STATUS_COMMANDS,
+                                                      **CommonCommands.COMMANDS}
+    """Commands other than settings: mnemonic -> (handler method, form); models add theirs."""
     RESET_FREQUENCY_HZ: ClassVar[float] = 1000.0
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.MODEL = cls.SPEC.name
+        merged: dict[str, tuple[str, str]] = {}
+        for klass in reversed(cls.__mro__):
+            merged.update(klass.__dict__.get("COMMANDS", {}))
+        cls.COMMANDS = merged
 
     def __init__(
         self,
@@ -120,61 +127,84 @@ class SRSLockInEmulator(StatusRegisters):
         self.lock = lock if lock is not None else threading.RLock()
         self._before = before_command
         self.output_interface: int | None = None
-        self._handlers: dict[str, Handler] = {}
-        self._register_common()
-        self._register_model()
+        self.current_overload = 0
+        self._params = {p.command: p for p in self.PARAMS}
+        self._handlers: dict[str, tuple[Handler, str]] = {
+            name: (self._h_param, BOTH) for name in self._params}
+        self._handlers.update({name: (getattr(self, method), form)
+                               for name, (method, form) in self.COMMANDS.items()})
         # Power-on state: adopt the backend's filter, external reference (lab wiring).
         self._clear_registers()
-        self.sens_index = _nearest_index(self.SENSITIVITIES_V, float(backend.sensitivity_V))
-        self.tc_index = _nearest_index(self.TIME_CONSTANTS_S, float(backend.time_constant_s))
+        self.values: dict[str, float] = {p.command: p.reset for p in self.PARAMS}
+        spec = self.SPEC
+        self.values[spec.sensitivity_command] = srs.nearest_index(
+            spec.sensitivities_V, float(backend.sensitivity_V))
+        self.values["OFLT"] = srs.nearest_index(spec.time_constants_s,
+                                                float(backend.time_constant_s))
         slope = int(backend.filter_slope_dB_per_oct)
-        self.slope_index = SLOPES_DB_PER_OCT.index(slope) if slope in SLOPES_DB_PER_OCT else 1
-        self.phase_deg = float(backend.reference_phase_deg)
+        if slope in srs.SLOPES_DB_PER_OCT:
+            self.values["OFSL"] = srs.SLOPES_DB_PER_OCT.index(slope)
+        self.values["PHAS"] = float(backend.reference_phase_deg)
         self.internal_frequency_Hz = (
             float(chopper.frequency_Hz) if chopper is not None else self.RESET_FREQUENCY_HZ
         )
-        self.harmonic = 1
-        self.sine_amplitude_V = 1.0
         self.aux_out_V = [0.0, 0.0, 0.0, 0.0]
-        self.ints = {name: spec[2] for name, spec in self.STORED_INTS.items()}
+        self._model_state()
         self.set_external_reference(True)
         self._push_filter()
 
     # ------------------------------------------------------------ model hooks
-    def _register_model(self) -> None:
-        raise NotImplementedError
+    def _model_state(self) -> None:
+        """Set the model's state that is not a :class:`Param` (power-on and ``*RST``)."""
 
-    def reference_is_external(self) -> bool:
-        """True when the reference comes from outside (the chopper)."""
-        raise NotImplementedError
-
-    def set_external_reference(self, external: bool) -> None:
-        """Select the external (chopper) or internal reference."""
-        raise NotImplementedError
-
-    def _latch(self, sample: Sample) -> None:
-        """Set the model's LIA status bits from ``sample``."""
+    def _value(self, index: int, sample: Sample) -> float:
+        """Output ``index`` (the model's ``OUTP?`` numbering) of ``sample``."""
         raise NotImplementedError
 
     def _extra_status(self, r_V: float) -> LockInStatus:
         """Model-specific status from the magnitude (e.g. input range overload)."""
         return LockInStatus.OK
 
-    # ------------------------------------------------------------ properties
+    def identity(self) -> str:
+        """The ``*IDN?`` reply."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ state
     @property
     def sensitivity_V(self) -> float:
         """Full-scale sensitivity now, V."""
-        return self.SENSITIVITIES_V[self.sens_index]
+        return self.SPEC.sensitivities_V[int(self.values[self.SPEC.sensitivity_command])]
 
     @property
     def time_constant_s(self) -> float:
         """Time constant now, s."""
-        return self.TIME_CONSTANTS_S[self.tc_index]
+        return self.SPEC.time_constants_s[int(self.values["OFLT"])]
 
     @property
     def filter_slope_dB_per_oct(self) -> int:
         """Filter slope now, dB/octave."""
-        return SLOPES_DB_PER_OCT[self.slope_index]
+        return srs.SLOPES_DB_PER_OCT[int(self.values["OFSL"])]
+
+    @property
+    def reference_phase_deg(self) -> float:
+        """Reference phase now, degrees."""
+        return self.values["PHAS"]
+
+    @property
+    def harmonic(self) -> int:
+        """Detection harmonic now."""
+        return int(self.values["HARM"])
+
+    def reference_is_external(self) -> bool:
+        """True when the reference comes from outside (the chopper)."""
+        spec = self.SPEC
+        return self.values[spec.reference_command] != spec.reference_sources["internal"]
+
+    def set_external_reference(self, external: bool) -> None:
+        """Select the external (chopper) or internal reference."""
+        spec = self.SPEC
+        key = "external" if external else "internal"
+        self.values[spec.reference_command] = spec.reference_sources[key]
 
     def reference_frequency_Hz(self) -> float:
         """Frequency the lock-in is referenced to now (0 when the chopper is stopped)."""
@@ -197,9 +227,11 @@ class SRSLockInEmulator(StatusRegisters):
             for text in split_commands(line):
                 try:
                     command = parse_command(text)
-                    handler = self._handlers.get(command.name)
+                    handler, form = self._handlers.get(command.name, (None, BOTH))
                     if handler is None:
                         raise CommandError(f"unknown command {command.name!r}")
+                    if form != BOTH and command.query != (form == QUERY):
+                        raise CommandError(f"{command.name} takes the {form} form only")
                     reply = handler(command)
                 except CommandError:
                     self.esr |= ESR_CMD
@@ -240,153 +272,40 @@ class SRSLockInEmulator(StatusRegisters):
             x, y = min(max(x, -s), s), min(max(y, -s), s)
             r = math.hypot(x, y)
         sample = Sample(x, y, r, theta, LockInStatus(status), x_over, y_over)
-        self._latch(sample)
+        self.current_overload = self.SPEC.encode_status(sample.status, x_over, y_over)
+        self.lias |= self.current_overload
         return sample
 
     # ------------------------------------------------------------ helpers
-    def _push_filter(self) -> None:
-        backend = self.backend
-        backend.time_constant_s = self.time_constant_s
-        backend.filter_slope_dB_per_oct = self.filter_slope_dB_per_oct
-        backend.reference_phase_deg = self.phase_deg
+    def _push(self, param: Param) -> None:
+        """Give the backend the setting ``param`` feeds (see :class:`Param`)."""
+        if param.backend is None:
+            return
         try:
-            backend.sensitivity_V = self.sensitivity_V
+            setattr(self.backend, param.backend, getattr(self, param.backend))
         except ValueError:
-            pass  # a backend without this range: the emulator clips by itself
+            if not param.backend_may_refuse:
+                raise
+            # a backend without this range: the emulator clips by itself
 
-    def _register(self, handler: Handler, *names: str) -> None:
-        for name in names:
-            self._handlers[name] = handler
+    def _push_filter(self) -> None:
+        for param in self.PARAMS:
+            self._push(param)
 
     def _reset(self) -> None:
-        self.sens_index = _nearest_index(self.SENSITIVITIES_V, self.RESET_SENSITIVITY_V)
-        self.tc_index = _nearest_index(self.TIME_CONSTANTS_S, self.RESET_TIME_CONSTANT_S)
-        self.slope_index = 1
-        self.phase_deg = 0.0
-        self.harmonic = 1
-        self.sine_amplitude_V = 1.0
+        self.values = {p.command: p.reset for p in self.PARAMS}
         self.internal_frequency_Hz = self.RESET_FREQUENCY_HZ
         self.aux_out_V = [0.0, 0.0, 0.0, 0.0]
-        self.ints = {name: spec[2] for name, spec in self.STORED_INTS.items()}
-        self.set_external_reference(False)
+        self._model_state()
         self._push_filter()
 
-    @staticmethod
-    def _no_args(command: Command) -> None:
-        if command.args:
-            raise CommandError(f"{command.name} takes no argument")
-
-    # ------------------------------------------------------------ common commands
-    def _register_common(self) -> None:
-        reg = self._register
-        reg(self._h_idn, "*IDN")
-        reg(self._h_rst, "*RST")
-        self._register_status_commands()
-        reg(self._h_phas, "PHAS")
-        reg(self._h_harm, "HARM")
-        reg(self._h_slvl, "SLVL")
-        reg(self._h_oflt, "OFLT")
-        reg(self._h_ofsl, "OFSL")
-        reg(self._h_sens, self.SENSITIVITY_COMMAND)
-        reg(self._h_aphs, "APHS")
-        reg(self._h_auto_scale, "AGAN", "ASCL")
-        for name in self.STORED_INTS:
-            reg(self._h_stored_int, name)
-
-    def _h_idn(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("*IDN is a query")
-        return self.identity()
-
-    def identity(self) -> str:
-        """The ``*IDN?`` reply."""
-        raise NotImplementedError
-
-    def _h_rst(self, c: Command) -> None:
-        self._no_args(c)
-        self._reset()
-
-    def _h_phas(self, c: Command) -> str | None:
-        if c.query:
-            return format_setting(round(self.phase_deg, 6))
-        value = to_float(self._one(c))
-        lo, hi = self.PHASE_RANGE_DEG
-        if not lo <= value <= hi:
-            raise ExecutionError(f"phase {value} outside [{lo}, {hi}]")
-        self.phase_deg = wrap_phase_deg(value)
-        self.backend.reference_phase_deg = self.phase_deg
-        return None
-
-    def _h_harm(self, c: Command) -> str | None:
-        if c.query:
-            return str(self.harmonic)
-        self.harmonic = to_int(self._one(c), 1, self.HARMONIC_MAX)
-        return None
-
-    def _h_slvl(self, c: Command) -> str | None:
-        if c.query:
-            return format_setting(self.sine_amplitude_V)
-        value = to_float(self._one(c))
-        lo, hi = self.SINE_RANGE_V
-        if not lo <= value <= hi:
-            raise ExecutionError(f"sine amplitude {value} outside [{lo}, {hi}]")
-        self.sine_amplitude_V = value
-        return None
-
-    def _h_oflt(self, c: Command) -> str | None:
-        if c.query:
-            return str(self.tc_index)
-        self.tc_index = to_int(self._one(c), 0, len(self.TIME_CONSTANTS_S) - 1)
-        self.backend.time_constant_s = self.time_constant_s
-        return None
-
-    def _h_ofsl(self, c: Command) -> str | None:
-        if c.query:
-            return str(self.slope_index)
-        self.slope_index = to_int(self._one(c), 0, 3)
-        self.backend.filter_slope_dB_per_oct = self.filter_slope_dB_per_oct
-        return None
-
-    def _h_sens(self, c: Command) -> str | None:
-        if c.query:
-            return str(self.sens_index)
-        self.set_sensitivity_index(to_int(self._one(c), 0, len(self.SENSITIVITIES_V) - 1))
-        return None
-
-    def set_sensitivity_index(self, index: int) -> None:
-        """Select sensitivity ``index`` (instrument order) and tell the backend."""
-        self.sens_index = index
-        try:
-            self.backend.sensitivity_V = self.sensitivity_V
-        except ValueError:
-            pass
-
-    def _h_aphs(self, c: Command) -> None:
-        self._no_args(c)
-        sample = self.sample()
-        self.phase_deg = wrap_phase_deg(self.phase_deg + sample.theta_deg)
-        self.backend.reference_phase_deg = self.phase_deg
-
-    def _h_auto_scale(self, c: Command) -> None:
-        """Auto gain: the smallest full scale above the magnitude (unclipped)."""
-        self._no_args(c)
-        largest = max(range(len(self.SENSITIVITIES_V)), key=lambda i: self.SENSITIVITIES_V[i])
-        self.set_sensitivity_index(largest)
-        r = self.sample().r_V
-        fits = [i for i, s in enumerate(self.SENSITIVITIES_V) if s >= r / 0.8]
-        best = min(fits, key=lambda i: self.SENSITIVITIES_V[i]) if fits else largest
-        self.set_sensitivity_index(best)
-
-    def _h_stored_int(self, c: Command) -> str | None:
-        lo, hi, _ = self.STORED_INTS[c.name]
+    # ------------------------------------------------------------ commands
+    def _h_param(self, c: Command) -> str | None:
+        """Any :class:`Param`: ``X?`` answers the value, ``X v`` sets it (range-checked)."""
+        param = self._params[c.name]
         if c.query:
             self._no_args(c)
-            return str(self.ints[c.name])
-        self.ints[c.name] = to_int(self._one(c), lo, hi)
+            return param.reply(self.values[c.name])
+        self.values[c.name] = param.parse(c)
+        self._push(param)
         return None
-
-    @staticmethod
-    def _one(c: Command) -> str:
-        if len(c.args) != 1:
-            raise CommandError(f"{c.name} needs one argument, got {len(c.args)}")
-        return c.args[0]

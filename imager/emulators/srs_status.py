@@ -16,7 +16,6 @@ outputs, so it reports the state at the moment of the query too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from imager.emulators.srs_syntax import Command, CommandError, to_int
@@ -24,6 +23,18 @@ from imager.emulators.srs_syntax import Command, CommandError, to_int
 ESR_EXE = 1 << 4
 ESR_CMD = 1 << 5
 ESR_PON = 1 << 7
+
+
+QUERY, SET, BOTH = "query", "set", "both"
+"""Command forms: query only (``X?``), set only (``X``), or both."""
+
+STATUS_COMMANDS: dict[str, tuple[str, str]] = {
+    "*CLS": ("_h_cls", BOTH), "*OPC": ("_h_opc", BOTH), "*ESR": ("_h_esr", QUERY),
+    "*STB": ("_h_stb", QUERY), "LIAS": ("_h_lias", QUERY), "ERRS": ("_h_errs", QUERY),
+    "*ESE": ("_h_enable", BOTH), "*SRE": ("_h_enable", BOTH), "LIAE": ("_h_enable", BOTH),
+    "ERRE": ("_h_enable", BOTH),
+}
+"""Status commands: mnemonic -> (handler method, form)."""
 
 
 class StatusRegisters:
@@ -40,9 +51,6 @@ class StatusRegisters:
     errs: int
     erre: int
 
-    def _register(self, handler: Callable[[Command], str | None], *names: str) -> None:
-        raise NotImplementedError
-
     def sample(self) -> object:
         """Sample the outputs (latches LIA bits); provided by the emulator."""
         raise NotImplementedError
@@ -50,17 +58,6 @@ class StatusRegisters:
     def _clear_registers(self) -> None:
         self.esr = ESR_PON
         self.ese = self.sre = self.lias = self.liae = self.errs = self.erre = 0
-
-    def _register_status_commands(self) -> None:
-        reg = self._register
-        reg(self._h_cls, "*CLS")
-        reg(self._h_opc, "*OPC")
-        reg(self._h_esr, "*ESR")
-        reg(self._h_stb, "*STB")
-        reg(self._h_lias, "LIAS")
-        reg(self._h_errs, "ERRS")
-        for name in ("*ESE", "*SRE", "LIAE", "ERRE"):
-            reg(self._h_enable, name)
 
     @staticmethod
     def _register_read(value: int, command: Command, width: int = 8) -> tuple[str, int]:
@@ -79,14 +76,10 @@ class StatusRegisters:
         return "1" if c.query else None
 
     def _h_esr(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("*ESR is a query")
         reply, self.esr = self._register_read(self.esr, c)
         return reply
 
     def _h_stb(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("*STB is a query")
         stb = self.STB_IDLE_BITS
         stb |= (1 << 2) if self.errs & self.erre else 0
         stb |= (1 << 3) if self.lias & self.liae else 0
@@ -97,15 +90,11 @@ class StatusRegisters:
         return str(stb)
 
     def _h_lias(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("LIAS is a query")
         self.sample()
         reply, self.lias = self._register_read(self.lias, c, 16)
         return reply
 
     def _h_errs(self, c: Command) -> str:
-        if not c.query:
-            raise CommandError("ERRS is a query")
         reply, self.errs = self._register_read(self.errs, c)
         return reply
 

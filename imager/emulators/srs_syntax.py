@@ -136,13 +136,3 @@ def format_setting(value: float) -> str:
     if float(value).is_integer() and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.7g}"
-
-
-def wrap_phase_deg(phase_deg: float) -> float:
-    """Wrap a phase into ``(-180, 180]`` degrees."""
-    wrapped = math.fmod(phase_deg, 360.0)
-    if wrapped > 180.0:
-        wrapped -= 360.0
-    elif wrapped <= -180.0:
-        wrapped += 360.0
-    return wrapped

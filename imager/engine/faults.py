@@ -2,13 +2,14 @@
 
 * a read that times out, comes back garbled or finds the device gone is
   retried (bounded: ``max_read_retries``, ``retry_wait_s`` apart);
-* an output overload ranges the lock-in up one step of the 1-2-5 ladder and
-  re-measures the point; an input overload alone (the input stage saturated
-  by pick-up or a spike off the reference frequency, which the output range
-  cannot cure) waits one settling time and re-measures (bounded together:
-  ``max_reranges``; then the reading is kept with its overload bit); the new
-  sensitivity is recorded in the file (:func:`change_setting`) and a resumed
-  scan starts from it (:func:`restore_settings`);
+* an output overload ranges the lock-in up one step of its own sensitivity
+  ladder (``lockin.sensitivities_V``) and re-measures the point; an input
+  overload alone (the input stage saturated by pick-up or a spike off the
+  reference frequency, which the output range cannot cure) waits one settling
+  time and re-measures (bounded together: ``max_reranges``; then the reading
+  is kept with its overload bit); the new sensitivity is recorded in the file
+  (:func:`change_setting`) and a resumed scan starts from it
+  (:func:`restore_settings`);
 * a reference unlock (chopper stopped) pauses the scan, polling until the
   reference relocks, then re-measures; after ``max_unlock_wait_s`` the scan
   stops with :class:`ScanFault`;
@@ -20,16 +21,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from imager.devices.interfaces import DeviceError, LockInReading, LockInStatus
+from imager.instruments import srs
 
 OVERLOAD = LockInStatus.INPUT_OVERLOAD | LockInStatus.OUTPUT_OVERLOAD
-SENSITIVITY_LADDER_V = tuple(m * 10.0**e for e in range(-9, 1) for m in (1, 2, 5) if m * 10.0**e
-                             <= 1.0)
-"""1-2-5 full-scale ladder of SRS lock-ins, 1 nV to 1 V."""
 
 
 class ScanFault(RuntimeError):
@@ -57,12 +56,14 @@ def policy_from_recipe(recipe) -> FaultPolicy:
                           if k in FaultPolicy.__dataclass_fields__})
 
 
-def next_sensitivity_V(current_V: float) -> float | None:
-    """The next larger full scale on the 1-2-5 ladder, or None at the top."""
-    for value in SENSITIVITY_LADDER_V:
-        if value > current_V * 1.001:
-            return value
-    return None
+def next_sensitivity_V(current_V: float,
+                       ladder_V: Sequence[float] = srs.SR830.ladder_V) -> float | None:
+    """The next larger full scale on the lock-in's ladder, or None at the top.
+
+    ``ladder_V`` is the lock-in's own (``lockin.sensitivities_V``); the default is
+    the SR830's.
+    """
+    return srs.next_larger(ladder_V, current_V)
 
 
 def change_setting(lab, writer, device: str, attribute: str, value: Any, index: int,
@@ -143,7 +144,7 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
                                  "re-measuring", index, clock.now_s() - lab_start_s)
                 clock.sleep(settle_s)
                 continue
-            new = next_sensitivity_V(lockin.sensitivity_V)
+            new = next_sensitivity_V(lockin.sensitivity_V, lockin.sensitivities_V)
             if new is not None:
                 old = lockin.sensitivity_V
                 now_s = clock.now_s() - lab_start_s

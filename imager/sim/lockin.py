@@ -24,22 +24,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.special import gammaincinv
 
 from imager.devices.interfaces import Chopper, LockInReading, LockInStatus, Settings
+from imager.instruments import srs
 from stages.interface import Clock
 
-SENSITIVITIES_V = tuple(
-    v for v in (float(f"{m}e{e}") for e in range(-9, 1) for m in (1, 2, 5)) if 2e-9 <= v <= 1.0
-)
-"""SR830 full-scale sensitivities, 2 nV to 1 V in 1-2-5 steps."""
-
-SLOPES_DB_PER_OCT = (6, 12, 18, 24)
-INPUT_FULL_SCALE_V = 1.0
-"""Input range of the SR830 A/B input (1 V rms); beyond it INPUT_OVERLOAD is set."""
-
+_INPUT_FULL_SCALE_V = srs.SR830.input_ranges_V[0]  # A/B input, 1 V rms: INPUT_OVERLOAD above
 _OK = LockInStatus.OK
-_ENBW_FACTOR = {1: 1.0 / 4.0, 2: 1.0 / 8.0, 3: 3.0 / 32.0, 4: 5.0 / 64.0}
 
 
 @dataclass(frozen=True)
@@ -88,11 +79,6 @@ LOCKIN_INPUT_NOISE_V_PER_RTHZ = 6e-9
 """The lock-in's own input voltage noise (SR830 specification: 6 nV/sqrt(Hz) at 1 kHz)."""
 
 
-def enbw_Hz(time_constant_s: float, slope_dB_per_oct: int) -> float:
-    """Equivalent noise bandwidth of the output filter (SR830 manual values)."""
-    return _ENBW_FACTOR[slope_dB_per_oct // 6] / time_constant_s
-
-
 class SimulatedLockIn:
     """Lock-in amplifier twin implementing :class:`imager.devices.interfaces.LockIn`.
 
@@ -124,12 +110,16 @@ class SimulatedLockIn:
 
     Attributes
     ----------
+    sensitivities_V : tuple of float
+        The full scales it accepts, ascending: the SR830's 1-2-5 ladder, 2 nV-1 V.
     pickup_V : float
         Amplitude of an input not at the reference frequency (mains pick-up, a
         spike from a switching load): the demodulator rejects it, but the input
         stage must carry it, so above the 1 V input full scale every reading
         flags ``INPUT_OVERLOAD`` (0: none; set by fault injection).
     """
+
+    sensitivities_V: tuple[float, ...] = srs.SR830.ladder_V
 
     def __init__(
         self,
@@ -187,10 +177,9 @@ class SimulatedLockIn:
 
     @staticmethod
     def _check_slope(value: int) -> int:
-        if value not in SLOPES_DB_PER_OCT:
-            raise ValueError(
-                f"lockin.filter_slope_dB_per_oct must be one of {SLOPES_DB_PER_OCT}, got {value!r}"
-            )
+        if value not in srs.SLOPES_DB_PER_OCT:
+            raise ValueError(f"lockin.filter_slope_dB_per_oct must be one of "
+                             f"{srs.SLOPES_DB_PER_OCT}, got {value!r}")
         return int(value)
 
     @property
@@ -219,19 +208,17 @@ class SimulatedLockIn:
 
     @property
     def sensitivity_V(self) -> float:
-        """Full-scale sensitivity, V (one of :data:`SENSITIVITIES_V`)."""
+        """Full-scale sensitivity, V (one of :attr:`sensitivities_V`)."""
         return self._sensitivity_V
 
     @sensitivity_V.setter
     def sensitivity_V(self, value: float) -> None:
-        for s in SENSITIVITIES_V:
-            if abs(float(value) - s) <= 1e-6 * s:
-                self._sensitivity_V = s
-                return
-        raise ValueError(
-            f"lockin.sensitivity_V must be an SR830 value (2e-9 ... 1 V in 1-2-5 steps), "
-            f"got {value!r}"
-        )
+        ladder = self.sensitivities_V
+        fits = [s for s in ladder if abs(float(value) - s) <= 1e-6 * s]
+        if not fits:
+            raise ValueError(f"lockin.sensitivity_V must be an SR830 value ({ladder[0]:g} ... "
+                             f"{ladder[-1]:g} V in 1-2-5 steps), got {value!r}")
+        self._sensitivity_V = fits[0]
 
     @property
     def reference_phase_deg(self) -> float:
@@ -249,7 +236,7 @@ class SimulatedLockIn:
 
     def enbw_Hz(self) -> float:
         """Equivalent noise bandwidth of the current filter, Hz."""
-        return enbw_Hz(self._tau_s, self._n * 6)
+        return srs.enbw_Hz(self._tau_s, self._n * 6)
 
     def noise_rms_V(self) -> float:
         """Additive rms noise in X (and in Y) at the current settings, V."""
@@ -267,14 +254,8 @@ class SimulatedLockIn:
         return math.hypot(own, self._detector_noise())
 
     def settle_time_s(self, fraction: float = 0.99) -> float:
-        """Time after an input step for the output to reach ``fraction`` of it.
-
-        Solves ``1 - exp(-x) * sum_{j<n} x**j / j! = fraction`` (the step response
-        of ``n`` identical RC stages) and returns ``x * tau``.
-        """
-        if not 0.0 < fraction < 1.0:
-            raise ValueError(f"settle_time_s: fraction must be in (0, 1), got {fraction!r}")
-        return float(gammaincinv(self._n, fraction)) * self._tau_s
+        """Time after an input step for the output to reach ``fraction`` of it, s."""
+        return srs.settle_time_s(self._tau_s, self._n * 6, fraction)
 
     def settings(self) -> Settings:
         """Every setting worth recording in a scan file."""
@@ -323,9 +304,7 @@ class SimulatedLockIn:
 
     def _input(self, t_s: float) -> complex:
         u = self._signal(t_s) * self._rot
-        a = abs(u)
-        if a > self._max_input_V:
-            self._max_input_V = a
+        self._max_input_V = max(self._max_input_V, abs(u))
         return u
 
     def sync(self) -> None:
@@ -409,14 +388,13 @@ class SimulatedLockIn:
             sigma = self.noise_rms_V()
             x = x * gain + sigma * g0
             y = y * gain + sigma * g1
-        if self._max_input_V > INPUT_FULL_SCALE_V or self.pickup_V > INPUT_FULL_SCALE_V:
+        if self._max_input_V > _INPUT_FULL_SCALE_V or self.pickup_V > _INPUT_FULL_SCALE_V:
             status |= LockInStatus.INPUT_OVERLOAD
         self._max_input_V = 0.0
         s = self._sensitivity_V
         if abs(x) > s or abs(y) > s:
             status |= LockInStatus.OUTPUT_OVERLOAD
-            x = min(max(x, -s), s)
-            y = min(max(y, -s), s)
+            x, y = min(max(x, -s), s), min(max(y, -s), s)
         if not self._locked():
             status |= LockInStatus.REFERENCE_UNLOCK
         return LockInReading(x, y, LockInStatus(status) if status else _OK)

@@ -12,11 +12,10 @@ import math
 from dataclasses import dataclass
 
 import pytest
+from emulated_lab import EmulatedLab, Signal, start_emulated_lab
 
 from imager.emulators.client import LineClient
-from imager.emulators.lab import EmulatedLab, Signal, start_emulated_lab
-from imager.emulators.sr830 import SR830_SENSITIVITIES_V, SR830_TIME_CONSTANTS_S
-from imager.emulators.sr860 import SR860_SENSITIVITIES_V, SR860_TIME_CONSTANTS_S
+from imager.instruments.srs import SR830, SR860
 from imager.sim.clock import VirtualClock
 
 #: Bound of every wait for a reply that must come.
@@ -39,9 +38,9 @@ class Spec:
 
 
 SPECS = {
-    "SR830": Spec("SR830", "SENS", SR830_SENSITIVITIES_V, SR830_TIME_CONSTANTS_S,
+    "SR830": Spec("SR830", "SENS", SR830.sensitivities_V, SR830.time_constants_s,
                   "FMOD", 0, 1, "SNAP?1,2", 0b100),
-    "SR860": Spec("SR860", "SCAL", SR860_SENSITIVITIES_V, SR860_TIME_CONSTANTS_S,
+    "SR860": Spec("SR860", "SCAL", SR860.sensitivities_V, SR860.time_constants_s,
                   "RSRC", 1, 0, "SNAP? 0,1", 0b011),
 }  # fmt: skip
 UNLOCK_BIT = 1 << 3

@@ -5,9 +5,10 @@ import pytest
 from scipy.special import gammainc
 
 from imager.devices.interfaces import LockIn, LockInStatus
+from imager.instruments.srs import enbw_Hz
 from imager.sim import VirtualClock
 from imager.sim.instruments import SimulatedChopper
-from imager.sim.lockin import SENSITIVITIES_V, NoiseModel, SimulatedLockIn, enbw_Hz
+from imager.sim.lockin import NoiseModel, SimulatedLockIn
 
 
 class Step:
@@ -186,7 +187,8 @@ def test_input_overload_bit():
 
 def test_sensitivity_and_slope_validation():
     _, _, li = make()
-    assert 2e-9 in SENSITIVITIES_V and 1.0 in SENSITIVITIES_V and len(SENSITIVITIES_V) == 27
+    ladder = li.sensitivities_V
+    assert 2e-9 in ladder and 1.0 in ladder and len(ladder) == 27
     li.sensitivity_V = 5e-6
     assert li.sensitivity_V == 5e-6
     for bad in (3e-3, 2.0, 0.0):
