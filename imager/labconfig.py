@@ -30,6 +30,23 @@ A lab configuration names each device's driver and address::
     [pump]
     driver = "manual"
 
+Any section may instead name a class that implements its device Protocol
+(``[lockin]``: :class:`~imager.devices.LockIn`, ``[stage_x]``/``[stage_y]``:
+:class:`~stages.Stage`, ``[chopper]``, ``[source]``, ``[pump]``,
+``[power_meter]``, ``[projector]``: the Protocols of :mod:`imager.devices`)::
+
+    [lockin]
+    driver = "imager.drivers.adapters.pymeasure_srs:PyMeasureSR830"
+    address = "GPIB0::8::INSTR"    # every other key is a keyword argument of the class
+    timeout_s = 5
+
+The module is imported when the configuration is read: a class lacking a method of
+the Protocol, or whose constructor does not take the section's keys, is a one-line
+error naming the section (an attribute the object built lacks: when the lab opens).
+``HardwareLab`` builds it with the other keys as keyword arguments and calls its
+``close()``, if any, on closing. Adapters of PyMeasure and QCoDeS instruments:
+:mod:`imager.drivers.adapters`.
+
 Optional sections: ``[projector]`` (a DMD for single-pixel scans) and
 ``[power_meter]`` (``driver = "pm100"``, ``address = "USB0::0x1313::0x8078::P0024811::INSTR"``),
 a thermal sensor on a pick-off of the MIR beam; with it a scan pauses while
@@ -44,10 +61,25 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from imager.devices.interfaces import (
+    Chopper,
+    DeviceError,
+    LockIn,
+    PowerMeter,
+    Projector,
+    Pump,
+    Source,
+)
+from imager.devices.loading import (
+    DriverSpecError,
+    build_device,
+    is_class_spec,
+    load_device_class,
+)
 from imager.recipes.recipe import RecipeError, _check_keys, _check_value
 from imager.recipes.schema import Field
 from imager.sim.instruments import SimulatedPump, SimulatedSource
-from stages import WallClock, XYStage
+from stages import Stage, WallClock, XYStage
 
 APT_CONTROLLERS = ("KDC101", "TDC001", "BSC201", "BSC202", "BSC203", "BBD201", "BBD202", "BBD203")
 
@@ -93,6 +125,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "chopper": {
         "driver": Field("str", "mc2000b", choices=("mc2000b",)),
         "serial_port": Field("str", None),
+        "timeout_s": Field("float", None, 0.001, 60.0,
+                           help="wait for each reply byte (default: the driver's)"),
     },
     "source": SOURCE_FIELDS,
     "pump": {
@@ -116,6 +150,10 @@ OPTIONAL_SECTIONS: dict[str, dict[str, Field]] = {
         "average_count": Field("int", 10, 1, 100000, help="samples averaged per reading"),
     },
 }
+#: the Protocol a class named by ``driver = "package.module:Class"`` implements, per section
+PROTOCOLS: dict[str, type] = {"stage_x": Stage, "stage_y": Stage, "lockin": LockIn,
+                              "chopper": Chopper, "source": Source, "pump": Pump,
+                              "projector": Projector, "power_meter": PowerMeter}
 REQUIRED = {"stage_x": ("serial_port",), "stage_y": ("serial_port",), "lockin": ("address",),
             "chopper": ("serial_port",), "power_meter": ("address",)}
 
@@ -145,19 +183,12 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
     name = raw.get("name", "lab")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise RecipeError(f"{prefix}name: must be a non-empty string of at most 200 characters")
-    config: dict[str, Any] = {"name": name, "source": source}
+    config: dict[str, Any] = {"name": name, "config_file": source}
     for section, fields in SECTIONS.items():
         given = raw.get(section)
         if not isinstance(given, dict):
             raise RecipeError(f"{prefix}[{section}] is missing (every device must be named)")
-        where = f"{prefix}[{section}] "
-        _check_keys(where, given, fields)
-        values = {k: _check_value(where, k, f, given[k]) if k in given else f.default
-                  for k, f in fields.items()}
-        for key in REQUIRED.get(section, ()):
-            if not values.get(key):
-                raise RecipeError(f"{where}{key}: required")
-        config[section] = values
+        config[section] = _section(prefix, section, fields, given)
     source_values = config["source"]
     if source_values["driver"] == "mircat":
         if not source_values["max_current_mA"]:
@@ -172,16 +203,32 @@ def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:
         given = raw.get(section)
         if given is None:
             continue
-        where = f"{prefix}[{section}] "
         if not isinstance(given, dict):
-            raise RecipeError(f"{where}must be a table")
-        _check_keys(where, given, fields)
-        config[section] = {k: _check_value(where, k, f, given[k]) if k in given else f.default
-                           for k, f in fields.items()}
-        for key in REQUIRED.get(section, ()):
-            if not config[section].get(key):
-                raise RecipeError(f"{where}{key}: required")
+            raise RecipeError(f"{prefix}[{section}] must be a table")
+        config[section] = _section(prefix, section, fields, given)
     return config
+
+
+def _section(prefix: str, section: str, fields: dict[str, Field],
+             given: dict[str, Any]) -> dict[str, Any]:
+    """One device section, validated: a built-in driver's keys against ``fields``; a class
+    named by ``driver = "package.module:Class"`` imported and checked (its Protocol, its
+    constructor's parameters), the other keys kept as they are for its constructor."""
+    where = f"{prefix}[{section}] "
+    if is_class_spec(given.get("driver")):
+        options = {k: v for k, v in given.items() if k != "driver"}
+        try:
+            load_device_class(given["driver"], PROTOCOLS[section], where, options)
+        except DriverSpecError as exc:
+            raise RecipeError(str(exc)) from None
+        return dict(given)
+    _check_keys(where, given, fields)
+    values = {k: _check_value(where, k, f, given[k]) if k in given else f.default
+              for k, f in fields.items()}
+    for key in REQUIRED.get(section, ()):
+        if not values.get(key):
+            raise RecipeError(f"{where}{key}: required")
+    return values
 
 
 def load_lab_config(path: str | Path) -> dict[str, Any]:
@@ -211,56 +258,106 @@ class HardwareLab:
             raise
 
     def _open(self, config: dict[str, Any]) -> None:
-        from imager.drivers import SR830, SR860, MC2000BChopper
-        from stages.apt import AptController
-
         controllers: dict[str, Any] = {}
-        axes = []
-        for name in ("stage_x", "stage_y"):
-            c = config[name]
-            port = c["serial_port"]
-            if port not in controllers:
-                controllers[port] = AptController(
-                    port, c["controller"], serial_read_timeout_s=c["serial_read_timeout_s"])
-                self._closers.append(controllers[port])
-            travel = None
-            if c["travel_min_um"] is not None or c["travel_max_um"] is not None:
-                lo = c["travel_min_um"] if c["travel_min_um"] is not None else -float("inf")
-                hi = c["travel_max_um"] if c["travel_max_um"] is not None else float("inf")
-                travel = (lo, hi)
-            axes.append(controllers[port].axis(name, c["stage"], bay=c["bay"], travel_um=travel,
-                                               require_homed=c["require_homed"]))
-        self.stage_x, self.stage_y = axes
+        self.stage_x, self.stage_y = (self._open_stage(config, name, controllers)
+                                      for name in ("stage_x", "stage_y"))
         self.stage = XYStage(self.stage_x, self.stage_y)
-        lockin_class = {"sr830": SR830, "sr860": SR860}[config["lockin"]["driver"]]
-        self.lockin = lockin_class(config["lockin"]["address"],
-                                   timeout_s=config["lockin"]["timeout_s"])
-        self._closers.append(self.lockin)
-        self.chopper = MC2000BChopper(config["chopper"]["serial_port"])
-        self._closers.append(self.chopper)
+        self.lockin = self._external(config, "lockin")
+        if self.lockin is None:
+            from imager.drivers import SR830, SR860
+
+            lockin_class = {"sr830": SR830, "sr860": SR860}[config["lockin"]["driver"]]
+            self.lockin = self._opened(lockin_class(config["lockin"]["address"],
+                                                    timeout_s=config["lockin"]["timeout_s"]))
+        self.chopper = self._external(config, "chopper")
+        if self.chopper is None:
+            from imager.drivers import MC2000BChopper
+
+            c = config["chopper"]
+            timeout = {} if c["timeout_s"] is None else {"timeout_s": c["timeout_s"]}
+            self.chopper = self._opened(MC2000BChopper(c["serial_port"], **timeout))
         if "projector" in config:
-            from imager.drivers.alp4_dmd import ALP4Projector
+            self.projector = self._external(config, "projector")
+            if self.projector is None:
+                from imager.drivers.alp4_dmd import ALP4Projector
 
-            p = config["projector"]
-            self.projector = ALP4Projector(p["api_version"], p["lib_dir"], p["device_number"],
-                                           p["pixel_mirrors"])
-            self._closers.append(self.projector)
+                p = config["projector"]
+                self.projector = self._opened(ALP4Projector(
+                    p["api_version"], p["lib_dir"], p["device_number"], p["pixel_mirrors"]))
         if "power_meter" in config:
-            from imager.drivers.pm100 import PM100
+            self.power_meter = self._external(config, "power_meter")
+            if self.power_meter is None:
+                from imager.drivers.pm100 import PM100
 
-            m = config["power_meter"]
-            self.power_meter = PM100(m["address"], timeout_s=m["timeout_s"],
-                                     average_count=m["average_count"])
-            self._closers.append(self.power_meter)
-        if config["source"]["driver"] == "mircat":
+                m = config["power_meter"]
+                self.power_meter = self._opened(PM100(m["address"], timeout_s=m["timeout_s"],
+                                                      average_count=m["average_count"]))
+        self.source = self._external(config, "source")
+        if self.source is None and config["source"]["driver"] == "mircat":
             from imager.drivers.mircat import MIRcatSource
 
-            self.source = MIRcatSource.from_config(config["source"])  # never arms
-            self._closers.append(self.source)
-        else:
+            self.source = self._opened(MIRcatSource.from_config(config["source"]))  # never arms
+        elif self.source is None:
             self.source = ManualSource(power_mW=0.0, on=False,
                                        max_power_mW=config["source"]["max_power_mW"])
-        self.pump = ManualPump(power_mW=0.0, max_power_mW=config["pump"]["max_power_mW"])
+        self.pump = self._external(config, "pump")
+        if self.pump is None:
+            self.pump = ManualPump(power_mW=0.0, max_power_mW=config["pump"]["max_power_mW"])
+
+    def _opened(self, device: Any) -> Any:
+        """Remember ``device`` for :meth:`close` and return it."""
+        self._closers.append(device)
+        return device
+
+    def _open_stage(self, config: dict[str, Any], name: str, controllers: dict[str, Any]):
+        """The axis of section ``name``: a named class, or an APT controller's bay."""
+        external = self._external(config, name)
+        if external is not None:
+            return external
+        from stages.apt import AptController
+
+        c = config[name]
+        port = c["serial_port"]
+        if port not in controllers:
+            controllers[port] = self._opened(AptController(
+                port, c["controller"], serial_read_timeout_s=c["serial_read_timeout_s"]))
+        travel = None
+        if c["travel_min_um"] is not None or c["travel_max_um"] is not None:
+            lo = c["travel_min_um"] if c["travel_min_um"] is not None else -float("inf")
+            hi = c["travel_max_um"] if c["travel_max_um"] is not None else float("inf")
+            travel = (lo, hi)
+        return controllers[port].axis(name, c["stage"], bay=c["bay"], travel_um=travel,
+                                      require_homed=c["require_homed"])
+
+    def _external(self, config: dict[str, Any], section: str) -> Any:
+        """The device of a section naming a class (``driver = "package.module:Class"``),
+        built with the section's other keys; None for a built-in driver.
+
+        Raises
+        ------
+        RecipeError
+            The class (or the object it built) does not implement the section's Protocol.
+        DeviceError
+            Its constructor failed (a device that does not answer ...); the message names
+            the section and the class.
+        """
+        values = config[section]
+        spec = values["driver"]
+        if not is_class_spec(spec):
+            return None
+        where = f"{config['config_file']}: [{section}] "
+        options = {k: v for k, v in values.items() if k != "driver"}
+        try:
+            cls = load_device_class(spec, PROTOCOLS[section], where, options)
+            device = build_device(cls, spec, PROTOCOLS[section], where, options)
+        except DriverSpecError as exc:
+            raise RecipeError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - any library's failure to open, one line
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            raise DeviceError(f"[{section}] {spec}: {type(exc).__name__}: {detail}") from exc
+        if callable(getattr(device, "close", None)):
+            self._closers.append(device)
+        return device
 
     def instruments(self) -> dict[str, Any]:
         devices = {"stage_x": self.stage_x, "stage_y": self.stage_y, "lockin": self.lockin,
@@ -272,8 +369,15 @@ class HardwareLab:
         return devices
 
     def settings(self) -> dict[str, Any]:
-        return {"kind": "hardware", "name": self.config["name"],
-                "config_file": self.config["source"]}
+        """``kind``, ``name``, ``config_file`` and ``<section>_driver`` for each section that
+        names a class (``"package.module:Class"``)."""
+        out = {"kind": "hardware", "name": self.config["name"],
+               "config_file": self.config["config_file"]}
+        for section in PROTOCOLS:
+            driver = self.config.get(section, {}).get("driver")
+            if is_class_spec(driver):
+                out[f"{section}_driver"] = driver
+        return out
 
     def close(self) -> None:
         """Close every device opened so far (reverse order, errors ignored)."""

@@ -111,7 +111,7 @@ def cmd_calibrate(args) -> int:
                         "kind = \"calibration\"")
     if args.seed is not None:
         check_seed(args.seed)
-        recipe.sections["sim"]["seed"] = args.seed
+        recipe = recipe.with_overrides("--seed", sim={"seed": args.seed})
     path = args.output_path = _output_path(args.output, recipe.name)
     if path.exists():
         raise FileExistsError(17, "file exists", str(path))
@@ -171,17 +171,22 @@ def _acquire(recipe, args) -> int:
     if recipe.kind == "calibration":
         raise UserError(f"{recipe.source}: kind = 'calibration'; run it with "
                         "'mirimager calibrate'")
+    hardware = getattr(args, "lab", None) is not None
     if args.seed is not None:
         check_seed(args.seed)
-        recipe.sections["sim"]["seed"] = args.seed
+        if not hardware:  # validated again, and written into the recipe text the file keeps
+            recipe = recipe.with_overrides("--seed", sim={"seed": args.seed})
     calibration = _calibration_attrs(args.calibration)
     path = args.output_path = _output_path(args.output, recipe.name)
     png = path.with_suffix(".png")
     _check_outputs(path, png, args)
-    if getattr(args, "lab", None) is not None and _has_sim_section(recipe):
+    if hardware and _has_sim_section(recipe):
         print(f"note:      {recipe.source}: its [sim] section (chart, beam, seed) describes the "
               "simulated lab and is not used with --lab (an emulated lab shows the chart "
               "'mirimager emulate --chart' started with)", file=sys.stderr)
+    if hardware and args.seed is not None:
+        print("note:      --seed is the simulated lab's noise seed; not used with --lab",
+              file=sys.stderr)
     with _open_lab(recipe, getattr(args, "lab", None)) as lab:
         result = _run_scan(lab, recipe, path, args, calibration)
     report = _save_scan_png(path, png, args.overwrite)

@@ -134,11 +134,14 @@ def add_devices(sub) -> None:
 
 def cmd_devices(args) -> int:
     from imager.labconfig import HardwareLab, load_lab_config
+    from imager.recipes import RecipeError
 
     config = load_lab_config(args.lab)
     print(f"lab: {config['name']} ({args.lab})")
     try:
         lab = HardwareLab(config)
+    except RecipeError:  # a named driver class that does not fit: one line, exit 2
+        raise
     except Exception as exc:  # noqa: BLE001 - reported, exit status 1
         print(f"FAILED to open the lab: {type(exc).__name__}: {exc}")
         return 1

@@ -18,8 +18,11 @@ class UserError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
 
 
-class DeviceError(Exception):
-    """A device could not be opened or did not answer: one line, exit status 1."""
+class LabOpenError(Exception):
+    """A device of a lab configuration could not be opened: one line, exit status 1.
+
+    (Not :class:`imager.devices.DeviceError`, a device's fault during a scan.)
+    """
 
 
 def _loaded(*names: str) -> tuple[type[BaseException], ...]:
@@ -99,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(choose another -o)"
         )
         return _error(args, message, EXIT_USAGE)
-    except DeviceError as exc:
+    except LabOpenError as exc:
         return _error(args, str(exc), 1)
     except _fault_types() as exc:
         return _error(args, f"{exc} ({_what_is_kept(_scan_file_of(args))})", 1, "scan stopped")

@@ -53,7 +53,8 @@ def cmd_resume(args) -> int:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise UserError(f"{args.file}: /entry/lab attribute seed is {seed!r}, "
                             "not an integer")
-        recipe.sections["sim"]["seed"] = seed
+        if recipe.sections["sim"]["seed"] != seed:  # a file written before --seed was kept
+            recipe = recipe.with_overrides(f"seed recorded in {args.file}", sim={"seed": seed})
     path, png = Path(args.file), Path(args.file).with_suffix(".png")
     _check_resumable(path, kind, recipe)
     if png.exists() and not (args.overwrite or _made_by(png, path)):
@@ -89,24 +90,25 @@ def _check_resumable(path: Path, kind: str, recipe) -> None:
     be half-resumed (e.g. a point table of another shape, a missing X_V)."""
     import os
 
+    from reconstruction.errors import ScanFileError
+
     if recipe.kind != kind:
         raise UserError(f"{path}: a {kind} scan, but its stored recipe is of kind "
                         f"{recipe.kind!r}")
     if kind == "raster":
-        from imager.storage.writer import POINT_DTYPE as dtype
-
-        total, shape = recipe.grid.n_points, recipe.grid.shape
+        grid = recipe.grid
+        sizes = {"nx": grid.nx, "ny": grid.ny, "points_total": grid.n_points}
     else:
         from imager.recipes.recipe import single_pixel_basis
-        from imager.storage.single_pixel import SPI_POINT_DTYPE as dtype
 
-        total = single_pixel_basis(recipe).n_patterns
-        shape = (total,)
+        sizes = {"points_total": single_pixel_basis(recipe).n_patterns}
     if not os.access(path, os.W_OK):
         raise UserError(f"{path}: not writable; resume continues a scan in its own file")
     _check_not_locked(path)
     try:
-        problem = _resume_problem(path, kind, dtype, total, shape)
+        problem = _resume_problem(path, kind, sizes)
+    except ScanFileError as exc:  # a broken link where a table should be, ...
+        problem = str(exc).removeprefix(f"{path}: ")
     except (OSError, KeyError, RuntimeError, TypeError, ValueError) as exc:
         problem = f"unreadable ({' '.join(str(exc).split()) or type(exc).__name__})"
     if problem is not None:
@@ -126,51 +128,13 @@ def _check_not_locked(path: Path) -> None:
         pass
 
 
-def _resume_problem(path: Path, kind: str, dtype, total: int, shape: tuple) -> str | None:
-    """What stops the writer from continuing ``path`` (None: nothing)."""
-    import json
-    import math
-
+def _resume_problem(path: Path, kind: str, sizes: dict[str, int]) -> str | None:
+    """What stops the writer from continuing ``path`` (None: nothing): the scan-file
+    schema's check (`reconstruction.schema.resume_problem`, which the writer's ``reopen``
+    runs too), against the tables the stored recipe plans (``sizes``)."""
     import h5py
-    import numpy as np
 
-    problem = None
+    from reconstruction.schema import LAYOUTS, resume_problem
+
     with h5py.File(path, "r", locking=False) as f:
-        entry = f["entry"]
-        points, image = f.get("entry/scan/points"), f.get("entry/data/X_V")
-        resumed = entry.attrs.get("resumed", "[]")
-        scan_group = f.get("entry/scan")
-        lab_start = (scan_group.attrs.get("lab_start_s", 0.0)
-                     if isinstance(scan_group, h5py.Group) else 0.0)
-        if "exit_status" not in entry.attrs:
-            problem = "/entry has no exit_status attribute"
-        elif not isinstance(points, h5py.Dataset) or points.dtype != dtype \
-                or points.shape != (total,):
-            problem = (f"/entry/scan/points is not the {total}-record table of the "
-                       "recipe's plan")
-        elif not isinstance(image, h5py.Dataset) or image.dtype.kind != "f" \
-                or image.shape != shape:
-            problem = f"/entry/data/X_V is not a float array of shape {shape}"
-        elif isinstance(lab_start, bool) or not isinstance(lab_start, int | float | np.number) \
-                or not math.isfinite(float(lab_start)):
-            problem = f"/entry/scan attribute lab_start_s is {lab_start!r}, not a number"
-        else:
-            try:
-                history = json.loads(resumed or "[]")
-            except (TypeError, ValueError):
-                history = None
-            if not isinstance(history, list):
-                problem = "/entry attribute resumed is not a JSON list"
-            else:
-                records = points[()]
-                done = records["done"].astype(bool)
-                first_missing = int(np.argmin(done)) if not done.all() else done.size
-                if first_missing > 0:
-                    last = records[first_missing - 1]
-                    fields = ("t_lab_s", "x_set_um", "y_set_um") if kind == "raster" \
-                        else ("t_lab_s",)
-                    bad = [n for n in fields if not np.isfinite(last[n])]
-                    if bad:
-                        problem = (f"/entry/scan/points[{first_missing - 1}] (the last point "
-                                   f"done) has {', '.join(bad)} not finite")
-    return problem
+        return resume_problem(f, LAYOUTS[kind], sizes, path)

@@ -48,6 +48,8 @@ class LockIn(Protocol):
 
     time_constant_s: float
     sensitivity_V: float
+    sensitivities_V: tuple[float, ...]
+    """Every full scale the instrument offers, V, ascending (the engine ranges up along it)."""
     filter_slope_dB_per_oct: int
     reference_phase_deg: float
 

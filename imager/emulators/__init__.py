@@ -3,11 +3,11 @@
 SR830 and SR860 lock-ins (text commands on loopback TCP or a pty) and the
 Thorlabs MC2000B chopper (echo-and-prompt serial protocol on a pty), so real
 drivers and third-party client libraries run end to end without hardware.
-See :mod:`imager.emulators.serve` for addresses and :mod:`imager.emulators.lab`
-for the ready-made emulated lab.
+See :mod:`imager.emulators.serve` for addresses and :mod:`imager.emulators.bench`
+for the whole emulated lab (``mirimager emulate``).
 """
 
-from imager.emulators.clocks import VirtualClockFollower, WallClock
+from imager.emulators.clocks import WallClock
 from imager.emulators.mc2000b import MC2000BEmulator, MC2000BSession
 from imager.emulators.serve import (
     LockInSession,
@@ -18,19 +18,18 @@ from imager.emulators.serve import (
 from imager.emulators.sr830 import SR830Emulator
 from imager.emulators.sr860 import SR860Emulator
 from imager.emulators.srs_lockin import SRSLockInEmulator
-from imager.emulators.wire import FaultInjector, PtyServer, TcpServer
+from imager.emulators.wire import PtyServer, ReplyFaults, TcpServer
 
 __all__ = [
-    "FaultInjector",
     "LockInSession",
     "MC2000BEmulator",
     "MC2000BSession",
     "PtyServer",
+    "ReplyFaults",
     "SR830Emulator",
     "SR860Emulator",
     "SRSLockInEmulator",
     "TcpServer",
-    "VirtualClockFollower",
     "WallClock",
     "serve_lockin_pty",
     "serve_lockin_tcp",

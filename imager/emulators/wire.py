@@ -2,7 +2,7 @@
 
 An emulator is served through a *session*: an object that takes the bytes a
 client wrote (:meth:`Session.feed`) and returns the complete messages to send
-back, one per reply. A server owns the transport and a :class:`FaultInjector`
+back, one per reply. A server owns the transport and a :class:`ReplyFaults`
 that can drop, garble or delay the next replies, or hang up on the clients
 (the hooks the fault-injection tests of issue 6 build on).
 
@@ -43,8 +43,10 @@ class Session(Protocol):
 SessionFactory = Callable[[], Session]
 
 
-class FaultInjector:
-    """Faults applied to outgoing messages of one server (thread-safe).
+class ReplyFaults:
+    """Faults applied to outgoing messages of one server (thread-safe): dropped,
+    garbled or delayed replies. (The simulated lab's device faults at plan points are
+    :class:`imager.sim.faults.FaultInjector`.)
 
     Attributes
     ----------
@@ -143,7 +145,7 @@ class TcpServer:
             raise ValueError(f"emulators listen on loopback only, got host {host!r}")
         self._factory = session_factory
         self.name = name
-        self.faults = FaultInjector()
+        self.faults = ReplyFaults()
         self._sock = socket.create_server((host, int(port)))
         self._wake = _Wakeup()
         self._stopping = False
@@ -264,7 +266,7 @@ class PtyServer:
 
     def __init__(self, session_factory: SessionFactory, *, name: str = "emulator") -> None:
         self.name = name
-        self.faults = FaultInjector()
+        self.faults = ReplyFaults()
         self._session = session_factory()
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
@@ -281,12 +283,13 @@ class PtyServer:
         return f"ASRL{self.port}::INSTR"
 
     def _serve(self) -> None:
+        master = self._master
         while not self._stopping:
-            ready, _, _ = select.select([self._master, self._wake.r], [], [])
+            ready, _, _ = select.select([master, self._wake.r], [], [])
             if self._stopping or self._wake.r in ready:
                 return
             try:
-                data = os.read(self._master, 65536)
+                data = os.read(master, 65536)
             except OSError:
                 return
             if not data:
@@ -295,28 +298,42 @@ class PtyServer:
                 out = self.faults.apply(message)
                 if out is not None:
                     try:
-                        os.write(self._master, out)
+                        os.write(master, out)
                     except OSError:
                         return
 
     def hang_up(self) -> None:
-        """Disconnect: close the pty for good (clients then get I/O errors)."""
+        """Disconnect: close the master side for good (clients then get I/O errors).
+
+        The slave side stays open here until :meth:`close`, so the kernel cannot hand
+        the same ``/dev/pts/N`` to another process meanwhile: a client that reopens
+        the path finds the device gone, never a stranger's terminal.
+        """
         self._hung_up = True
-        self.close()
+        self._stop(close_slave=False)
 
     def close(self) -> None:
         """Stop the thread and close the pty."""
-        if self._stopping:
-            return
-        self._stopping = True
-        self._wake.fire()
-        self._thread.join(timeout=5.0)
-        for fd in (self._master, self._slave):
+        self._stop(close_slave=True)
+
+    def _stop(self, close_slave: bool) -> None:
+        if not self._stopping:
+            self._stopping = True
+            self._wake.fire()
+            self._thread.join(timeout=5.0)
+            self._close_fd("_master")
+            self._wake.close()
+        if close_slave:
+            self._close_fd("_slave")
+
+    def _close_fd(self, name: str) -> None:
+        fd = getattr(self, name)
+        if fd is not None:
+            setattr(self, name, None)
             try:
                 os.close(fd)
             except OSError:
                 pass
-        self._wake.close()
 
     def __enter__(self) -> PtyServer:
         return self

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,6 @@ class Recipe:
     sections: dict[str, dict[str, Any]]
     text: str
     source: str = "<default>"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def grid(self) -> RasterGrid:
@@ -69,6 +68,39 @@ class Recipe:
 
     def error(self, message: str) -> RecipeError:
         return RecipeError(f"{self.source}: {message}")
+
+    def with_overrides(self, note: str = "", **sections: dict[str, Any]) -> Recipe:
+        """A copy with some keys replaced, validated again, its text rewritten to match.
+
+        Each overridden key is rewritten in its table of :attr:`text` (with the
+        comment ``# <note>``), so the text a scan file stores parses to the
+        settings the scan ran with (:mod:`imager.recipes.overrides`).
+
+        Parameters
+        ----------
+        note : str
+            Why, e.g. ``"--seed"``; kept as a comment on the rewritten lines.
+        **sections : dict
+            ``section={key: value}``, values in the key's unit.
+
+        Returns
+        -------
+        Recipe
+
+        Raises
+        ------
+        RecipeError
+            An unknown section or key, or a value out of range (one line naming it).
+
+        Examples
+        --------
+        >>> r = default_recipe().with_overrides("--seed", sim={"seed": 7})
+        >>> r.sections["sim"]["seed"], parse_recipe(r.text).sections["sim"]["seed"]
+        (7, 7)
+        """
+        from imager.recipes.overrides import override_recipe
+
+        return override_recipe(self, note, sections)
 
 
 def _check_value(where: str, key: str, spec: Field, value: Any, unit: str | None = None) -> Any:

@@ -12,6 +12,10 @@ Policies
 * Soft travel limits are checked before any command is queued
   (:class:`TravelLimitError`); they default to the stage model's travel and
   may only narrow it.
+* A move to where the axis already is sends nothing (one round trip saved per
+  raster point for the axis that does not move): the target is that of the last
+  move that settled there, or of the move still under way, and the latest
+  status puts the axis at rest within ``position_tolerance_um`` of it.
 * Settling is judged from replies decoded after the command was written
   (:mod:`stages.apt.tracking`, :mod:`stages.apt.settle`): ``MOVE_COMPLETED`` (``MOVE_HOMED`` for
   homing) ends a wait. If that message is lost, status updates finish it:
@@ -104,6 +108,8 @@ class AptStage:
             lo, hi = float(travel_um[0]), float(travel_um[1])
         self._travel_um = (lo, hi)
         self._pending: Pending | None = None
+        self._settled_counts: int | None = None  # target of the last move that settled
+        self._stopped = False  # stop() since the last command: a move to its target is sent
         self._owns_controller = False
         if velocity_um_per_s is not None or acceleration_um_per_s2 is not None:
             self.set_velocity(velocity_um_per_s, acceleration_um_per_s2)
@@ -153,6 +159,7 @@ class AptStage:
         return counts / self._cpu
 
     def _command(self, kind: str, target_counts: int, send: Any) -> None:
+        self._settled_counts, self._stopped = None, False
         overlapped = self._pending is not None
         start = self._latest().status.position_counts
         send()
@@ -178,8 +185,23 @@ class AptStage:
             raise StageError(f"{self.name}: not homed; call home() first (or construct "
                              "with require_homed=False)")
         counts = round(position_um * self._cpu)
+        if self._already_going_to(counts):
+            return
         self._command("move", counts,
                       lambda: self._dev.move_absolute(position=counts, bay=self.bay, channel=0))
+
+    def _already_going_to(self, counts: int) -> bool:
+        """True if a move to ``counts`` would change nothing: a move there is under way, or
+        the last one settled there and the axis is still at rest within tolerance."""
+        pending = self._pending
+        if pending is not None:
+            return (pending.kind == "move" and pending.target_counts == counts
+                    and not self._stopped)
+        if self._settled_counts != counts:
+            return False
+        status = self._latest().status
+        return (abs(status.position_counts - counts) <= self._tol_counts
+                and not status.has(P.MOVING_MASK | P.StatusBits.HOMING))
 
     def position_um(self) -> float:
         """Position from the latest status update (at most one poll period old)."""
@@ -244,6 +266,7 @@ class AptStage:
         if pending is None:
             return
         deadline = time.monotonic() + timeout_s
+        self._settled_counts = None
         try:
             done = self.controller.log.wait_until(lambda: self._evaluate(pending), deadline)
         except StageError:
@@ -255,6 +278,8 @@ class AptStage:
             raise StageError(f"{self.name}: not {what} within {timeout_s:g} s (target "
                              f"{self._um(pending.target_counts):.3f} um, {where})")
         self._pending = None
+        if pending.kind == "move":
+            self._settled_counts = pending.target_counts
 
     def home(self, timeout_s: float = 120.0) -> None:
         """Enable the channel if needed, run the homing sequence and wait for it (explicit only)."""
@@ -281,6 +306,7 @@ class AptStage:
 
     def stop(self) -> None:
         """Stop the axis (profiled stop); a pending :meth:`wait_settled` then raises."""
+        self._settled_counts, self._stopped = None, True
         self._dev.stop(immediate=False, bay=self.bay, channel=0)
 
     def set_velocity(self, velocity_um_per_s: float | None,

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from emulated_lab import EmulatedLab, start_emulated_lab
 
 from imager.devices.interfaces import Chopper, LockInStatus
 from imager.drivers import SR830, InstrumentError, MC2000BChopper
 from imager.drivers.mc2000b import LIBRARY_READ_TIMEOUT_S
-from imager.emulators.lab import EmulatedLab, start_emulated_lab
 
 PATIENCE_S = 60.0
 

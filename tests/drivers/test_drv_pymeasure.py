@@ -12,10 +12,9 @@ for up to a minute: a loaded machine may be slow to answer.
 from __future__ import annotations
 
 import pytest
+from emulated_lab import EmulatedLab, Signal, start_emulated_lab
 from pymeasure.instruments.srs import SR830 as PmSR830
 from pymeasure.instruments.srs import SR860 as PmSR860
-
-from imager.emulators.lab import EmulatedLab, Signal, start_emulated_lab
 
 
 @pytest.fixture(params=["tcp", "pty"])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from imager.devices.interfaces import LockInReading, LockInStatus, Settings
-from imager.emulators.clocks import VirtualClockFollower
 from imager.emulators.sr830 import SR830Emulator
 from imager.emulators.sr860 import SR860Emulator
 from imager.sim.lab import SimConfig, SimulatedLab
@@ -78,16 +75,17 @@ def test_interface_selection_is_per_line() -> None:
     assert emu.execute("OUTX?", interface=1) == ["1"]
 
 
-def test_simulated_lab_on_virtual_clock_follows_wall_time() -> None:
+def test_before_command_hook_runs_before_each_command_line() -> None:
+    """A backend on its own VirtualClock: the ``before_command`` hook moves lab time on
+    (here 20 ms per command line) before each line is handled."""
     lab = SimulatedLab(SimConfig(noise=False))
     emu = SR830Emulator(
-        lab.lockin, chopper=lab.chopper, before_command=VirtualClockFollower(lab.clock)
+        lab.lockin, chopper=lab.chopper, before_command=lambda: lab.clock.sleep(0.02)
     )
     t0 = lab.clock.now_s()
     emu.execute("OFLT 0")  # 10 us: settled long before the next line
-    time.sleep(0.02)
     x_V, y_V = (float(v) for v in emu.execute("SNAP?1,2")[0].split(","))
-    assert lab.clock.now_s() - t0 >= 0.02
+    assert lab.clock.now_s() - t0 == pytest.approx(0.04)
     expected = lab.lockin.output_V()
     assert (x_V, y_V) == pytest.approx((expected.real, expected.imag), rel=1e-5, abs=1e-12)
     lab.chopper.enabled = False

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from imager.emulators.client import LineClient
-from imager.emulators.clocks import VirtualClockFollower, WallClock
+from imager.emulators.clocks import WallClock
 from imager.emulators.srs_syntax import (
     CommandError,
     ExecutionError,
@@ -16,10 +16,9 @@ from imager.emulators.srs_syntax import (
     parse_command,
     split_commands,
     to_int,
-    wrap_phase_deg,
 )
-from imager.emulators.wire import FaultInjector, PtyServer, TcpServer
-from imager.sim.clock import VirtualClock
+from imager.emulators.wire import PtyServer, ReplyFaults, TcpServer
+from imager.instruments.srs import wrap_phase_deg
 
 
 class Echo:
@@ -70,8 +69,8 @@ def test_pty_server_serves_reopens_and_hangs_up() -> None:
         server.close()
 
 
-def test_fault_injector() -> None:
-    faults = FaultInjector()
+def test_reply_faults() -> None:
+    faults = ReplyFaults()
     faults.drop_next_reply(2)
     faults.garble_next_reply(2)
     assert faults.apply(b"a\n") is None and faults.apply(b"b\n") is None
@@ -95,18 +94,6 @@ def test_wall_clock() -> None:
     assert clock.now_s() - t0 >= 0.01
     with pytest.raises(ValueError):
         clock.sleep(-1.0)
-
-
-def test_virtual_clock_follower_advances_to_wall_time_only_forward() -> None:
-    clock = VirtualClock(start_s=100.0)
-    before = time.monotonic()
-    follow = VirtualClockFollower(clock)
-    time.sleep(0.02)
-    follow()
-    assert 100.02 <= clock.now_s() <= 100.0 + (time.monotonic() - before) + 1e-9
-    clock.sleep(10.0)  # lab time ahead of wall time is kept
-    follow()
-    assert clock.now_s() >= 110.02
 
 
 def test_command_syntax() -> None:

@@ -176,3 +176,25 @@ def test_live_view_writes_a_png_headless(tmp_path, monkeypatch):
                                      refresh_s=0.05, window=False)
     assert result.exit_status == "success"
     assert drawn and min(drawn) > 100  # drawn while the scan ran (removed when it ended)
+
+
+def test_seed_option_is_in_the_stored_recipe_and_the_lab(tmp_path):
+    """--seed is validated into the recipe: the file's recipe text and lab agree with the
+    scan that ran, so the stored recipe alone reproduces it."""
+    from imager.engine import run_raster
+    from imager.lab import simulated_lab_for
+    from imager.recipes import parse_recipe
+
+    recipe = tmp_path / "seeded.toml"
+    recipe.write_text('# a small scan\nname = "seeded"\n[scan]\nnx = 5\nny = 4\n'
+                      'x_start_um = 12400\nx_stop_um = 12600\ny_start_um = 12400\n'
+                      'y_stop_um = 12600\n[sim]\nseed = 5  # mine\n')
+    path = tmp_path / "seeded.h5"
+    assert main(["scan", str(recipe), "--seed", "7", "-o", str(path), "--no-progress"]) == 0
+    scan = load_raster(path)
+    stored = parse_recipe(scan.recipe_toml, "stored")
+    assert scan.lab["seed"] == 7 and stored.sections["sim"]["seed"] == 7
+    assert "# a small scan" in scan.recipe_toml and "--seed" in scan.recipe_toml
+    again = run_raster(simulated_lab_for(stored), stored, tmp_path / "again.h5",
+                       progress=False)
+    np.testing.assert_array_equal(again.image_V, scan.image_V)

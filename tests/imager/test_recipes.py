@@ -169,3 +169,41 @@ def test_one_key_in_the_kinds_table_is_enough(tmp_path):
         with pytest.raises(RecipeError, match="missing or empty"):
             load_recipe(path)
     assert default_recipe().grid.shape == (128, 128)  # built in code: no file, no rule
+
+
+OVERRIDDEN = ('# my scan\nname = "mine"\n[scan]\nnx = 4  # four columns\nny = 3\n'
+              '[sim]\n# the chart\nchart = "open"\nseed = 3   # lucky\n')
+
+
+def test_overrides_are_validated_and_written_into_the_text():
+    recipe = parse_recipe(OVERRIDDEN, "mine.toml")
+    seeded = recipe.with_overrides("--seed", sim={"seed": 7}, lockin={"time_constant_s": 0.1})
+    assert seeded.sections["sim"]["seed"] == 7
+    assert seeded.sections["lockin"]["time_constant_s"] == 0.1
+    again = parse_recipe(seeded.text, "stored")
+    assert again.sections == seeded.sections  # the stored text says what ran
+    assert "# my scan" in seeded.text and "# four columns" in seeded.text  # comments kept
+    assert "seed = 7  # --seed; was: seed = 3   # lucky" in seeded.text
+    assert "[lockin]\ntime_constant_s = 0.1  # --seed" in seeded.text  # a table added
+    assert recipe.sections["sim"]["seed"] == 3 and recipe.text == OVERRIDDEN  # unchanged
+    assert seeded.source == "mine.toml" and seeded.name == "mine"
+
+
+@pytest.mark.parametrize("sections, message", [
+    ({"sim": {"seed": -1}}, r"mine.toml: \[sim\] seed: must be an integer in \[0, "),
+    ({"sim": {"seeds": 1}}, r"mine.toml: \[sim\] unknown key 'seeds'"),
+    ({"scan": {"nx": 0}}, r"mine.toml: \[scan\] nx: must be an integer in \[1, 4096\]"),
+])
+def test_a_bad_override_is_a_one_line_error(sections, message):
+    with pytest.raises(RecipeError, match=message) as info:
+        parse_recipe(OVERRIDDEN, "mine.toml").with_overrides("--x", **sections)
+    assert "\n" not in str(info.value)
+
+
+def test_overrides_of_tables_written_with_dotted_keys_rewrite_the_text():
+    recipe = parse_recipe('name = "dotted"\nsim.seed = 3\nsim.chart = "open"\n[scan]\nnx = 2\n',
+                          "d.toml")
+    seeded = recipe.with_overrides("--seed", sim={"seed": 9})
+    assert seeded.sections["sim"]["seed"] == 9 and seeded.sections["sim"]["chart"] == "open"
+    assert parse_recipe(seeded.text).sections == seeded.sections
+    assert seeded.text.startswith("# d.toml with --seed (rewritten: its comments are not kept)")

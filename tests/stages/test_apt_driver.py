@@ -160,6 +160,39 @@ def test_home_move_wait_settled_and_read_back_within_one_count(rig):
     x.wait_settled()  # nothing pending: returns at once
 
 
+def test_move_to_where_the_axis_is_sends_nothing(rig):
+    """A raster row moves x only: y's move to its own position costs no APT command."""
+    ex, ey = rig.emulator(start_um=1000.0), rig.emulator(start_um=2000.0)
+    x, y = rig.stage(ex, "x", require_homed=False), rig.stage(ey, "y", require_homed=False)
+    xy = XYStage(x, y)
+    xy.move_to(1000.0, 2000.0)  # nothing settled yet: both are sent
+    xy.wait_settled(PATIENCE_S)
+    moves_y = count_handled(ey, y, MsgId.MOT_MOVE_ABSOLUTE)
+    assert moves_y == 1
+    for col in range(1, 4):  # one row: x steps, y stays
+        xy.move_to(1000.0 + 10.0 * col, 2000.0)
+        xy.wait_settled(PATIENCE_S)
+    assert count_handled(ey, y, MsgId.MOT_MOVE_ABSOLUTE) == moves_y
+    assert count_handled(ex, x, MsgId.MOT_MOVE_ABSOLUTE) == 4
+    assert xy.position_um() == pytest.approx((1030.0, 2000.0), abs=0.05)
+    y.move_to(2000.0)  # a repeat while nothing is pending, then a move under way repeated
+    y.move_to(2100.0)
+    y.move_to(2100.0)
+    y.wait_settled(PATIENCE_S)
+    assert count_handled(ey, y, MsgId.MOT_MOVE_ABSOLUTE) == moves_y + 1
+
+    ez = rig.emulator(dynamics=CRAWL, start_um=0.0)  # 3 mm at 10 um/s: 300 s
+    z = rig.stage(ez, "z", require_homed=False)
+    z.move_to(3000.0)
+    wait_moving(ez)
+    z.stop()
+    with pytest.raises(StageError, match="stopped short"):
+        z.wait_settled(PATIENCE_S)
+    z.move_to(3000.0)  # stopped short of it: the same target is sent again
+    assert count_handled(ez, z, MsgId.MOT_MOVE_ABSOLUTE) == 2
+    z.stop()
+
+
 def test_travel_limits_refused_before_any_bytes(rig):
     emu = rig.emulator()
     x = rig.stage(emu, require_homed=False, travel_um=(1000.0, 5000.0))

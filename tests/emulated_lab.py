@@ -1,14 +1,18 @@
-"""The emulated lab: simulated chopper + lock-in behind their real wire protocols.
+"""Test helper: a simulated chopper + lock-in behind their real wire protocols.
 
-:func:`start_emulated_lab` builds, on a :class:`~imager.emulators.clocks.WallClock`
-(or a clock the caller gives, e.g. a virtual one a test advances), a
+:func:`start_emulated_lab` builds, on a :class:`~stages.clock.WallClock` (or a
+clock the caller gives, e.g. a virtual one a test advances), a
 :class:`~imager.sim.instruments.SimulatedChopper` and a
-:class:`~imager.sim.lockin.SimulatedLockIn` that reads it, an SR830 or SR860
-emulator in front of the lock-in and an MC2000B emulator in front of the
-chopper, and serves them (lock-in on TCP and/or a pty, chopper on a pty). The
-lock-in's reference follows the chopper: stopping the chopper over the wire
-unlocks the lock-in. Point real drivers or client programs at the addresses
-as a dry run; :meth:`EmulatedLab.close` stops everything.
+:class:`~imager.sim.lockin.SimulatedLockIn` that reads it, with an input the
+test sets (:class:`Signal`), an SR830 or SR860 emulator in front of the lock-in
+and an MC2000B emulator in front of the chopper, and serves them (lock-in on
+TCP and/or a pty, chopper on a pty). The lock-in's reference follows the
+chopper: stopping the chopper over the wire unlocks the lock-in.
+:meth:`EmulatedLab.close` stops everything. (The whole emulated lab, one twin
+behind every device, is :mod:`imager.emulators.bench`.)
+
+Importable from every test folder as ``emulated_lab``: pytest puts ``tests/`` (the
+folder of ``tests/conftest.py``, not a package) on ``sys.path``.
 """
 
 from __future__ import annotations
