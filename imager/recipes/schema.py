@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imager.instruments.srs import SLOPES_DB_PER_OCT, SR830, SR860
+
+#: every full scale some supported lock-in offers (the device refuses one off its own ladder)
+_SENSITIVITY_RANGE_V = (min(SR830.ladder_V + SR860.ladder_V), max(SR830.ladder_V + SR860.ladder_V))
+
 
 @dataclass(frozen=True)
 class Field:
@@ -99,8 +104,8 @@ KIND_SECTIONS["calibration"]["calibration"] = {
 COMMON_SECTIONS.update({
     "lockin": {
         "time_constant_s": Field("float", 0.03, 1e-5, 3e4, help="output filter time constant"),
-        "sensitivity_V": Field("float", 1e-3, 2e-9, 1.0, help="full-scale input"),
-        "filter_slope_dB_per_oct": Field("int", 12, choices=(6, 12, 18, 24)),
+        "sensitivity_V": Field("float", 1e-3, *_SENSITIVITY_RANGE_V, help="full-scale input"),
+        "filter_slope_dB_per_oct": Field("int", 12, choices=SLOPES_DB_PER_OCT),
         "reference_phase_deg": Field("float", 0.0, -360.0, 360.0),
     },
     "chopper": {
