@@ -284,27 +284,17 @@ def load_calibration(path: str | os.PathLike[str]) -> tuple[Responsivity, dict[s
     Raises
     ------
     ValueError
-        One line naming the file, when it is missing or not a calibration.
+        One line naming the file, when it is missing or not a calibration (a
+        `ScanFileError` when it cannot be read as a mirimager file at all).
     """
+    from .scanfile import read_scan_file
+
     path = Path(os.fspath(path))
     if path.is_dir():
         raise ValueError(f"{path}: is a directory, not a calibration file")
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            entry = f.get("entry")
-            kind = entry.attrs.get("kind") if entry is not None else None
-            group = f.get("entry/calibration/responsivity")
-            attrs = ({k: (v.item() if hasattr(v, "item") and np.size(v) == 1 else v)
-                      for k, v in group.attrs.items()} if group is not None else {})
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such calibration file") from None
-    except (OSError, KeyError, RuntimeError, TypeError, ValueError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        raise ValueError(f"{path}: cannot read calibration file ({message})") from None
-    if isinstance(kind, bytes):
-        kind = kind.decode("utf-8", errors="replace")
-    if not (isinstance(kind, str) and kind == "calibration") or group is None:
-        raise ValueError(f"{path}: not a calibration file (made by mirimager calibrate)")
+    if not path.exists():
+        raise ValueError(f"{path}: no such calibration file")
+    attrs = read_scan_file(path, _responsivity_attrs)
     try:
         fit = responsivity_from_attrs(attrs)
     except ValueError as exc:
@@ -313,6 +303,22 @@ def load_calibration(path: str | os.PathLike[str]) -> tuple[Responsivity, dict[s
                "wavelength_um": _optional_float(attrs.get("wavelength_um")),
                "source_file": str(path)}
     return fit, context
+
+
+def _responsivity_attrs(f: h5py.File, path: Path) -> dict[str, Any]:
+    """Attributes of ``/entry/calibration/responsivity`` of a calibration file."""
+    from .errors import ScanFileError
+    from .hdf5_read import _py as as_python
+    from .schema import ENTRY, RESPONSIVITY, check_root, member
+
+    entry = member(f, ENTRY, path)
+    kind = as_python(entry.attrs.get("kind")) if isinstance(entry, h5py.Group) else None
+    group = member(f, RESPONSIVITY, path) if kind == "calibration" else None
+    if not isinstance(group, h5py.Group):
+        raise ScanFileError(f"{path}: not a calibration file (made by mirimager calibrate)")
+    check_root(f, path)  # a layout version this reader knows
+    return {k: (v.item() if hasattr(v, "item") and np.size(v) == 1 else v)
+            for k, v in group.attrs.items()}
 
 
 def _optional_float(value: Any) -> float:

@@ -16,10 +16,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .hdf5_read import ScanFileError, _check_root, _text
+from .hdf5_read import ScanFileError, _text
 from .scanfile import read_scan_file
+from .schema import EVENT_DTYPE, EVENTS, check_root, member, table_problem
 
-FIELDS = ("t_wall_s", "t_lab_s", "index", "kind", "message")
+FIELDS = EVENT_DTYPE.names
 
 
 @dataclass(frozen=True)
@@ -45,14 +46,13 @@ def load_events(path: str | os.PathLike[str]) -> list[ScanEvent]:
 
 
 def _read_events(f: h5py.File, path: Path) -> list[ScanEvent]:
-    entry = _check_root(f, path)
-    if "events" not in entry:
+    check_root(f, path)
+    log = member(f, EVENTS, path)
+    if log is None:
         return []
-    log = entry["events"]
-    names = log.dtype.names if isinstance(log, h5py.Dataset) else None
-    if not names or not set(FIELDS) <= set(names) or log.ndim != 1:
-        raise ScanFileError(f"{path}: /entry/events is not an event log (1D records with "
-                            f"fields {', '.join(FIELDS)})")
+    problem = table_problem(log, EVENTS, FIELDS, "an event log")
+    if problem is not None:
+        raise ScanFileError(f"{path}: {problem}")
     records = log[()]
     return [ScanEvent(float(r["t_wall_s"]), float(r["t_lab_s"]), int(r["index"]),
                       _text(bytes(r["kind"])), _text(bytes(r["message"]))) for r in records]

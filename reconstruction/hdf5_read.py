@@ -16,11 +16,30 @@ import h5py
 import numpy as np
 
 from .errors import ScanFileError
+from .schema import INSTRUMENT, LAYOUT_VERSION, check_root, member
 
 __all__ = ["SUPPORTED_FORMAT_VERSION", "ScanFileError"]
 
-#: Newest scan-file format version this reader understands.
-SUPPORTED_FORMAT_VERSION = 1
+#: Newest scan-file format version this reader understands (`schema.LAYOUT_VERSION`).
+SUPPORTED_FORMAT_VERSION = LAYOUT_VERSION
+
+_check_root = check_root
+
+#: How HDF5 fails on a file that another process is flushing (OSError, KeyError or
+#: RuntimeError with one of these): the file is shorter than its superblock says, an
+#: object lies beyond the end of file the reader saw, a local heap (a group's names) is
+#: mid-update. Found by reading files ~30 000 times while a writer process flushed points,
+#: events and setting changes into them, stopped and reopened them
+#: (``tests/imager/test_storage_schema.py`` reads such files while they are written).
+#: These also describe a truncated file: one that keeps failing is reported as such.
+FLUSH_SIGNATURES = ("truncated file", "addr overflow", "adjustment for EOA",
+                    "bad heap free list", "free block size is zero")
+
+
+def during_flush(exc: BaseException) -> bool:
+    """Whether ``exc`` is how HDF5 fails on a file caught mid-flush (`FLUSH_SIGNATURES`)."""
+    return isinstance(exc, OSError | KeyError | RuntimeError) \
+        and any(s in str(exc) for s in FLUSH_SIGNATURES)
 
 
 def _text(value: str | bytes) -> str:
@@ -50,6 +69,7 @@ def _py(value: Any) -> Any:
     return value
 
 
+
 def _attrs(obj: h5py.HLObject) -> dict[str, Any]:
     return {_text(k): _py(v) for k, v in obj.attrs.items()}
 
@@ -65,31 +85,6 @@ def _read_text(ds: h5py.Dataset) -> str:
     if isinstance(value, np.ndarray):  # 1-element or char array
         value = value.ravel()[0] if value.size else b""
     return str(_py(value))
-
-
-def _check_root(f: h5py.File, path: Path) -> h5py.Group:
-    version = f.attrs.get("mirimager_format_version")
-    if version is None or "entry" not in f:
-        raise ScanFileError(
-            f"{path}: not a mirimager scan file (no mirimager_format_version attribute "
-            "or /entry group)"
-        )
-    version = _py(version)
-    if isinstance(version, bool) or not isinstance(version, int | float):
-        raise ScanFileError(f"{path}: invalid mirimager_format_version {version!r}")
-    if version != int(version):
-        raise ScanFileError(f"{path}: invalid mirimager_format_version {version!r}")
-    if int(version) > SUPPORTED_FORMAT_VERSION:
-        raise ScanFileError(
-            f"{path}: scan file format version {int(version)} is newer than supported "
-            f"({SUPPORTED_FORMAT_VERSION}); update mirimager to read it"
-        )
-    if int(version) < 1:
-        raise ScanFileError(f"{path}: invalid mirimager_format_version {int(version)}")
-    entry = f["entry"]
-    if not isinstance(entry, h5py.Group):
-        raise ScanFileError(f"{path}: /entry is not a group")
-    return entry
 
 
 def _is_count(value: Any) -> bool:
@@ -114,7 +109,7 @@ def _axis(data_grp: h5py.Group, name: str, path: Path, size: int | None = None) 
     """``/entry/data/<name>``: pixel-centre coordinates, 1-D, finite and strictly monotonic
     (and of length ``size`` if given); else a ScanFileError naming file and dataset."""
     where = f"{path}: /entry/data/{name}"
-    ds = data_grp.get(name)
+    ds = member(data_grp, name, path)
     if not isinstance(ds, h5py.Dataset):
         raise ScanFileError(f"{where} is missing")
     if ds.dtype.kind not in "iuf":
@@ -149,12 +144,20 @@ def _done_points(records: np.ndarray, path: Path) -> np.ndarray:
 
 
 def _settings(entry: h5py.Group, path: Path) -> dict[str, dict[str, Any]]:
-    inst = entry.get("instrument")
+    inst = member(entry, INSTRUMENT, path)
     if not isinstance(inst, h5py.Group):
         return {}
     out: dict[str, dict[str, Any]] = {}
-    for name, obj in inst.items():
-        if obj is None:  # a soft link to nothing (h5py yields None for it)
-            raise ScanFileError(f"{path}: /entry/instrument/{_text(name)} is a broken link")
+    for name in inst:
+        obj = member(inst, name, path)
+        if obj is None:  # listed, then gone: a writer changed the group meanwhile
+            raise OSError(f"{INSTRUMENT}/{_text(name)} vanished while read")
         out[_text(name)] = _attrs_no_class(obj)
     return out
+
+
+def _optional_group(f: h5py.File, name: str, path: Path) -> dict[str, Any] | None:
+    """Attributes (without NX_class) of the group at ``name``; None if absent or not a
+    group."""
+    group = member(f, name, path)
+    return _attrs_no_class(group) if isinstance(group, h5py.Group) else None

@@ -23,19 +23,20 @@ from typing import Any
 import h5py
 import numpy as np
 
+from . import schema
 from .display import RasterScanDisplay
 from .grid import assemble_grid
 from .hdf5_read import (
     SUPPORTED_FORMAT_VERSION,
     ScanFileError,
     _attrs,
-    _attrs_no_class,
     _axis,
-    _check_root,
     _count,
     _done_points,
+    _optional_group,
     _read_text,
     _settings,
+    during_flush,
 )
 
 __all__ = [
@@ -248,8 +249,15 @@ def load_raster(path: str | os.PathLike[str]) -> RasterScan:
 
 
 def read_scan_file(path: str | os.PathLike[str], reader: Callable[[h5py.File, Path], Any]) -> Any:
-    """Open a scan file read-only (no locking, retrying reads a running writer can break)
-    and hand it to ``reader(file, path)``; every failure is a one-line ScanFileError."""
+    """Open a scan file read-only (no locking) and hand it to ``reader(file, path)``;
+    every failure is a one-line ScanFileError.
+
+    A file that a running scan is flushing can be caught mid-update: such a read is
+    tried again (up to `READ_ATTEMPTS` times, 50-200 ms apart) when it failed the way a
+    concurrent flush makes reads fail (`during_flush`), or when the file changed while it
+    was read (its size, modification time or inode differ afterwards: e.g. a record read
+    half-written). Any other failure is reported at once, as precisely as it is known.
+    """
     path = Path(os.fspath(path))
     if not path.exists():
         raise ScanFileError(f"{path}: no such file")
@@ -261,25 +269,35 @@ def read_scan_file(path: str | os.PathLike[str], reader: Callable[[h5py.File, Pa
         raise ScanFileError(f"{path}: cannot read file ({_one_line(exc)})") from exc
     if not is_hdf5:
         raise ScanFileError(f"{path}: not an HDF5 file")
-    # A reader can catch a running scan in the middle of a flush; such reads
-    # fail transiently, so a few retries separate "busy" from "corrupt".
     for attempt in range(READ_ATTEMPTS):
+        before = _file_state(path)
         try:
             return _open_and_read(path, reader)
-        except _TransientRead as exc:
-            if attempt == READ_ATTEMPTS - 1:
-                raise ScanFileError(
-                    f"{path}: unreadable scan file (truncated or corrupt?): {exc}"
-                ) from exc
-            time.sleep(0.05 * (attempt + 1))
+        except ScanFileError as exc:
+            error, flush = exc, False
+        except _READ_ERRORS as exc:
+            flush = during_flush(exc)
+            what = "unreadable scan file (truncated or corrupt?)" if flush else \
+                f"cannot read scan file ({type(exc).__name__})"
+            error = ScanFileError(f"{path}: {what}: {_one_line(exc)}")
+            error.__cause__ = exc
+        if attempt == READ_ATTEMPTS - 1 or not (flush or _file_state(path) != before):
+            raise error
+        time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 READ_ATTEMPTS = 5
 
+_READ_ERRORS = (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError)
 
-class _TransientRead(Exception):
-    """A read that failed in a way a concurrent writer's flush can cause."""
+
+def _file_state(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _open_and_read(path: Path, reader: Callable[[h5py.File, Path], Any]) -> Any:
@@ -291,25 +309,20 @@ def _open_and_read(path: Path, reader: Callable[[h5py.File, Path], Any]) -> Any:
                 f"{path}: HDF5 marks the file as open for writing (new file format without "
                 "SWMR); wait for the scan to end, or if its writer died run 'h5clear -s' on it"
             ) from exc
-        raise _TransientRead(_one_line(exc)) from exc
-    try:
-        with f:
-            return reader(f, path)
-    except ScanFileError:
         raise
-    except (OSError, KeyError, RuntimeError, ValueError, TypeError, IndexError) as exc:
-        raise _TransientRead(_one_line(exc)) from exc
+    with f:
+        return reader(f, path)
 
 
 def _read(f: h5py.File, path: Path) -> RasterScan:
-    entry = _check_root(f, path)
+    entry = schema.check_root(f, path)
     attrs = _attrs(entry)
     kind = str(attrs.get("kind", ""))
     if kind != "raster":
         raise ScanFileError(f"{path}: scan kind is {kind!r}, not a 'raster' scan")
 
-    scan_grp = entry.get("scan")
-    data_grp = entry.get("data")
+    scan_grp = schema.member(f, schema.SCAN, path)
+    data_grp = schema.member(f, schema.DATA, path)
     if not isinstance(data_grp, h5py.Group):
         raise ScanFileError(f"{path}: missing /entry/data group")
     scan_attrs = _attrs(scan_grp) if isinstance(scan_grp, h5py.Group) else {}
@@ -329,15 +342,15 @@ def _read(f: h5py.File, path: Path) -> RasterScan:
     if order not in ("row", "snake"):
         raise ScanFileError(f"{path}: unknown scan order {order!r}")
 
-    points_ds = scan_grp.get("points") if isinstance(scan_grp, h5py.Group) else None
+    points_ds = schema.member(f, schema.POINTS, path)
     if isinstance(points_ds, h5py.Dataset):
         points = _done_points(points_ds[...], path)
         try:
             image, measured = assemble_grid(points["ix"], points["iy"], points["X_V"], (ny, nx))
         except ValueError as exc:
             raise ScanFileError(f"{path}: bad point table: {_one_line(exc)}") from exc
-    elif isinstance(data_grp.get("X_V"), h5py.Dataset):
-        image = np.asarray(data_grp["X_V"][...], dtype=float)
+    elif isinstance(image_ds := schema.member(f, schema.SIGNAL, path), h5py.Dataset):
+        image = np.asarray(image_ds[...], dtype=float)
         if image.shape != (ny, nx):
             raise ScanFileError(f"{path}: data/X_V has shape {image.shape}, expected {(ny, nx)}")
         measured = np.isfinite(image)
@@ -345,13 +358,13 @@ def _read(f: h5py.File, path: Path) -> RasterScan:
     else:
         raise ScanFileError(f"{path}: neither /entry/scan/points nor /entry/data/X_V present")
 
-    truth = None
-    if isinstance(data_grp.get("truth"), h5py.Dataset):
-        truth = np.asarray(data_grp["truth"][...], dtype=float)
+    truth, truth_ds = None, schema.member(f, schema.TRUTH, path)
+    if isinstance(truth_ds, h5py.Dataset):
+        truth = np.asarray(truth_ds[...], dtype=float)
         if truth.shape != (ny, nx):
             raise ScanFileError(f"{path}: data/truth has shape {truth.shape}, expected {(ny, nx)}")
 
-    recipe_ds = entry.get("recipe")
+    recipe_ds = schema.member(f, schema.RECIPE, path)
     recipe = _read_text(recipe_ds) if isinstance(recipe_ds, h5py.Dataset) else ""
     return RasterScan(
         image_V=image,
@@ -361,25 +374,23 @@ def _read(f: h5py.File, path: Path) -> RasterScan:
         order=order,
         points=points,
         truth_V=truth,
-        chart=_chart(entry),
+        chart=_chart(f, path),
         exit_status=str(attrs.get("exit_status", "unknown")),
         kind=kind,
         attrs=attrs,
         settings=_settings(entry, path),
         recipe_toml=recipe,
         path=path,
-        lab=_attrs_no_class(entry["lab"]) if "lab" in entry else {},
+        lab=_optional_group(f, schema.LAB, path) or {},
         scan_attrs=scan_attrs,
-        calibration=(_attrs_no_class(entry["calibration"])
-                     if isinstance(entry.get("calibration"), h5py.Group) else None),
+        calibration=_optional_group(f, schema.CALIBRATION, path),
     )
 
 
-def _chart(entry: h5py.Group) -> ChartData | None:
-    sample = entry.get("sample")
-    if not isinstance(sample, h5py.Group) or not isinstance(sample.get("chart"), h5py.Dataset):
+def _chart(f: h5py.File, path: Path) -> ChartData | None:
+    ds = schema.member(f, schema.CHART, path)
+    if not isinstance(ds, h5py.Dataset):
         return None
-    ds = sample["chart"]
     a = _attrs(ds)
     return ChartData(
         transmission=np.asarray(ds[...], dtype=float),

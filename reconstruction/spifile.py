@@ -16,13 +16,25 @@ from .hdf5_read import (
     _attrs,
     _attrs_no_class,
     _axis,
-    _check_root,
+    _optional_group,
     _py,
     _read_text,
     _settings,
 )
 from .metrics import compare
 from .scanfile import read_scan_file
+from .schema import (
+    BASIS,
+    CALIBRATION,
+    DATA,
+    LAB,
+    POINTS,
+    RECIPE,
+    SCAN,
+    TRUTH,
+    check_root,
+    member,
+)
 from .spi import basis_from_spec, reconstruct
 
 METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv")
@@ -106,27 +118,28 @@ def load_single_pixel(path: str | os.PathLike[str]) -> SinglePixelScan:
 
 def scan_kind(path: str | os.PathLike[str]) -> str:
     """The ``kind`` of a mirimager file ("raster", "single_pixel", "calibration")."""
-    return read_scan_file(path, lambda f, p: str(_py(_check_root(f, p).attrs.get("kind", ""))))
+    return read_scan_file(path, lambda f, p: str(_py(check_root(f, p).attrs.get("kind", ""))))
 
 
 def _read(f: h5py.File, path: Path) -> SinglePixelScan:
-    entry = _check_root(f, path)
+    entry = check_root(f, path)
     attrs = _attrs(entry)
     if attrs.get("kind") != "single_pixel":
         raise ScanFileError(f"{path}: scan kind is {attrs.get('kind')!r}, not 'single_pixel'")
-    for name in ("basis", "data", "scan"):
-        if not isinstance(entry.get(name), h5py.Group):
-            raise ScanFileError(f"{path}: missing /entry/{name} group")
-    spec = _attrs_no_class(entry["basis"])
+    groups = {name: member(f, name, path) for name in (BASIS, DATA, SCAN)}
+    for name, group in groups.items():
+        if not isinstance(group, h5py.Group):
+            raise ScanFileError(f"{path}: missing {name} group")
+    spec = _attrs_no_class(groups[BASIS])
     spec.pop("n_patterns", None)
-    data = entry["data"]
-    points = entry["scan"].get("points")
+    data = groups[DATA]
+    points = member(f, POINTS, path)
     if not isinstance(points, h5py.Dataset):
-        raise ScanFileError(f"{path}: missing /entry/scan/points")
+        raise ScanFileError(f"{path}: missing {POINTS}")
     records = points[...]
     missing = [n for n in ("X_V", "done") if n not in (records.dtype.names or ())]
     if missing or records.ndim != 1:
-        raise ScanFileError(f"{path}: /entry/scan/points is not a 1-D table with fields "
+        raise ScanFileError(f"{path}: {POINTS} is not a 1-D table with fields "
                             "X_V and done" + (f" (lacks {', '.join(missing)})" if missing else ""))
     raw = np.where(records["done"] == 1, records["X_V"], np.nan).astype(float)
     try:
@@ -138,22 +151,19 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
     n = basis.size
     x_um = _axis(data, "x_um", path, n)
     y_um = _axis(data, "y_um", path, n)
-    truth = None
-    if isinstance(data.get("truth"), h5py.Dataset):
-        truth = np.asarray(data["truth"][...], float)
+    truth, truth_ds = None, member(f, TRUTH, path)
+    if isinstance(truth_ds, h5py.Dataset):
+        truth = np.asarray(truth_ds[...], float)
         if truth.shape != (n, n):
-            raise ScanFileError(f"{path}: /entry/data/truth has shape {truth.shape}, "
-                                f"expected {(n, n)}")
-    recipe = entry.get("recipe")
+            raise ScanFileError(f"{path}: {TRUTH} has shape {truth.shape}, expected {(n, n)}")
+    recipe = member(f, RECIPE, path)
     return SinglePixelScan(
         raw_V=raw, basis_spec=spec, x_um=x_um, y_um=y_um, truth_V=truth,
         exit_status=str(attrs.get("exit_status", "unknown")), attrs=attrs,
         settings=_settings(entry, path),
         recipe_toml=_read_text(recipe) if isinstance(recipe, h5py.Dataset) else "",
-        path=path, lab=_attrs_no_class(entry["lab"]) if "lab" in entry else {},
-        scan_attrs=_attrs(entry["scan"]),
-        calibration=(_attrs_no_class(entry["calibration"])
-                     if isinstance(entry.get("calibration"), h5py.Group) else None))
+        path=path, lab=_optional_group(f, LAB, path) or {},
+        scan_attrs=_attrs(groups[SCAN]), calibration=_optional_group(f, CALIBRATION, path))
 
 
 @dataclass

@@ -21,7 +21,8 @@ from imager.engine.progress import LabProgress
 from imager.lab import Lab, apply_settings
 from imager.recipes import Recipe
 from imager.results_display import CalibrationResultDisplay
-from imager.storage.writer import FileWriter, write_header
+from imager.storage.base import FileWriter
+from imager.storage.header import build_layout, create_from, write_header
 from reconstruction.calibration import (
     BoltzmannFit,
     LinearFit,
@@ -31,6 +32,7 @@ from reconstruction.calibration import (
     fit_line,
     fit_responsivity,
 )
+from reconstruction.schema import CALIBRATION, CALIBRATION_RUN
 
 BANDS = ("525", "545", "660")
 
@@ -92,11 +94,10 @@ class _Session:
         group = self.group.create_group(name)
         intensity = np.array([gaussian_peak_intensity_W_per_um2(p, self.cal["beam_fwhm_um"])
                               for p in levels])
-        group.create_dataset("mir_power_mW", data=np.asarray(levels, dtype=float))
-        group.create_dataset("intensity_W_per_um2", data=intensity)
-        readings = group.create_dataset("X_V", shape=(len(levels), self.cal["repeats"]),
-                                        dtype="<f8", fillvalue=np.nan)
-        readings.attrs["units"] = "V"
+        sizes = {"levels": len(levels), "repeats": self.cal["repeats"]}
+        _dataset(group, "{sweep}/mir_power_mW", sizes, levels, sweep=name)
+        _dataset(group, "{sweep}/intensity_W_per_um2", sizes, intensity, sweep=name)
+        readings = _dataset(group, "{sweep}/X_V", sizes, sweep=name)
         source = self.lab.source
         for i, power in enumerate(levels):
             source.power_mW = power
@@ -110,6 +111,12 @@ class _Session:
         group.attrs["wavelength_um"] = float(source.wavelength_um)
         self.f.flush()
         return result
+
+
+def _dataset(group: h5py.Group, name: str, sizes: dict[str, int] | None, data: Any = None,
+             **names: str) -> h5py.Dataset:
+    """Create the dataset the schema declares at ``/entry/calibration/<name>``."""
+    return create_from(group, CALIBRATION_RUN[f"{CALIBRATION}/{name}"], sizes, data, **names)
 
 
 def _count_readings(cal: dict[str, Any]) -> int:
@@ -162,13 +169,10 @@ def run_calibration(lab: Lab, recipe: Recipe, path: str | Path, *,
     path = Path(path)
 
     def build(f: h5py.File) -> None:  # the header, written before the file appears
-        entry = write_header(f, "calibration", recipe.text,
-                             {n: d.settings() for n, d in lab.instruments().items()},
-                             lab.settings())
-        group = entry.create_group("calibration")
-        group.attrs["NX_class"] = "NXcollection"
-        group.attrs.update({"x_um": cal["x_um"], "y_um": cal["y_um"],
-                            "beam_fwhm_um": cal["beam_fwhm_um"]})
+        write_header(f, "calibration", recipe.text,
+                     {n: d.settings() for n, d in lab.instruments().items()}, lab.settings())
+        build_layout(f, CALIBRATION_RUN, {}, {CALIBRATION: {
+            "x_um": cal["x_um"], "y_um": cal["y_um"], "beam_fwhm_um": cal["beam_fwhm_um"]}}, {})
 
     writer = FileWriter(path, build=build)
     f = writer.file
@@ -176,7 +180,7 @@ def run_calibration(lab: Lab, recipe: Recipe, path: str | Path, *,
     try:
         lab.stage.move_to(cal["x_um"], cal["y_um"])
         lab.stage.wait_settled()
-        session = _Session(lab, recipe, f, f["entry/calibration"], bar)
+        session = _Session(lab, recipe, f, f[CALIBRATION], bar)
         result = _run(session, path)
         writer.close("success")
         return result
@@ -230,9 +234,9 @@ def _temperature_sweep(s: _Session, result: CalibrationResult) -> None:
     controller, photometer = lab.temperature, lab.photometer
     temps = cal["temperature_K"]
     group = s.group.create_group("temperature_sweep")
-    group.create_dataset("temperature_K", data=np.asarray(temps, dtype=float))
-    bands = {b: group.create_dataset(f"band_{b}_V", shape=(len(temps), cal["repeats"]),
-                                     fillvalue=np.nan, dtype="<f8") for b in BANDS}
+    sizes = {"temperatures": len(temps), "repeats": cal["repeats"]}
+    _dataset(group, "temperature_sweep/temperature_K", sizes, temps)
+    bands = {b: _dataset(group, "temperature_sweep/band_{band}_V", sizes, band=b) for b in BANDS}
     t_initial = float(controller.temperature_K)
     lab.source.on = False
     for i, temperature in enumerate(temps):
@@ -269,7 +273,7 @@ def _decay_sweep(s: _Session, result: CalibrationResult) -> None:
     recorder = lab.decay_recorder
     levels = np.asarray(cal["mir_power_mW"], dtype=float)
     group = s.group.create_group("decay")
-    group.create_dataset("mir_power_mW", data=levels)
+    _dataset(group, "decay/mir_power_mW", None, levels)
     taus = {b: np.full(levels.size, np.nan) for b in BANDS}
     errs = {b: np.full(levels.size, np.nan) for b in BANDS}
     for i, power in enumerate(levels):
@@ -280,10 +284,12 @@ def _decay_sweep(s: _Session, result: CalibrationResult) -> None:
             if s.begin_point is not None:
                 s.begin_point(s.reading_index)
             t_s, trace = recorder.record_decay(b, cal["decay_window_s"], cal["decay_samples"])
+            sizes = {"levels": levels.size, "samples": len(trace)}
             if "t_s" not in group:
-                group.create_dataset("t_s", data=np.asarray(t_s, dtype=float))
-            group.require_dataset(f"trace_{b}", shape=(levels.size, len(trace)), dtype="<f8",
-                                  fillvalue=np.nan)[i] = trace
+                _dataset(group, "decay/t_s", sizes, t_s)
+            if f"trace_{b}" not in group:
+                _dataset(group, "decay/trace_{band}", sizes, band=b)
+            group[f"trace_{b}"][i] = trace
             fit = fit_decay(t_s, trace)
             taus[b][i], errs[b][i] = fit.tau_s, fit.tau_err_s
             s.tick()

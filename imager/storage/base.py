@@ -14,9 +14,8 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -28,31 +27,24 @@ from imager.storage.header import (
     _set_attrs,
     _text,
     close_entry,
+    create_from,
     utc_now_iso,
 )
-
-EVENT_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"),
-                        ("kind", "S32"), ("message", "S256")])
-
-SETTING_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"),
-                          ("device", "S32"), ("attribute", "S64"), ("value", "S64")])
-"""One row of ``/entry/settings_changes``: a device setting the engine changed (JSON value)."""
+from reconstruction.errors import ScanFileError
+from reconstruction.schema import (  # noqa: F401 - EVENT_DTYPE, SETTING_DTYPE re-exported
+    ENTRY,
+    EVENT_DTYPE,
+    LOGS,
+    SCAN,
+    SETTING_DTYPE,
+    Layout,
+    SettingChange,
+    resume_problem,
+    setting_changes,
+)
 
 EventListener = Callable[[str, str, int, float], None]
 """``listener(kind, message, index, t_lab_s)``, called after each event is written."""
-
-
-@dataclass(frozen=True)
-class SettingChange:
-    """A device setting the engine changed during a scan (``/entry/settings_changes``)."""
-
-    index: int
-    """Plan point being measured when it changed (-1: before any point)."""
-    device: str
-    """The lab's attribute naming the device (``lockin``, ``source``, ...)."""
-    attribute: str
-    value: Any
-    t_lab_s: float
 
 
 def partial_name(path: str | Path) -> Path:
@@ -162,6 +154,9 @@ class FileWriter:
     """
 
     event_listener: EventListener | None = None
+    layout: Layout | None = None
+    """The kind's layout (:mod:`reconstruction.schema`): its points table and signal are
+    what :meth:`write_record` writes and :meth:`_reopened` continues."""
 
     def __init__(self, path: str | Path, *, reopen: bool = False,
                  build: Callable[[h5py.File], None] | None = None) -> None:
@@ -173,43 +168,41 @@ class FileWriter:
         self.points_written = 0
         self.file = create_exclusive(self.path, build or (lambda f: None))
 
-    @contextmanager
-    def _closed_on_error(self) -> Iterator[None]:
-        """Close the file if reopening it fails (then re-raise)."""
-        try:
-            yield
-        except BaseException:
-            self.file.close()
-            raise
-
     @classmethod
-    def _reopened(cls, path: str | Path, attach: Callable[[Any], None] | None = None):
+    def _reopened(cls, path: str | Path, sizes: Callable[[h5py.File], dict[str, int]],
+                  attach: Callable[[Any], None] | None = None):
         """Open a stopped scan's file to continue it (``mirimager resume``).
 
-        Sets ``lab_start_s``, the points table and its writer, the ``X_V``
-        dataset (``_x_V``), then ``first_missing``, ``last_done`` (the record
-        before it, or None), ``recent_done`` (the last two records done, oldest
-        first), ``points_written`` and ``settings_to_restore`` (the setting
-        changes made while measuring the points done); ``attach(self)`` reads
-        what a subclass needs more. The file is closed again if any of it fails.
+        First :func:`reconstruction.schema.resume_problem` checks, before anything is
+        written, that the file holds the tables of :attr:`layout` with the shapes
+        ``sizes(file)`` gives (ScanFileError naming the part at fault, file closed and
+        untouched). Then sets ``lab_start_s``, the points table and signal and their
+        writers, ``first_missing``, ``last_done`` (the record before it, or None),
+        ``recent_done`` (the last two records done, oldest first),
+        ``points_written`` and ``settings_to_restore`` (the setting changes made while
+        measuring the points done); ``attach(self)`` reads what a subclass needs more.
         """
         self = cls.__new__(cls)
         FileWriter.__init__(self, path, reopen=True)
-        with self._closed_on_error():
-            scan = self.file["entry/scan"]
-            self.lab_start_s = float(scan.attrs.get("lab_start_s", 0.0))
-            self._points, self._x_V = scan["points"], self.file["entry/data/X_V"]
+        try:
+            problem = resume_problem(self.file, cls.layout, sizes(self.file), self.path)
+            if problem is not None:
+                raise ScanFileError(f"{self.path}: {problem}")
+            self.lab_start_s = float(self.file[SCAN].attrs.get("lab_start_s", 0.0))
             if attach is not None:
                 attach(self)
-            changes = self.settings_changes()
+            changes = setting_changes(self.file, self.path)
+            self._open_outputs()
             self._resume_points(self._points)
             self.settings_to_restore = [c for c in changes if c.index < self.first_missing]
-        self._points_out = ElementWriter(self._points)
+        except BaseException:
+            self.file.close()
+            raise
         return self
 
     def _resume_points(self, points: h5py.Dataset) -> None:
         """Mark the entry running again and find where the stopped scan left off."""
-        entry = self.file["entry"]
+        entry = self.file[ENTRY]
         history = json.loads(entry.attrs.get("resumed", "[]") or "[]")
         history.append({"at": utc_now_iso(), "previous_status": _text(entry.attrs["exit_status"]),
                         "previous_error": _text(entry.attrs.get("error_message", ""))})
@@ -223,12 +216,35 @@ class FileWriter:
         self.recent_done = points[max(0, self.first_missing - 2):self.first_missing]
         self.file.flush()
 
-    def _append(self, name: str, dtype: np.dtype, row: tuple) -> None:
-        """Append one row to the log table ``/entry/<name>`` (created on first use), flush."""
-        entry = self.file["entry"]
-        if name not in entry:
-            entry.create_dataset(name, shape=(0,), maxshape=(None,), chunks=(64,), dtype=dtype)
-        table = entry[name]
+    def _open_outputs(self) -> None:
+        """The per-point writers of the layout's points table and signal."""
+        self._points = self.file[self.layout.points]
+        self._signal = self.file[self.layout.signal]
+        self._points_out = ElementWriter(self._points)
+        self._signal_out = ElementWriter(self._signal)
+        self._signal_first = (0,) * max(self._signal.ndim, 1)
+
+    def write_record(self, index: int, record: tuple, at: tuple[int, ...], value: float) -> None:
+        """Write record ``index`` of the points table and ``value`` at ``at`` of the
+        signal, then flush: one measurement, on disk before the next begins."""
+        self._points_out.buffer[0] = record
+        self._points_out.write((index,))
+        self._signal_out.buffer[self._signal_first] = value
+        self._signal_out.write(at)
+        self.file.flush()
+        self.points_written += 1
+
+    def signal_so_far(self) -> np.ndarray:
+        """The layout's signal as written (NaN where not measured)."""
+        return self._signal[()]
+
+    def _append(self, name: str, row: tuple) -> None:
+        """Append one row to the log table ``name`` of :data:`reconstruction.schema.LOGS`
+        (created on first use), then flush."""
+        spec = LOGS[name]
+        table = self.file.get(spec.path)
+        if table is None:
+            table = create_from(self.file, spec)
         n = table.shape[0]
         table.resize((n + 1,))
         table[n] = row
@@ -238,8 +254,8 @@ class FileWriter:
                   t_lab_s: float = float("nan")) -> None:
         """Append to the scan's event log ``/entry/events`` (faults, retries, re-ranges),
         then tell the :attr:`event_listener`."""
-        self._append("events", EVENT_DTYPE, (time.time(), t_lab_s, index, kind.encode()[:32],
-                                             message.encode("utf-8", "replace")[:256]))
+        self._append("events", (time.time(), t_lab_s, index, kind.encode()[:32],
+                                message.encode("utf-8", "replace")[:256]))
         if self.event_listener is not None:
             try:
                 self.event_listener(kind, message, index, t_lab_s)
@@ -255,7 +271,7 @@ class FileWriter:
         text = json.dumps(value.item() if isinstance(value, np.generic) else value)
         if len(text.encode()) > SETTING_DTYPE["value"].itemsize:
             raise ValueError(f"setting {device}.{attribute}: value {text} too long to record")
-        self._append("settings_changes", SETTING_DTYPE,
+        self._append("settings_changes",
                      (time.time(), t_lab_s, index, device.encode(), attribute.encode(),
                       text.encode()))
 
@@ -267,30 +283,7 @@ class FileWriter:
         ScanFileError
             ``/entry/settings_changes`` is not such a table.
         """
-        from reconstruction.errors import ScanFileError
-
-        table = self.file["entry"].get("settings_changes")
-        if table is None:
-            return []
-        where = f"{self.path}: /entry/settings_changes"
-        names = SETTING_DTYPE.names
-        if not isinstance(table, h5py.Dataset) or table.dtype.names is None \
-                or not set(names) <= set(table.dtype.names) or table.ndim != 1:
-            raise ScanFileError(f"{where} is not a table of setting changes ({', '.join(names)})")
-        out = []
-        for row, record in enumerate(table[()]):
-            try:
-                value = json.loads(_text(record["value"]))
-                change = SettingChange(int(record["index"]), _text(record["device"]),
-                                       _text(record["attribute"]), value,
-                                       float(record["t_lab_s"]))
-            except (TypeError, ValueError, UnicodeDecodeError) as exc:
-                raise ScanFileError(f"{where} row {row} is unreadable ({exc})") from None
-            if not (change.device.isidentifier() and change.attribute.isidentifier()):
-                raise ScanFileError(f"{where} row {row} names {change.device!r}."
-                                    f"{change.attribute!r}, not a device setting")
-            out.append(change)
-        return out
+        return setting_changes(self.file, self.path)
 
     def close(self, exit_status: str, error_message: str = "") -> None:
         """Record the exit status and end time, then close the file."""

@@ -1,7 +1,9 @@
 """What every mirimager HDF5 file shares: root and entry attributes, settings, helpers.
 
 Used by the scan writers (:mod:`imager.storage.writer`,
-:mod:`imager.storage.single_pixel`) and the calibration run. Layout: ``docs/scanfile.md``.
+:mod:`imager.storage.single_pixel`) and the calibration run. The groups and datasets of
+each kind are declared in :mod:`reconstruction.schema` and created by :func:`build_layout`
+and :func:`create_from`. Layout: ``docs/scanfile.md``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,17 @@ import h5py
 import numpy as np
 
 from imager import __version__
+from reconstruction.schema import (
+    CHART,
+    ENTRY,
+    LAYOUT_VERSION,
+    VERSION_ATTR,
+    DatasetSpec,
+    GroupSpec,
+    Layout,
+)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = LAYOUT_VERSION
 
 
 def _text(value: Any) -> str:
@@ -66,13 +77,13 @@ def write_header(
         {
             "NX_class": "NXroot",
             "default": "entry",
-            "mirimager_format_version": FORMAT_VERSION,
+            VERSION_ATTR: LAYOUT_VERSION,
             "creator": f"mirimager {__version__}",
             "HDF5_Version": h5py.version.hdf5_version,
             "h5py_version": h5py.version.version,
         },
     )
-    entry = f.create_group("entry")
+    entry = f.create_group(ENTRY)
     _set_attrs(
         entry,
         {
@@ -101,7 +112,7 @@ def close_entry(f: h5py.File, exit_status: str, error_message: str = "") -> None
     """Record exit status, error text and end time in ``/entry``."""
     if exit_status not in ("success", "abort", "fail"):
         raise ValueError(f"exit_status must be success, abort or fail, got {exit_status!r}")
-    entry = f["entry"]
+    entry = f[ENTRY]
     entry.attrs["exit_status"] = exit_status
     entry.attrs["error_message"] = error_message
     entry.attrs["end_time"] = utc_now_iso()
@@ -134,8 +145,75 @@ class ElementWriter:
         self._write(self._mem, self._file, self.buffer, self._mtype)
 
 
-def add_calibration(entry: h5py.Group, calibration: Mapping[str, Any] | None) -> None:
-    """Store a responsivity (from a calibration file) as ``/entry/calibration``."""
-    if calibration is not None:
-        group = entry.create_group("calibration")
-        _set_attrs(group, {"NX_class": "NXcollection", **calibration})
+def create_from(where: h5py.Group, spec: DatasetSpec, sizes: Mapping[str, int] | None = None,
+                data: Any = None, attrs: Mapping[str, Any] | None = None,
+                **names: str) -> h5py.Dataset:
+    """Create the dataset ``spec`` declares (:mod:`reconstruction.schema`).
+
+    Parameters
+    ----------
+    where : h5py.Group
+        Any group of the file (the declared paths are absolute).
+    spec : DatasetSpec
+        The declaration: path, dtype, shape rule, chunks, fill value, attributes.
+    sizes : mapping, optional
+        The sizes ``spec.shape`` names (``{"nx": 64, "ny": 32}``).
+    data : array_like, optional
+        Its contents (converted to the declared dtype, and checked against the declared
+        shape when ``sizes`` are given); without, it is created filled with the fill value.
+    attrs : mapping, optional
+        Attributes of this file's dataset, besides the declared ones.
+    **names
+        Values for the ``{...}`` fields of a templated path (``sweep="responsivity"``).
+    """
+    path = spec.path.format(**names) if names else spec.path
+    if spec.log:
+        ds = where.create_dataset(path, shape=(0,), maxshape=(None,), chunks=(64,),
+                                  dtype=spec.dtype)
+    elif data is not None:
+        array = np.asarray(data, dtype=spec.dtype)
+        if sizes is not None and spec.shape is not None and array.shape != spec.shape_for(sizes):
+            raise ValueError(f"{path}: data of shape {array.shape}, declared "
+                             f"{spec.shape_for(sizes)}")
+        gzip = {"compression": "gzip", "compression_opts": spec.gzip} if spec.gzip else {}
+        ds = where.create_dataset(path, data=array, **gzip)
+    else:
+        shape = spec.shape_for(sizes or {})
+        ds = where.create_dataset(path, shape=shape, dtype=spec.dtype, fillvalue=spec.fill,
+                                  chunks=spec.chunks(shape) if spec.chunks else None)
+    _set_attrs(ds, {**(attrs or {}), **spec.attrs})
+    return ds
+
+
+def build_layout(f: h5py.File, layout: Layout, sizes: Mapping[str, int],
+                 attrs: Mapping[str, Mapping[str, Any]],
+                 data: Mapping[str, Any]) -> None:
+    """Create the groups and datasets of ``layout`` below the header, in its order.
+
+    ``attrs[path]`` are a group's or dataset's own attributes, ``data[path]`` a
+    dataset's contents. Optional items are made only when there is something for
+    them (an optional group: attributes, or data for a dataset in it); templated
+    paths and log tables are left to the writer.
+    """
+    for item in layout.items:
+        if "{" in item.path or getattr(item, "log", False):
+            continue
+        if isinstance(item, GroupSpec):
+            inside = item.path + "/"
+            if item.optional and item.path not in attrs \
+                    and not any(p.startswith(inside) and d is not None for p, d in data.items()):
+                continue
+            _set_attrs(f.create_group(item.path),
+                       {"NX_class": item.nx_class, **item.attrs, **attrs.get(item.path, {})})
+        elif data.get(item.path) is not None or not (item.optional or item.shape is None):
+            create_from(f, item, sizes, data.get(item.path), attrs.get(item.path))
+
+
+def chart_data(chart: Any) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """``(attrs, data)`` of ``/entry/sample/chart`` for :func:`build_layout` (empty
+    without a chart): the test chart of a simulated scan, with its name, pixel pitch and
+    the stage coordinates of the centre of ``chart[0, 0]``."""
+    if chart is None:
+        return {}, {}
+    return ({CHART: {"name": chart.name, "pixel_um": chart.pixel_um, "x0_um": chart.x0_um,
+                     "y0_um": chart.y0_um}}, {CHART: chart.transmission})

@@ -28,38 +28,21 @@ from imager.storage.base import (  # noqa: F401 - re-exported
     create_exclusive,
     partial_name,
 )
-from imager.storage.header import (  # noqa: F401 - re-exported for the other writers
+from imager.storage.header import (  # noqa: F401 - FORMAT_VERSION, write_header re-exported
     FORMAT_VERSION,
-    ElementWriter,
-    _set_attrs,
     _text,
-    add_calibration,
-    close_entry,
-    utc_now_iso,
+    build_layout,
+    chart_data,
     write_header,
 )
-
-POINT_DTYPE = np.dtype(
-    [
-        ("index", "<i8"),
-        ("ix", "<i4"),
-        ("iy", "<i4"),
-        ("x_set_um", "<f8"),
-        ("y_set_um", "<f8"),
-        ("x_um", "<f8"),
-        ("y_um", "<f8"),
-        ("X_V", "<f8"),
-        ("Y_V", "<f8"),
-        ("status", "<u4"),
-        ("t_lab_s", "<f8"),
-        ("t_wall_s", "<f8"),
-        ("done", "u1"),
-    ]
+from reconstruction.schema import (  # noqa: F401 - POINT_DTYPE re-exported
+    CALIBRATION,
+    DATA,
+    POINT_DTYPE,
+    RASTER,
+    SCAN,
+    TRUTH,
 )
-
-_EMPTY_POINT = np.array(
-    [(-1, -1, -1, *([np.nan] * 6), 0, np.nan, np.nan, 0)], dtype=POINT_DTYPE
-)[0]
 
 
 def scan_file_name(recipe_name: str, when: _dt.datetime | None = None) -> str:
@@ -94,6 +77,8 @@ class ScanWriter(FileWriter):
         reconstructions show MIR intensity in W/um^2.
     """
 
+    layout = RASTER
+
     def __init__(
         self,
         path: str | Path,
@@ -110,14 +95,20 @@ class ScanWriter(FileWriter):
     ) -> None:
         self.grid = grid
         self.lab_start_s = float(lab_start_s)
+        sizes = {"nx": grid.nx, "ny": grid.ny, "points_total": grid.n_points}
+        attrs, data = chart_data(chart)
+        attrs[SCAN] = {"nx": grid.nx, "ny": grid.ny, "order": grid.order, "dwell_s": dwell_s,
+                       "points_total": grid.n_points, "lab_start_s": self.lab_start_s}
+        if calibration is not None:
+            attrs[CALIBRATION] = calibration
+        data.update({f"{DATA}/x_um": grid.x_um, f"{DATA}/y_um": grid.y_um, TRUTH: truth_V})
 
         def build(f: h5py.File) -> None:
-            self._build(f, recipe_text, dwell_s, instruments, lab, truth_V, chart)
-            add_calibration(f["entry"], calibration)
+            write_header(f, "raster", recipe_text, instruments, lab)
+            build_layout(f, RASTER, sizes, attrs, data)
 
         super().__init__(path, build=build)
-        self._points_out = ElementWriter(self._points)
-        self._pixel_out = ElementWriter(self._image)
+        self._open_outputs()
 
     @classmethod
     def reopen(cls, path: str | Path) -> ScanWriter:
@@ -125,65 +116,27 @@ class ScanWriter(FileWriter):
 
         Sets ``first_missing`` (plan index to resume from), ``last_done`` (the
         record before it, or None), ``lab_start_s`` and ``points_written``.
+
+        Raises
+        ------
+        ScanFileError
+            The file is not a raster scan the writer can continue (nothing written).
         """
+        def sizes(f: h5py.File) -> dict[str, int]:
+            nx, ny = f[f"{DATA}/x_um"].shape[0], f[f"{DATA}/y_um"].shape[0]
+            return {"nx": nx, "ny": ny, "points_total": nx * ny}
+
         def attach(self: ScanWriter) -> None:
-            data = self.file["entry/data"]
-            x_um, y_um = data["x_um"][()], data["y_um"][()]
-            order = _text(self.file["entry/scan"].attrs.get("order", "row"))
+            x_um, y_um = self.file[f"{DATA}/x_um"][()], self.file[f"{DATA}/y_um"][()]
+            order = _text(self.file[SCAN].attrs.get("order", "row"))
             self.grid = RasterGrid(float(x_um[0]), float(x_um[-1]), x_um.size,
                                    float(y_um[0]), float(y_um[-1]), y_um.size, order)
 
-        self = cls._reopened(path, attach)
-        self._image = self._x_V
-        self._pixel_out = ElementWriter(self._image)
-        return self
+        return cls._reopened(path, sizes, attach)
 
     def image_so_far(self) -> np.ndarray:
         """The ``X_V`` grid as written (NaN where not measured)."""
-        return self._image[()]
-
-    def _build(self, f, recipe_text, dwell_s, instruments, lab, truth_V, chart) -> None:
-        grid = self.grid
-        entry = write_header(f, "raster", recipe_text, instruments, lab)
-        if chart is not None:
-            sample = entry.create_group("sample")
-            sample.attrs["NX_class"] = "NXsample"
-            ds = sample.create_dataset(
-                "chart",
-                data=np.asarray(chart.transmission, dtype="<f4"),
-                compression="gzip",
-                compression_opts=4,
-            )
-            _set_attrs(ds, {"name": chart.name, "pixel_um": chart.pixel_um,
-                            "x0_um": chart.x0_um, "y0_um": chart.y0_um, "units": "1"})
-        scan = entry.create_group("scan")
-        _set_attrs(
-            scan,
-            {"NX_class": "NXcollection", "nx": grid.nx, "ny": grid.ny, "order": grid.order,
-             "dwell_s": dwell_s, "points_total": grid.n_points, "lab_start_s": self.lab_start_s},
-        )
-        chunk = min(grid.n_points, 1024)
-        self._points = scan.create_dataset(
-            "points", shape=(grid.n_points,), dtype=POINT_DTYPE, chunks=(chunk,),
-            fillvalue=_EMPTY_POINT,
-        )
-        data = entry.create_group("data")
-        _set_attrs(
-            data,
-            {"NX_class": "NXdata", "signal": "X_V", "axes": np.array(["y_um", "x_um"], dtype="S"),
-             "y_um_indices": 0, "x_um_indices": 1},
-        )
-        self._image = data.create_dataset(
-            "X_V", shape=grid.shape, dtype="<f8", fillvalue=np.nan,
-            chunks=(1, grid.nx) if grid.n_points > 1 else None,
-        )
-        self._image.attrs["units"] = "V"
-        self._image.attrs["long_name"] = "lock-in X"
-        data.create_dataset("x_um", data=grid.x_um).attrs["units"] = "um"
-        data.create_dataset("y_um", data=grid.y_um).attrs["units"] = "um"
-        if truth_V is not None:
-            truth = data.create_dataset("truth", data=np.asarray(truth_V, dtype="<f8"))
-            _set_attrs(truth, {"units": "V", "long_name": "noise-free settled lock-in X"})
+        return self.signal_so_far()
 
     def write_point(
         self,
@@ -195,11 +148,7 @@ class ScanWriter(FileWriter):
         t_wall_s: float,
     ) -> None:
         """Write one measured point and flush it to disk."""
-        self._points_out.buffer[0] = (
+        self.write_record(point.index, (
             point.index, point.ix, point.iy, point.x_um, point.y_um, x_um, y_um,
-            reading.x_V, reading.y_V, int(reading.status), t_lab_s, t_wall_s, 1)
-        self._points_out.write((point.index,))
-        self._pixel_out.buffer[0, 0] = reading.x_V
-        self._pixel_out.write((point.iy, point.ix))
-        self.file.flush()
-        self.points_written += 1
+            reading.x_V, reading.y_V, int(reading.status), t_lab_s, t_wall_s, 1),
+            (point.iy, point.ix), reading.x_V)

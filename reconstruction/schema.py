@@ -1,0 +1,388 @@
+"""The scan-file schema: layout version, paths, record types and each kind's datasets.
+
+One declaration serves every side of a mirimager file: the writers
+(``imager.storage``, the calibration run) create the groups and datasets of a
+:class:`Layout` from it, the readers (``scanfile``, ``spifile``, ``events``,
+``calibration``) find and check them by it, and ``mirimager resume`` and
+``ScanWriter.reopen`` ask :func:`resume_problem` whether a stopped file can be
+continued. A new kind of scan declares its own :class:`Layout` here instead of
+a writer class of its own. ``docs/scanfile.md`` describes the layout in words.
+
+Pure: NumPy and names. The checks take open h5py objects (h5py is imported by
+them, not by this module), so importing the schema stays light.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import ScanFileError
+
+if TYPE_CHECKING:
+    import h5py
+
+#: Layout version written as the root attribute ``mirimager_format_version``; readers
+#: accept files from version 1 up to this one.
+LAYOUT_VERSION = 1
+VERSION_ATTR = "mirimager_format_version"
+
+ENTRY = "/entry"
+INSTRUMENT = "/entry/instrument"
+LAB = "/entry/lab"
+RECIPE = "/entry/recipe"
+SCAN = "/entry/scan"
+POINTS = "/entry/scan/points"
+DATA = "/entry/data"
+SIGNAL = "/entry/data/X_V"
+TRUTH = "/entry/data/truth"
+SAMPLE = "/entry/sample"
+CHART = "/entry/sample/chart"
+BASIS = "/entry/basis"
+EVENTS = "/entry/events"
+SETTINGS_CHANGES = "/entry/settings_changes"
+CALIBRATION = "/entry/calibration"
+RESPONSIVITY = "/entry/calibration/responsivity"
+
+POINT_DTYPE = np.dtype([
+    ("index", "<i8"), ("ix", "<i4"), ("iy", "<i4"), ("x_set_um", "<f8"), ("y_set_um", "<f8"),
+    ("x_um", "<f8"), ("y_um", "<f8"), ("X_V", "<f8"), ("Y_V", "<f8"), ("status", "<u4"),
+    ("t_lab_s", "<f8"), ("t_wall_s", "<f8"), ("done", "u1")])
+"""One raster point (``/entry/scan/points``): plan indices, commanded and read-back
+position, lock-in X/Y and status bits, lab and wall time, ``done``."""
+SPI_POINT_DTYPE = np.dtype([
+    ("index", "<i8"), ("x_um", "<f8"), ("y_um", "<f8"), ("X_V", "<f8"), ("Y_V", "<f8"),
+    ("status", "<u4"), ("t_lab_s", "<f8"), ("t_wall_s", "<f8"), ("done", "u1")])
+"""One projected pattern of a single-pixel scan (``/entry/scan/points``)."""
+EVENT_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"),
+                        ("kind", "S32"), ("message", "S256")])
+"""One row of ``/entry/events``."""
+SETTING_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"),
+                          ("device", "S32"), ("attribute", "S64"), ("value", "S64")])
+"""One row of ``/entry/settings_changes``: a device setting the engine changed (JSON value)."""
+
+EMPTY_POINT = np.array([(-1, -1, -1, *[np.nan] * 6, 0, np.nan, np.nan, 0)], POINT_DTYPE)[0]
+EMPTY_SPI_POINT = np.array([(-1, *[np.nan] * 4, 0, np.nan, np.nan, 0)], SPI_POINT_DTYPE)[0]
+
+
+# ------------------------------------------------------------------ declarations
+
+
+def capped(n: int) -> Callable[[tuple[int, ...]], tuple[int, ...]]:
+    """Chunk rule: ``min(size, n)`` along the one axis."""
+    return lambda shape: (min(shape[0], n),)
+
+
+def rows(shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Chunk rule: one row per chunk (contiguous for a single element)."""
+    return (1, shape[1]) if math.prod(shape) > 1 else None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset of a layout.
+
+    ``shape`` names the sizes it is made of (``("ny", "nx")``), resolved against
+    the sizes a writer gives; None: the shape of the data written into it. A
+    dataset with ``shape`` and no data is created filled with ``fill`` and written
+    element by element; ``log`` tables start empty and grow by one row per entry.
+    ``optional`` ones are created only when there are data for them.
+    """
+
+    path: str
+    dtype: np.dtype
+    shape: tuple[str, ...] | None = None
+    chunks: Callable[[tuple[int, ...]], tuple[int, ...] | None] | None = None
+    fill: Any = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    optional: bool = False
+    log: bool = False
+    gzip: int | None = None
+
+    def shape_for(self, sizes: Mapping[str, int]) -> tuple[int, ...]:
+        """The shape for these ``sizes`` (``{"nx": 64, ...}``)."""
+        return tuple(int(sizes[name]) for name in self.shape or ())
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A group of a layout: its NeXus class and the attributes every file has."""
+
+    path: str
+    nx_class: str
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a kind of file holds beyond the common header, in creation order.
+
+    ``points`` is the table written one record per measurement and ``signal`` the
+    array written with it (None for kinds without one); ``resume_fields`` are the
+    record fields that must be finite in the last record done for a resume.
+    """
+
+    kind: str
+    items: tuple[GroupSpec | DatasetSpec, ...]
+    points: str | None = None
+    signal: str | None = None
+    resume_fields: tuple[str, ...] = ()
+
+    def __getitem__(self, path: str) -> GroupSpec | DatasetSpec:
+        for item in self.items:
+            if item.path == path:
+                return item
+        raise KeyError(f"{self.kind} layout has no {path}")
+
+
+def _units(units: str, long_name: str | None = None) -> dict[str, str]:
+    return {"units": units} if long_name is None else {"units": units, "long_name": long_name}
+
+
+_F8, _NAN = np.dtype("<f8"), np.nan
+_SAMPLE = (GroupSpec(SAMPLE, "NXsample", optional=True),
+           DatasetSpec(CHART, np.dtype("<f4"), attrs={"units": "1"}, optional=True, gzip=4))
+
+#: Tables every kind may hold, created on their first row.
+LOGS = {"events": DatasetSpec(EVENTS, EVENT_DTYPE, log=True),
+        "settings_changes": DatasetSpec(SETTINGS_CHANGES, SETTING_DTYPE, log=True)}
+
+RASTER = Layout("raster", (
+    *_SAMPLE,
+    GroupSpec(SCAN, "NXcollection"),
+    DatasetSpec(POINTS, POINT_DTYPE, ("points_total",), capped(1024), EMPTY_POINT),
+    GroupSpec(DATA, "NXdata", {"signal": "X_V", "axes": np.array(["y_um", "x_um"], "S"),
+                               "y_um_indices": 0, "x_um_indices": 1}),
+    DatasetSpec(SIGNAL, _F8, ("ny", "nx"), rows, _NAN, _units("V", "lock-in X")),
+    DatasetSpec(f"{DATA}/x_um", _F8, ("nx",), attrs=_units("um")),
+    DatasetSpec(f"{DATA}/y_um", _F8, ("ny",), attrs=_units("um")),
+    DatasetSpec(TRUTH, _F8, ("ny", "nx"), attrs=_units("V", "noise-free settled lock-in X"),
+                optional=True),
+    GroupSpec(CALIBRATION, "NXcollection", optional=True),
+), points=POINTS, signal=SIGNAL, resume_fields=("t_lab_s", "x_set_um", "y_set_um"))
+
+SINGLE_PIXEL = Layout("single_pixel", (
+    GroupSpec(BASIS, "NXcollection"),
+    *_SAMPLE,
+    GroupSpec(SCAN, "NXcollection"),
+    DatasetSpec(POINTS, SPI_POINT_DTYPE, ("points_total",), capped(1024), EMPTY_SPI_POINT),
+    GroupSpec(DATA, "NXdata", {"signal": "X_V", "axes": np.array(["pattern"], "S"),
+                               "pattern_indices": 0}),
+    DatasetSpec(SIGNAL, _F8, ("points_total",), capped(4096), _NAN,
+                _units("V", "lock-in X per pattern")),
+    DatasetSpec(f"{DATA}/pattern", np.dtype("<i8"), ("points_total",)),
+    DatasetSpec(f"{DATA}/x_um", _F8, ("size",), attrs=_units("um")),
+    DatasetSpec(f"{DATA}/y_um", _F8, ("size",), attrs=_units("um")),
+    DatasetSpec(TRUTH, _F8, ("size", "size"),
+                attrs=_units("V", "noise-free lock-in X per lit pixel"), optional=True),
+    GroupSpec(CALIBRATION, "NXcollection", optional=True),
+), points=POINTS, signal=SIGNAL, resume_fields=("t_lab_s",))
+
+#: Calibration runs: one group per MIR-power sweep (``responsivity``, ``pump_sweep/<i>``,
+#: ``spectral_sweep/<i>``), ``temperature_sweep`` and ``decay``, each made by the run when
+#: it gets there (optional); ``{sweep}`` and ``{band}`` in the paths are filled in by it.
+_SWEEP = f"{CALIBRATION}/{{sweep}}"
+CALIBRATION_RUN = Layout("calibration", (
+    GroupSpec(CALIBRATION, "NXcollection"),
+    *(DatasetSpec(path, _F8, shape, fill=fill, attrs=attrs, optional=True)
+      for path, shape, fill, attrs in (
+          (f"{_SWEEP}/mir_power_mW", ("levels",), None, {}),
+          (f"{_SWEEP}/intensity_W_per_um2", ("levels",), None, {}),
+          (f"{_SWEEP}/X_V", ("levels", "repeats"), _NAN, _units("V")),
+          (f"{CALIBRATION}/temperature_sweep/temperature_K", ("temperatures",), None, {}),
+          (f"{CALIBRATION}/temperature_sweep/band_{{band}}_V", ("temperatures", "repeats"),
+           _NAN, _units("V")),
+          (f"{CALIBRATION}/decay/mir_power_mW", ("levels",), None, {}),
+          (f"{CALIBRATION}/decay/t_s", ("samples",), None, _units("s")),
+          (f"{CALIBRATION}/decay/trace_{{band}}", ("levels", "samples"), _NAN, {}))),
+))
+
+LAYOUTS = {layout.kind: layout for layout in (RASTER, SINGLE_PIXEL, CALIBRATION_RUN)}
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    """A device setting the engine changed during a scan (``/entry/settings_changes``)."""
+
+    index: int
+    """Plan point being measured when it changed (-1: before any point)."""
+    device: str
+    """The lab's attribute naming the device (``lockin``, ``source``, ...)."""
+    attribute: str
+    value: Any
+    t_lab_s: float
+
+
+# ------------------------------------------------------------------ checks
+
+
+def member(group: h5py.Group, path: str | bytes, file: str | Path) -> Any:
+    """The object at ``path`` (absolute, or relative to ``group``), or None if absent.
+
+    Unlike ``group.get``, which answers None for any failure, only a name that does
+    not exist is "absent": a broken soft link or an external link that cannot be
+    opened is a `ScanFileError` naming it (``file`` is the file's name for the
+    message), and any other error (e.g. a read that a writer's flush broke)
+    propagates as h5py raised it.
+    """
+    import h5py
+
+    from .hdf5_read import _text as as_text
+
+    if isinstance(path, bytes):  # a name that is not UTF-8, as h5py lists it
+        obj, names = group, [path]
+    else:
+        obj, names = group.file if path.startswith("/") else group, path.strip("/").split("/")
+    for name in names:
+        if not isinstance(obj, h5py.Group):
+            return None
+        try:
+            obj = obj[name]
+        except KeyError as exc:
+            if "doesn't exist" in str(exc):
+                return None
+            where = f"{as_text(obj.name).rstrip('/')}/{as_text(name)}"
+            link = obj.get(name, getlink=True)
+            if isinstance(link, h5py.SoftLink):
+                raise ScanFileError(f"{file}: {where} is a broken link "
+                                    f"(to {as_text(link.path)})") from None
+            if isinstance(link, h5py.ExternalLink):
+                raise ScanFileError(f"{file}: {where} is a link to {as_text(link.path)} in "
+                                    f"{as_text(link.filename)}, which cannot be opened") from None
+            raise
+    return obj
+
+
+def check_root(f: h5py.File, path: str | Path) -> h5py.Group:
+    """``/entry`` of a mirimager file of a layout version this reader knows.
+
+    Raises
+    ------
+    ScanFileError
+        Not a mirimager file, or its version is not 1..`LAYOUT_VERSION` (one line).
+    """
+    import h5py
+
+    from .hdf5_read import _py as as_python
+
+    version = f.attrs.get(VERSION_ATTR)
+    entry = member(f, ENTRY, path) if version is not None else None
+    if entry is None:
+        raise ScanFileError(f"{path}: not a mirimager scan file (no {VERSION_ATTR} attribute "
+                            "or /entry group)")
+    version = as_python(version)
+    if isinstance(version, bool) or not isinstance(version, int | float) \
+            or version != int(version):
+        raise ScanFileError(f"{path}: invalid {VERSION_ATTR} {version!r}")
+    if int(version) > LAYOUT_VERSION:
+        raise ScanFileError(f"{path}: scan file format version {int(version)} is newer than "
+                            f"supported ({LAYOUT_VERSION}); update mirimager to read it")
+    if int(version) < 1:
+        raise ScanFileError(f"{path}: invalid {VERSION_ATTR} {int(version)}")
+    if not isinstance(entry, h5py.Group):
+        raise ScanFileError(f"{path}: {ENTRY} is not a group")
+    return entry
+
+
+def table_problem(table: Any, path: str, fields: tuple[str, ...], what: str) -> str | None:
+    """Why ``table`` is not a 1-D record table with ``fields`` (None: it is one)."""
+    import h5py
+
+    names = table.dtype.names if isinstance(table, h5py.Dataset) else None
+    if not names or not set(fields) <= set(names) or table.ndim != 1:
+        return f"{path} is not {what} (1-D records with fields {', '.join(fields)})"
+    return None
+
+
+def setting_changes(f: h5py.File, path: str | Path) -> list[SettingChange]:
+    """The rows of ``/entry/settings_changes``, in order (empty if it is absent).
+
+    Raises
+    ------
+    ScanFileError
+        The table or one of its rows is malformed (one line naming it).
+    """
+    changes, problem = _setting_changes(f, path)
+    if problem is not None:
+        raise ScanFileError(f"{path}: {problem}")
+    return changes
+
+
+def _setting_changes(f: h5py.File, path: str | Path) -> tuple[list[SettingChange], str | None]:
+    table = member(f, SETTINGS_CHANGES, path)
+    if table is None:
+        return [], None
+    problem = table_problem(table, SETTINGS_CHANGES, SETTING_DTYPE.names,
+                            "a table of setting changes")
+    if problem is not None:
+        return [], problem
+    out = []
+    for row, record in enumerate(table[()]):
+        try:
+            change = SettingChange(int(record["index"]), bytes(record["device"]).decode(),
+                                   bytes(record["attribute"]).decode(),
+                                   json.loads(bytes(record["value"]).decode()),
+                                   float(record["t_lab_s"]))
+        except (TypeError, ValueError, UnicodeDecodeError) as exc:
+            return [], f"{SETTINGS_CHANGES} row {row} is unreadable ({exc})"
+        if not (change.device.isidentifier() and change.attribute.isidentifier()):
+            return [], (f"{SETTINGS_CHANGES} row {row} names {change.device!r}."
+                        f"{change.attribute!r}, not a device setting")
+        out.append(change)
+    return out, None
+
+
+def resume_problem(f: h5py.File, layout: Layout, sizes: Mapping[str, int],
+                   path: str | Path = "") -> str | None:
+    """What stops a writer from continuing this stopped file (None: nothing).
+
+    Checked before anything is written: the kind, ``exit_status``, the points table
+    and signal of ``layout`` with the shapes ``sizes`` give, ``lab_start_s``, the
+    ``resumed`` history, the last record done and ``/entry/settings_changes``. The
+    answer is one line naming the dataset or attribute at fault.
+    """
+    import h5py
+
+    from .hdf5_read import _py
+
+    entry = f[ENTRY]
+    kind = _py(entry.attrs.get("kind", ""))
+    points_spec, signal_spec = layout[layout.points], layout[layout.signal]
+    total, shape = points_spec.shape_for(sizes)[0], signal_spec.shape_for(sizes)
+    points, image = member(f, layout.points, path), member(f, layout.signal, path)
+    scan = member(f, SCAN, path)
+    lab_start = scan.attrs.get("lab_start_s", 0.0) if isinstance(scan, h5py.Group) else 0.0
+    if kind != layout.kind:
+        return f"{ENTRY} kind is {kind!r}, not {layout.kind!r}"
+    if "exit_status" not in entry.attrs:
+        return f"{ENTRY} has no exit_status attribute"
+    if not isinstance(points, h5py.Dataset) or points.dtype != points_spec.dtype \
+            or points.shape != (total,):
+        return f"{layout.points} is not the {total}-record table of the recipe's plan"
+    if not isinstance(image, h5py.Dataset) or image.dtype.kind != "f" or image.shape != shape:
+        return f"{layout.signal} is not a float array of shape {shape}"
+    if isinstance(lab_start, bool) or not isinstance(lab_start, int | float | np.number) \
+            or not math.isfinite(float(lab_start)):
+        return f"{SCAN} attribute lab_start_s is {lab_start!r}, not a number"
+    try:
+        history = json.loads(entry.attrs.get("resumed", "[]") or "[]")
+    except (TypeError, ValueError):
+        history = None
+    if not isinstance(history, list):
+        return f"{ENTRY} attribute resumed is not a JSON list"
+    done = points.fields("done")[()].astype(bool)
+    first_missing = int(np.argmin(done)) if not done.all() else done.size
+    if first_missing > 0:
+        last = points[first_missing - 1]
+        bad = [n for n in layout.resume_fields if not np.isfinite(last[n])]
+        if bad:
+            return (f"{layout.points}[{first_missing - 1}] (the last point done) has "
+                    f"{', '.join(bad)} not finite")
+    return _setting_changes(f, path)[1]
