@@ -36,9 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
 from imager.plans import raster_points
 from imager.recipes import default_recipe
+from imager.sim import simulated_lab_for
 from imager.storage import ScanWriter
 
 TARGET_CPU_MS = 0.2

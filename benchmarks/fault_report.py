@@ -26,9 +26,9 @@ from imager.emulators.bench import start_emulated_bench
 from imager.emulators.fault_schedule import ScheduledFault, fire, on_call
 from imager.engine import run_raster
 from imager.engine.faults import FaultPolicy
-from imager.lab import simulated_lab_for
 from imager.labconfig import HardwareLab, parse_lab_config
 from imager.recipes import default_recipe
+from imager.sim import simulated_lab_for
 from imager.sim.lab import SimConfig
 from reconstruction import load_raster
 from reconstruction.events import load_events

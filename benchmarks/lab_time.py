@@ -44,9 +44,9 @@ from matplotlib.figure import Figure
 
 from imager.engine import run_raster
 from imager.engine.single_pixel import run_single_pixel
-from imager.lab import simulated_lab_for
 from imager.recipes import default_recipe
 from imager.recipes.recipe import Recipe, parse_recipe
+from imager.sim import simulated_lab_for
 from imager.sim.projector import pixel_centres_um
 from reconstruction.metrics import psnr, ssim
 from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel

@@ -7,7 +7,7 @@ fills the OS file cache); the table gives the median wall time, the share of it 
 the bare interpreter start (``python -c pass``, measured in the same run), and whether it
 meets the target (< 0.5 s). A small raster file for ``info`` is written first (16 x 16
 points, simulated lab) in a temporary folder. Two further lines measure what
-``info`` spends in the file probe (``reconstruction/probe.py``: a forked child reads the
+``info`` spends in the file probe (``imager/cli/probe.py``: a forked child reads the
 file first so a corrupt file cannot hang the terminal): ``info`` with the probe turned
 off (``MIRIMAGER_PROBE_TIMEOUT_S=0``), and the probe alone timed in-process.
 
@@ -34,7 +34,7 @@ TARGET_S = 0.5
 _PROBE_ALONE = """
 import statistics, sys, time
 from reconstruction import load_raster  # what `info` has imported before it probes
-from reconstruction import probe
+from imager.cli import probe
 times = []
 for _ in range(int(sys.argv[2])):
     probe._passed.clear()  # (a file that passed is not probed again in one process)

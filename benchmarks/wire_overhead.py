@@ -18,9 +18,9 @@ from pathlib import Path
 
 from imager.emulators.bench import start_emulated_bench
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
 from imager.labconfig import HardwareLab, parse_lab_config
 from imager.recipes import default_recipe
+from imager.sim import simulated_lab_for
 
 
 def _recipe():

@@ -7,7 +7,6 @@ from a lab configuration file implement the same attributes.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from imager.devices.interfaces import Chopper, LockIn, Pump, Source
@@ -77,45 +76,4 @@ def apply_settings(lab: Lab, recipe: Recipe) -> None:
             raise recipe.error(f"[source] wavelength_um: {exc}") from None
 
 
-def simulated_lab_for(recipe: Recipe | None = None):
-    """Build the simulated lab described by a recipe's ``[sim]`` section.
-
-    Parameters
-    ----------
-    recipe : Recipe, optional
-        Defaults to the demo recipe's simulation settings.
-
-    Returns
-    -------
-    imager.sim.SimulatedLab
-    """
-    from imager.recipes import default_recipe
-    from imager.sim import SimConfig, SimulatedLab
-
-    recipe = recipe or default_recipe()
-    sim = recipe.sections["sim"]
-    chart = sim["chart"]
-    from_file = recipe.source not in ("<default>", "<string>")
-    if chart not in ("usaf1951", "siemens_star", "open") and from_file:
-        candidate = Path(recipe.source).parent / chart
-        if candidate.exists():
-            chart = str(candidate)
-    config = SimConfig(
-        seed=sim["seed"],
-        chart=chart,
-        chart_width_um=sim["chart_width_um"],
-        usaf_groups=tuple(sim["usaf_groups"]),
-        chart_center_um=(sim["chart_center_x_um"], sim["chart_center_y_um"]),
-        mir_beam_fwhm_um=sim["mir_beam_fwhm_um"],
-        pump_fwhm_um=sim["pump_fwhm_um"],
-        noise=sim["noise"],
-        channel=sim["channel"],
-        temperature_K=sim["temperature_K"],
-    )
-    try:
-        return SimulatedLab(config)
-    except (ValueError, OSError) as exc:
-        raise recipe.error(f"[sim] chart: {exc}") from None
-
-
-__all__ = ["Lab", "RecipeError", "apply_settings", "simulated_lab_for"]
+__all__ = ["Lab", "RecipeError", "apply_settings"]

@@ -76,9 +76,9 @@ from imager.devices.loading import (
     is_class_spec,
     load_device_class,
 )
+from imager.devices.manual import ManualPump, ManualSource
 from imager.recipes.recipe import RecipeError, _check_keys, _check_value
 from imager.recipes.schema import Field
-from imager.sim.instruments import SimulatedPump, SimulatedSource
 from stages import Stage, WallClock, XYStage
 
 APT_CONTROLLERS = ("KDC101", "TDC001", "BSC201", "BSC202", "BSC203", "BBD201", "BBD202", "BBD203")
@@ -156,20 +156,6 @@ PROTOCOLS: dict[str, type] = {"stage_x": Stage, "stage_y": Stage, "lockin": Lock
                               "projector": Projector, "power_meter": PowerMeter}
 REQUIRED = {"stage_x": ("serial_port",), "stage_y": ("serial_port",), "lockin": ("address",),
             "chopper": ("serial_port",), "power_meter": ("address",)}
-
-
-class ManualSource(SimulatedSource):
-    """A QCL set by hand: the software records its settings and enforces the power cap."""
-
-    def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "kind": "manual"}
-
-
-class ManualPump(SimulatedPump):
-    """A pump laser set by hand (settings recorded)."""
-
-    def settings(self) -> dict[str, Any]:
-        return {**super().settings(), "kind": "manual"}
 
 
 def parse_lab_config(text: str, source: str = "<lab>") -> dict[str, Any]:

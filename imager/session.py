@@ -28,9 +28,9 @@ from typing import Any
 
 from imager.calibration import CalibrationResult, run_calibration
 from imager.engine import ScanResult, SinglePixelResult, run_raster, run_single_pixel
-from imager.lab import simulated_lab_for
 from imager.recipes import Recipe, default_recipe, load_recipe
 from imager.recipes.recipe import parse_recipe
+from imager.sim import simulated_lab_for
 from imager.storage import scan_file_name
 
 __all__ = ["Session", "open_lab"]

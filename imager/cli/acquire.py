@@ -102,8 +102,8 @@ def cmd_scan(args) -> int:
 
 def cmd_calibrate(args) -> int:
     from imager.calibration import run_calibration
-    from imager.lab import simulated_lab_for
     from imager.recipes import load_recipe
+    from imager.sim import simulated_lab_for
 
     recipe = load_recipe(args.recipe)
     if recipe.kind != "calibration":
@@ -255,7 +255,7 @@ def _open_lab(recipe, lab_config: str | None):
     from contextlib import nullcontext
 
     if lab_config is None:
-        from imager.lab import simulated_lab_for
+        from imager.sim import simulated_lab_for
 
         return nullcontext(simulated_lab_for(recipe))
     from imager.devices import DeviceError

@@ -20,11 +20,11 @@ PNG_SCAN_KEY = "mirimager-scan"
 
 def probe(path: str | None) -> None:
     """A one-line error (exit 2) if libhdf5 hangs or crashes reading a file the user named
-    (reconstruction/probe.py: the reads are tried in a short-lived child process first)."""
+    (imager/cli/probe.py: the reads are tried in a short-lived child process first)."""
     if path is not None:
         if not os.path.lexists(path):  # before anything heavy is imported: a fast error
             raise UserError(f"{path}: no such file")
-        from reconstruction.probe import probe_scan_file
+        from imager.cli.probe import probe_scan_file
 
         probe_scan_file(path)
 

@@ -26,8 +26,8 @@ from imager.drivers.adapters.qcodes_srs import QCoDeSSR830
 from imager.emulators.bench import start_emulated_bench
 from imager.engine import run_raster
 from imager.instruments import srs
-from imager.lab import simulated_lab_for
 from imager.recipes import load_recipe
+from imager.sim import simulated_lab_for
 from imager.sim.clock import VirtualClock
 from imager.sim.lab import SimConfig
 from reconstruction import correlation, load_raster

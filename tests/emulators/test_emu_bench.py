@@ -13,9 +13,9 @@ import pytest
 
 from imager.emulators.bench import start_emulated_bench
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
 from imager.labconfig import HardwareLab, parse_lab_config
 from imager.recipes import default_recipe
+from imager.sim import simulated_lab_for
 from imager.sim.lab import SimConfig
 from reconstruction import correlation, load_raster
 from stages.simulated import StageDynamics

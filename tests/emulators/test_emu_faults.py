@@ -23,9 +23,9 @@ from imager.emulators.fault_schedule import ScheduledFault, fire, on_call
 from imager.emulators.serve import serve_lockin_tcp
 from imager.engine import run_raster
 from imager.engine.faults import FaultPolicy, ScanFault
-from imager.lab import simulated_lab_for
 from imager.labconfig import HardwareLab, parse_lab_config
 from imager.recipes import default_recipe
+from imager.sim import simulated_lab_for
 from imager.sim.lab import SimConfig
 from reconstruction import correlation, load_raster
 from reconstruction.events import load_events

@@ -6,8 +6,9 @@ import pytest
 
 from imager.calibration import run_calibration
 from imager.cli import main
-from imager.lab import apply_settings, simulated_lab_for
+from imager.lab import apply_settings
 from imager.recipes import parse_recipe
+from imager.sim import simulated_lab_for
 from imager.twin import Film
 from reconstruction import load_raster
 from reconstruction.calibration import load_calibration

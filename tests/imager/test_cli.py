@@ -159,8 +159,8 @@ def test_ctrl_c_leaves_an_aborted_file_that_reconstructs(tmp_path):
 
 def test_live_view_writes_a_png_headless(tmp_path, monkeypatch):
     from imager.cli import live
-    from imager.lab import simulated_lab_for
     from imager.recipes import default_recipe
+    from imager.sim import simulated_lab_for
 
     recipe = default_recipe(scan={"nx": 16, "ny": 16})
     path = tmp_path / "live.h5"
@@ -182,8 +182,8 @@ def test_seed_option_is_in_the_stored_recipe_and_the_lab(tmp_path):
     """--seed is validated into the recipe: the file's recipe text and lab agree with the
     scan that ran, so the stored recipe alone reproduces it."""
     from imager.engine import run_raster
-    from imager.lab import simulated_lab_for
     from imager.recipes import parse_recipe
+    from imager.sim import simulated_lab_for
 
     recipe = tmp_path / "seeded.toml"
     recipe.write_text('# a small scan\nname = "seeded"\n[scan]\nnx = 5\nny = 4\n'

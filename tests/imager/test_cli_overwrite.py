@@ -12,8 +12,8 @@ from PIL import Image
 from imager.cli import main
 from imager.cli.common import PNG_SCAN_KEY, new_file, png_text, scan_identity
 from imager.engine import StopRequest, run_raster
-from imager.lab import simulated_lab_for
 from imager.recipes import default_recipe
+from imager.sim import simulated_lab_for
 from reconstruction import load_raster
 
 USER_BYTES = b"the user's own picture, not a scan image"

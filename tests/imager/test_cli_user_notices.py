@@ -63,8 +63,8 @@ def test_emulated_lab_configuration_names_its_chart():
 
 def test_live_png_is_removed_when_the_scan_ends(tmp_path, capsys):
     from imager.cli.live import live_png_path, run_with_live_view
-    from imager.lab import simulated_lab_for
     from imager.recipes import default_recipe
+    from imager.sim import simulated_lab_for
 
     recipe = default_recipe(scan={"nx": 16, "ny": 16})
     path = tmp_path / "live.h5"

@@ -4,8 +4,8 @@ import pytest
 
 from imager.engine import StopRequest, run_raster
 from imager.engine.faults import ScanFault
-from imager.lab import simulated_lab_for
 from imager.recipes import RecipeError, default_recipe
+from imager.sim import simulated_lab_for
 from reconstruction import correlation, load_raster
 from stages import TravelLimitError
 

@@ -10,8 +10,8 @@ import pytest
 from imager.cli import main
 from imager.engine import run_raster
 from imager.engine.faults import FaultPolicy, ScanFault, next_sensitivity_V
-from imager.lab import simulated_lab_for
 from imager.recipes import RecipeError, default_recipe
+from imager.sim import simulated_lab_for
 from reconstruction import load_raster
 from reconstruction.events import load_events
 from stages import StageError

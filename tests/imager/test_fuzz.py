@@ -40,12 +40,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from imager.cli import main
+from imager.cli.probe import probe_scan_file
 from imager.labconfig import OPTIONAL_SECTIONS, SECTIONS, parse_lab_config
 from imager.recipes import Recipe, RecipeError, load_recipe, parse_recipe
 from imager.recipes.schema import COMMON_SECTIONS, KIND_SECTIONS, TOP_LEVEL, Field
 from reconstruction import ScanFileError, load_raster
 from reconstruction.calibration import Responsivity
-from reconstruction.probe import probe_scan_file
 from reconstruction.spifile import load_single_pixel, scan_kind
 
 # Extreme numbers (1e308 readings...) make numpy warn about overflow on the way to a one-line
@@ -960,7 +960,7 @@ def test_hdf5_hang_on_zeroed_heap(scan_files, work_dir):
     # attributes never returns (100 % CPU, in C code nothing in Python can interrupt). Found
     # by the byte fuzzer (286 bytes zeroed at offset 4340 of the single-pixel file; a flip at
     # 2057 in a random run). Guard: the commands that open a user's file first read it in a
-    # short-lived child process (reconstruction/probe.py) and give up after a few seconds
+    # short-lived child process (imager/cli/probe.py) and give up after a few seconds
     # with one line. The commands run as subprocesses (in parallel), so that a regression
     # fails this test instead of blocking the run.
     folder = Path(tempfile.mkdtemp(dir=work_dir))

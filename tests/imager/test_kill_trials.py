@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
 from imager.recipes import load_recipe
+from imager.sim import simulated_lab_for
 from reconstruction import load_raster
 from reconstruction.events import load_events
 
@@ -48,7 +48,7 @@ def _inject_pauses(faults):
 CHILD = r"""
 import os, sys
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
+from imager.sim import simulated_lab_for
 from imager.recipes import load_recipe
 from imager.storage import writer as w
 

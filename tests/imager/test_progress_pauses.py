@@ -9,8 +9,8 @@ import tqdm.auto
 from imager.engine import progress as progress_module
 from imager.engine import run_raster, run_single_pixel
 from imager.engine.progress import LabProgress
-from imager.lab import simulated_lab_for
 from imager.recipes import default_recipe, load_recipe
+from imager.sim import simulated_lab_for
 
 SCANS = Path(__file__).resolve().parents[2] / "scans"
 UNLOCK = ("reference unlocked (chopper stopped?): pausing, waiting for relock (up to 60 s)")

@@ -15,8 +15,8 @@ import pytest
 from imager.cli import main
 from imager.engine import StopRequest, run_raster, run_single_pixel
 from imager.engine.faults import restore_settings
-from imager.lab import simulated_lab_for
 from imager.recipes import default_recipe, load_recipe
+from imager.sim import simulated_lab_for
 from imager.storage import ScanWriter
 from reconstruction import load_raster
 from reconstruction.errors import ScanFileError

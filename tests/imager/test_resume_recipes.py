@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from imager.engine import StopRequest, run_raster, run_single_pixel
-from imager.lab import simulated_lab_for
 from imager.recipes import load_recipe
+from imager.sim import simulated_lab_for
 from reconstruction.events import load_events
 from reconstruction.spifile import load_single_pixel
 

@@ -8,8 +8,8 @@ import pytest
 
 from imager.cli import main
 from imager.engine import StopRequest, run_single_pixel
-from imager.lab import simulated_lab_for
 from imager.recipes import RecipeError, parse_recipe
+from imager.sim import simulated_lab_for
 from reconstruction import HadamardBasis
 from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel
 

@@ -77,7 +77,7 @@ def test_file_name_sorts_by_date_and_names_the_recipe():
 _KILL_SCRIPT = """
 import sys
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
+from imager.sim import simulated_lab_for
 from imager.recipes import default_recipe
 recipe = default_recipe(scan={"nx": 300, "ny": 300})
 run_raster(simulated_lab_for(recipe), recipe, sys.argv[1], progress=False)

@@ -94,7 +94,7 @@ def test_partial_name_is_hidden_and_names_the_final_file(tmp_path):
 SERVER = r"""
 import os, sys
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
+from imager.sim import simulated_lab_for
 from imager.recipes import default_recipe
 recipe = default_recipe(scan={"nx": 100, "ny": 100})
 simulated_lab_for(recipe)
@@ -178,8 +178,8 @@ def test_without_hard_links_the_file_is_still_created_exclusively(tmp_path, monk
 
 def test_single_pixel_and_calibration_files_are_created_the_same_way(tmp_path):
     from imager.calibration import run_calibration
-    from imager.lab import simulated_lab_for
     from imager.recipes import parse_recipe
+    from imager.sim import simulated_lab_for
     from imager.storage.single_pixel import SinglePixelWriter
 
     spi = tmp_path / "spi.h5"

@@ -16,9 +16,9 @@ import pytest
 from imager.calibration import run_calibration
 from imager.cli import main
 from imager.engine import StopRequest, run_raster
-from imager.lab import simulated_lab_for
 from imager.plans import RasterGrid
 from imager.recipes import default_recipe, parse_recipe
+from imager.sim import simulated_lab_for
 from imager.storage import ScanWriter
 from imager.storage.single_pixel import SinglePixelWriter
 from reconstruction import ScanFileError, load_raster, schema

@@ -18,8 +18,8 @@ import pytest
 
 import reconstruction
 from imager.engine import run_raster
-from imager.lab import simulated_lab_for
 from imager.recipes import parse_recipe
+from imager.sim import simulated_lab_for
 from reconstruction import load_raster, reconstruct_raster
 from reconstruction.calibration import Responsivity
 from reconstruction.events import load_events

@@ -1,4 +1,4 @@
-"""reconstruction.probe: a file on which libhdf5 hangs is reported, in bounded time, as one line."""
+"""imager.cli.probe: a file on which libhdf5 hangs is reported, in bounded time, as one line."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import h5py
 import pytest
 
-from reconstruction import ScanFileError, probe
-from reconstruction.probe import probe_scan_file, probe_timeout_s
+from imager.cli import probe
+from imager.cli.probe import probe_scan_file, probe_timeout_s
+from reconstruction import ScanFileError
 
 
 def _small_file(path: Path) -> Path:

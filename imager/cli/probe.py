@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import ScanFileError
+from reconstruction.errors import ScanFileError
 
 __all__ = ["PROBE_TIMEOUT_S", "probe_scan_file", "probe_timeout_s"]
 
@@ -237,7 +237,7 @@ def _wait_for_exit(pid: int, timeout_s: float) -> None:
 
 _CHILD = (
     "import sys\n"
-    "from reconstruction.probe import read_everything\n"
+    "from imager.cli.probe import read_everything\n"
     "sys.stdout.write('ready\\n'); sys.stdout.flush()\n"
     "try:\n"
     "    read_everything(sys.argv[1])\n"
