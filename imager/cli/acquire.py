@@ -103,7 +103,6 @@ def cmd_scan(args) -> int:
 def cmd_calibrate(args) -> int:
     from imager.calibration import run_calibration
     from imager.recipes import load_recipe
-    from imager.sim import simulated_lab_for
 
     recipe = load_recipe(args.recipe)
     if recipe.kind != "calibration":
@@ -116,6 +115,8 @@ def cmd_calibrate(args) -> int:
     if path.exists():
         raise FileExistsError(17, "file exists", str(path))
     check_can_create(path)
+    from imager.sim import simulated_lab_for  # (the twin loads SciPy: after the checks)
+
     lab = simulated_lab_for(recipe)
     result = run_calibration(lab, recipe, path, progress=not args.no_progress)
     r = result.responsivity
