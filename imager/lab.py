@@ -7,21 +7,68 @@ from a lab configuration file implement the same attributes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from imager.devices.interfaces import Chopper, LockIn, Pump, Source
+import numpy as np
+
+from imager.devices.interfaces import Chopper, LockIn, PowerMeter, Projector, Pump, Source
 from imager.recipes import Recipe, RecipeError
 from stages import Clock, XYStage
+
+
+@dataclass(frozen=True)
+class SimHooks:
+    """What only a simulated lab can do; the engine uses it where a lab declares it.
+
+    Attributes
+    ----------
+    begin_point : callable
+        ``begin_point(index)``: point ``index`` starts (seeds its noise).
+    expected_image : callable
+        ``expected_image(x_um, y_um) -> (ny, nx)``: the noise-free raster image.
+    expected_pattern_image : callable
+        ``expected_pattern_image() -> (n, n)``: noise-free bucket signal per lit
+        pixel of the projector's current field.
+    advance_to : callable or None
+        ``advance_to(t_s)``: move the virtual clock to lab time ``t_s`` (None: the
+        twin runs on a real clock).
+    chart : object
+        The test chart (transmission map) stored with the scan.
+    """
+
+    begin_point: Callable[[int], None]
+    expected_image: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    expected_pattern_image: Callable[[], np.ndarray]
+    advance_to: Callable[[float], None] | None
+    chart: Any = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """The optional parts of a lab, declared once (``lab.capabilities()``); None = absent.
+
+    ``power_meter`` watches the MIR power (:mod:`imager.engine.power`),
+    ``projector`` structures the pump (single-pixel), ``temperature``,
+    ``photometer`` and ``decay_recorder`` serve calibration sweeps, ``sim`` is a
+    simulated lab's :class:`SimHooks` (hardware labs: None).
+    """
+
+    power_meter: PowerMeter | None = None
+    projector: Projector | None = None
+    temperature: Any = None
+    photometer: Any = None
+    decay_recorder: Any = None
+    sim: SimHooks | None = None
 
 
 @runtime_checkable
 class Lab(Protocol):
     """Devices of one imaging set-up.
 
-    Optional: ``power_meter`` (a :class:`~imager.devices.PowerMeter` watching the
-    MIR power, see :mod:`imager.engine.power`), ``projector`` (single-pixel).
-    Optional, simulated labs only: ``begin_point(index)`` (seeds per-point
-    noise), ``expected_image(x_um, y_um)`` (noise-free truth), ``chart``.
+    The optional ones (power meter, projector, calibration probes) and a
+    simulated lab's hooks are declared by :meth:`capabilities`.
     """
 
     clock: Clock
@@ -37,6 +84,10 @@ class Lab(Protocol):
 
     def settings(self) -> dict[str, Any]:
         """Lab-level description for the file (``kind``, seed, ...)."""
+        ...
+
+    def capabilities(self) -> Capabilities:
+        """The lab's optional devices and hooks (asked once per run)."""
         ...
 
 
@@ -68,7 +119,7 @@ def apply_settings(lab: Lab, recipe: Recipe) -> None:
                 setattr(device, attribute, value)
             except ValueError as exc:
                 raise recipe.error(f"[{section}] {key}: {exc}") from None
-    meter = getattr(lab, "power_meter", None)
+    meter = lab.capabilities().power_meter
     if meter is not None:  # its correction wavelength follows the source
         try:
             meter.wavelength_um = recipe.sections["source"]["wavelength_um"]
@@ -76,4 +127,4 @@ def apply_settings(lab: Lab, recipe: Recipe) -> None:
             raise recipe.error(f"[source] wavelength_um: {exc}") from None
 
 
-__all__ = ["Lab", "RecipeError", "apply_settings"]
+__all__ = ["Capabilities", "Lab", "RecipeError", "SimHooks", "apply_settings"]

@@ -77,6 +77,7 @@ from imager.devices.loading import (
     load_device_class,
 )
 from imager.devices.manual import ManualPump, ManualSource
+from imager.lab import Capabilities
 from imager.recipes.recipe import RecipeError, _check_keys, _check_value
 from imager.recipes.schema import Field
 from stages import Stage, WallClock, XYStage
@@ -236,6 +237,8 @@ class HardwareLab:
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.clock = WallClock()
+        self.projector: Any = None
+        self.power_meter: Any = None
         self._closers: list[Any] = []
         try:
             self._open(config)
@@ -348,11 +351,16 @@ class HardwareLab:
     def instruments(self) -> dict[str, Any]:
         devices = {"stage_x": self.stage_x, "stage_y": self.stage_y, "lockin": self.lockin,
                    "chopper": self.chopper, "source": self.source, "pump": self.pump}
-        if hasattr(self, "projector"):
+        if self.projector is not None:
             devices["projector"] = self.projector
-        if hasattr(self, "power_meter"):
+        if self.power_meter is not None:
             devices["power_meter"] = self.power_meter
         return devices
+
+    def capabilities(self) -> Capabilities:
+        """The configured optional devices (``[projector]``, ``[power_meter]``); no
+        simulation hooks."""
+        return Capabilities(power_meter=self.power_meter, projector=self.projector)
 
     def settings(self) -> dict[str, Any]:
         """``kind``, ``name``, ``config_file`` and ``<section>_driver`` for each section that

@@ -260,7 +260,8 @@ class Session:
     def _check_chart_free(self, recipe: Recipe) -> None:
         """A simulated lab's chart must leave the calibration spot open (transmission 1),
         or the responsivity would be that of the chart's bars."""
-        chart = getattr(self.lab, "chart", None)
+        sim = self.lab.capabilities().sim
+        chart = sim.chart if sim is not None else None
         if chart is None:  # hardware: the experimenter chooses the spot
             return
         cal = recipe.sections["calibration"]

@@ -18,7 +18,15 @@ import numpy as np
 
 from .hdf5_read import ScanFileError, _text
 from .scanfile import read_scan_file
-from .schema import EVENT_DTYPE, EVENTS, check_root, member, table_problem
+from .schema import (
+    EVENT_DTYPE,
+    EVENTS,
+    SettingChange,
+    check_root,
+    member,
+    setting_changes,
+    table_problem,
+)
 
 FIELDS = EVENT_DTYPE.names
 
@@ -43,6 +51,30 @@ def load_events(path: str | os.PathLike[str]) -> list[ScanEvent]:
         If the file is not a readable scan file or its log is malformed (one line).
     """
     return read_scan_file(path, _read_events)
+
+
+def load_setting_changes(path: str | os.PathLike[str]) -> list[SettingChange]:
+    """The settings the run changed (``/entry/settings_changes``: a re-ranged lock-in, a
+    plan's recorded ``Set``), oldest first; empty if none.
+
+    Raises
+    ------
+    ScanFileError
+        If the file is not a readable scan file or the table is malformed (one line).
+    """
+    return read_scan_file(path, _read_changes)
+
+
+def _read_changes(f: h5py.File, path: Path) -> list[SettingChange]:
+    check_root(f, path)
+    return setting_changes(f, path)
+
+
+def format_change(change: SettingChange) -> str:
+    """One line: ``point 64, lab 25.3 s: pump.power_mW = 0.5``."""
+    where = f"point {change.index}" if change.index >= 0 else "before the first point"
+    return f"{where}, lab {change.t_lab_s:.1f} s: {change.device}.{change.attribute} = " \
+           f"{change.value!r}"
 
 
 def _read_events(f: h5py.File, path: Path) -> list[ScanEvent]:

@@ -168,9 +168,11 @@ def _calibration_attrs(path: str | None) -> dict | None:
 
 
 def _acquire(recipe, args) -> int:
+    from imager.engine.kinds import KINDS
 
-    if recipe.kind == "calibration":
-        raise UserError(f"{recipe.source}: kind = 'calibration'; run it with "
+    kind = KINDS.get(recipe.kind)
+    if kind is None:  # a calibration recipe (the only other kind the schema allows)
+        raise UserError(f"{recipe.source}: kind = {recipe.kind!r}; run it with "
                         "'mirimager calibrate'")
     hardware = getattr(args, "lab", None) is not None
     if args.seed is not None:
@@ -189,14 +191,13 @@ def _acquire(recipe, args) -> int:
         print("note:      --seed is the simulated lab's noise seed; not used with --lab",
               file=sys.stderr)
     with _open_lab(recipe, getattr(args, "lab", None)) as lab:
-        result = _run_scan(lab, recipe, path, args, calibration)
+        result = _run_scan(kind, lab, recipe, path, args, calibration)
     report = _save_scan_png(path, png, args.overwrite)
     print(f"scan file: {path}")
     print(f"image:     {png if report is not None else '(none: no complete pattern pair)'}")
     print(report or "", end="")
-    total = result.grid.n_points if recipe.kind == "raster" else result.basis.n_patterns
-    unit = "points" if recipe.kind == "raster" else "patterns"
-    print(f"status:    {result.exit_status}, {result.points_done}/{total} {unit}, "
+    print(f"status:    {result.exit_status}, {result.points_done}/{result.points_total} "
+          f"{kind.unit}, "
           f"lab time {result.lab_time_s / 60:.1f} min, wall time {result.wall_time_s:.1f} s")
     if result.exit_status == "abort":
         print(f"stopped:   {result.error_message}; the file holds every completed point")
@@ -273,20 +274,13 @@ def _open_lab(recipe, lab_config: str | None):
         raise LabOpenError(f"{lab_config}: cannot open the lab: {exc}") from None
 
 
-def _run_scan(lab, recipe, path, args, calibration):
-    from imager.engine import run_raster, run_single_pixel
-
-    progress = not args.no_progress
+def _run_scan(kind, lab, recipe, path, args, calibration):
+    options = {"progress": not args.no_progress, "calibration": calibration}
     if args.live:
         from imager.cli.live import run_with_live_view
 
-        result = run_with_live_view(lab, recipe, path, progress=progress,
-                                    calibration=calibration, overwrite=args.overwrite)
-    elif recipe.kind == "single_pixel":
-        result = run_single_pixel(lab, recipe, path, progress=progress, calibration=calibration)
-    else:
-        result = run_raster(lab, recipe, path, progress=progress, calibration=calibration)
-    return result
+        return run_with_live_view(lab, recipe, path, overwrite=args.overwrite, **options)
+    return kind.run(lab, recipe, path, **options)
 
 
 def _export_png(scan_path: Path, png: Path, metadata: dict[str, str] | None = None) -> None:

@@ -172,7 +172,13 @@ def cmd_info(args) -> int:
 
     probe(args.file)
     from reconstruction import ScanFileError, load_raster
-    from reconstruction.events import format_event, load_events, summarize_events
+    from reconstruction.events import (
+        format_change,
+        format_event,
+        load_events,
+        load_setting_changes,
+        summarize_events,
+    )
     from reconstruction.spifile import load_single_pixel, scan_kind
 
     kind = scan_kind(args.file)
@@ -208,6 +214,11 @@ def cmd_info(args) -> int:
         info["events"] = [dataclasses.asdict(e) for e in events]
     except ScanFileError as exc:  # show the rest of the file anyway
         events, info["events_error"] = [], str(exc)
+    try:
+        changes = load_setting_changes(args.file)
+        info["settings_changes"] = [dataclasses.asdict(c) for c in changes]
+    except ScanFileError as exc:
+        changes, info["settings_changes_error"] = [], str(exc)
     if args.json:
         print(json.dumps(info, indent=2, default=_json_default))
         return 0
@@ -227,6 +238,10 @@ def cmd_info(args) -> int:
         print(f"{device + ':':<10}{items}" if len(device) < 9 else f"{device}: {items}")
     if scan.truth_V is not None:
         print("truth:    noise-free expected image stored (simulated scan)")
+    if changes or "settings_changes_error" in info:
+        print(f"changes:  {info.get('settings_changes_error') or f'{len(changes)} setting(s)'}")
+        for change in changes:
+            print(f"          {format_change(change)}")
     print(f"events:   {info.get('events_error') or summarize_events(events)}")
     shown = events if args.events or len(events) <= 10 else events[-10:]
     if len(shown) < len(events):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imager.engine import StopRequest, run_raster
+from imager.engine import StopRequest
 from imager.engine.stop import ctrl_c_stops
 
 PNG_REFRESH_S = 3.0
@@ -45,33 +45,15 @@ def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
     preview (the minimum-norm image of the pairs measured so far: low orders
     first, so it sharpens as the scan goes on).
     """
+    from imager.engine.kinds import KINDS
+
     stop = StopRequest()
-    kwargs = dict(progress=progress, stop=stop, handle_ctrl_c=False, calibration=calibration)
-    if recipe.kind == "single_pixel":
-        from imager.engine import run_single_pixel
-        from imager.recipes.recipe import single_pixel_basis
+    view = KINDS[recipe.kind].live_view(recipe)
+    axes, snapshot = (view.x_um, view.y_um), view.snapshot
 
-        basis = single_pixel_basis(recipe)
-        spi = recipe.sections["single_pixel"]
-        axes = tuple(c + (np.arange(basis.size) - (basis.size - 1) / 2) * spi["fov_um"]
-                     / basis.size for c in (spi["center_x_um"], spi["center_y_um"]))
-        raw = np.full(basis.n_patterns, np.nan)
-
-        def run():
-            return run_single_pixel(lab, recipe, path, live_raw=raw, **kwargs)
-
-        def snapshot() -> np.ndarray:
-            return _spi_preview(basis, raw.copy())
-    else:
-        grid = recipe.grid
-        axes = (grid.x_um, grid.y_um)
-        image = np.full(grid.shape, np.nan)
-
-        def run():
-            return run_raster(lab, recipe, path, live_image=image, **kwargs)
-
-        def snapshot() -> np.ndarray:
-            return image.copy()
+    def run():
+        return KINDS[recipe.kind].run(lab, recipe, path, live=view.signal, progress=progress,
+                                      stop=stop, handle_ctrl_c=False, calibration=calibration)
 
     outcome: dict = {}
 
@@ -105,17 +87,6 @@ def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
         draw.path.unlink(missing_ok=True)
         print(f"live view: {draw.path} removed (scan ended)", file=sys.stderr)
     return outcome["result"]
-
-
-def _spi_preview(basis, raw: np.ndarray) -> np.ndarray:
-    """Minimum-norm image of the complete pairs measured so far (NaN before the first)."""
-    finite = np.isfinite(raw)
-    pairs = (int(np.argmin(finite)) if not finite.all() else finite.size) // 2
-    if pairs == 0:
-        return np.full(basis.shape, np.nan)
-    y = np.zeros(basis.m)
-    y[:pairs] = basis.combine(raw[: 2 * pairs])
-    return basis.adjoint(y)
 
 
 class _PngView:

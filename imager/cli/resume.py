@@ -32,15 +32,15 @@ def add_resume(sub) -> None:
 
 def cmd_resume(args) -> int:
     probe(args.file)
-    from imager.engine import run_raster, run_single_pixel
+    from imager.engine.kinds import KINDS
     from imager.recipes import parse_recipe
-    from reconstruction import load_raster
-    from reconstruction.spifile import load_single_pixel, scan_kind
+    from reconstruction.spifile import scan_kind
 
-    kind = scan_kind(args.file)
-    if kind not in ("raster", "single_pixel"):
-        raise UserError(f"{args.file}: a {kind} file; only raster and single-pixel scans resume")
-    scan = load_raster(args.file) if kind == "raster" else load_single_pixel(args.file)
+    kind = KINDS.get(scan_kind(args.file))
+    if kind is None:
+        raise UserError(f"{args.file}: a {scan_kind(args.file)} file; only raster and "
+                        "single-pixel scans resume")
+    scan = kind.load(args.file)
     if scan.exit_status == "success" or scan.points_done == scan.points_total:
         raise UserError(f"{args.file}: nothing to resume ({scan.points_done}/"
                         f"{scan.points_total} done, status {scan.exit_status})")
@@ -62,10 +62,9 @@ def cmd_resume(args) -> int:
                         "(give --overwrite to replace it)")
     print(f"resuming {args.file}: {scan.points_done}/{scan.points_total} done, "
           f"status was {scan.exit_status}")
-    run = run_raster if kind == "raster" else run_single_pixel
     with _open_lab(recipe, args.lab) as lab:
         try:
-            result = run(lab, recipe, args.file, progress=not args.no_progress, resume=True)
+            result = kind.run(lab, recipe, args.file, progress=not args.no_progress, resume=True)
         except BlockingIOError:  # a resume started since the check above holds the file
             raise UserError(f"{args.file}: {_LOCKED}") from None
     report = _save_scan_png(path, png, args.overwrite or _made_by(png, path))
@@ -84,7 +83,7 @@ def _made_by(png: Path, scan_path: Path) -> bool:
     return png.exists() and png_text(png).get(PNG_SCAN_KEY) == scan_identity(scan_path)
 
 
-def _check_resumable(path: Path, kind: str, recipe) -> None:
+def _check_resumable(path: Path, kind, recipe) -> None:
     """Refuse (one line, file untouched) a stopped scan whose tables are not the ones the
     writer appends to, before anything is written: a damaged or hand-edited file must not
     be half-resumed (e.g. a point table of another shape, a missing X_V)."""
@@ -92,21 +91,15 @@ def _check_resumable(path: Path, kind: str, recipe) -> None:
 
     from reconstruction.errors import ScanFileError
 
-    if recipe.kind != kind:
-        raise UserError(f"{path}: a {kind} scan, but its stored recipe is of kind "
+    if recipe.kind != kind.name:
+        raise UserError(f"{path}: a {kind.name} scan, but its stored recipe is of kind "
                         f"{recipe.kind!r}")
-    if kind == "raster":
-        grid = recipe.grid
-        sizes = {"nx": grid.nx, "ny": grid.ny, "points_total": grid.n_points}
-    else:
-        from imager.recipes.recipe import single_pixel_basis
-
-        sizes = {"points_total": single_pixel_basis(recipe).n_patterns}
+    sizes = kind.sizes(recipe)
     if not os.access(path, os.W_OK):
         raise UserError(f"{path}: not writable; resume continues a scan in its own file")
     _check_not_locked(path)
     try:
-        problem = _resume_problem(path, kind, sizes)
+        problem = _resume_problem(path, kind.name, sizes)
     except ScanFileError as exc:  # a broken link where a table should be, ...
         problem = str(exc).removeprefix(f"{path}: ")
     except (OSError, KeyError, RuntimeError, TypeError, ValueError) as exc:

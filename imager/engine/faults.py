@@ -66,7 +66,7 @@ def next_sensitivity_V(current_V: float,
     return srs.next_larger(ladder_V, current_V)
 
 
-def change_setting(lab, writer, device: str, attribute: str, value: Any, index: int,
+def change_setting(lab, log, device: str, attribute: str, value: Any, index: int,
                    t_lab_s: float) -> Any:
     """Set ``lab.<device>.<attribute>`` during a scan and record it in the file.
 
@@ -77,7 +77,7 @@ def change_setting(lab, writer, device: str, attribute: str, value: Any, index: 
     target = getattr(lab, device)
     setattr(target, attribute, value)
     actual = getattr(target, attribute)
-    writer.record_setting(device, attribute, actual, index, t_lab_s)
+    log.record_setting(device, attribute, actual, index, t_lab_s)
     return actual
 
 
@@ -104,7 +104,7 @@ def restore_settings(lab, changes: Iterable, where: str = "the scan file") -> No
                                 f"{' '.join(str(exc).split())}") from None
 
 
-def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
+def read_point(lab, log, index: int, settle_s: float, lab_start_s: float,
                policy: FaultPolicy, monitor=None) -> LockInReading:
     """Read the lock-in for plan point ``index``, riding out faults (see module doc).
 
@@ -118,7 +118,7 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
             reading = lockin.read_xy()
         except (DeviceError, TimeoutError, OSError) as exc:
             retries += 1
-            writer.log_event("read_error", f"{type(exc).__name__}: {exc} (try {retries})",
+            log.log_event("read_error", f"{type(exc).__name__}: {exc} (try {retries})",
                              index, clock.now_s() - lab_start_s)
             if retries > policy.max_read_retries:
                 raise ScanFault(f"point {index}: lock-in read failed {retries} times: {exc}") \
@@ -132,7 +132,7 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
                 continue
             return reading
         if status & LockInStatus.REFERENCE_UNLOCK:
-            _wait_for_relock(lab, writer, index, lab_start_s, policy)
+            _wait_for_relock(lab, log, index, lab_start_s, policy)
             clock.sleep(settle_s)
             continue
         if status & OVERLOAD and reranges < policy.max_reranges:
@@ -140,7 +140,7 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
                 # the input stage saturated (pick-up off the reference frequency, a spike):
                 # the output range does not help; wait it out and measure again
                 reranges += 1
-                writer.log_event("overload", f"{status!r}: input overload (pick-up, spike?); "
+                log.log_event("overload", f"{status!r}: input overload (pick-up, spike?); "
                                  "re-measuring", index, clock.now_s() - lab_start_s)
                 clock.sleep(settle_s)
                 continue
@@ -148,22 +148,22 @@ def read_point(lab, writer, index: int, settle_s: float, lab_start_s: float,
             if new is not None:
                 old = lockin.sensitivity_V
                 now_s = clock.now_s() - lab_start_s
-                new = change_setting(lab, writer, "lockin", "sensitivity_V", new, index, now_s)
+                new = change_setting(lab, log, "lockin", "sensitivity_V", new, index, now_s)
                 reranges += 1
-                writer.log_event("overload", f"{status!r}: sensitivity {old:g} -> {new:g} V, "
+                log.log_event("overload", f"{status!r}: sensitivity {old:g} -> {new:g} V, "
                                  "re-measuring", index, now_s)
                 clock.sleep(settle_s)
                 continue
         if status & OVERLOAD:
-            writer.log_event("overload", f"{status!r} kept at full scale "
+            log.log_event("overload", f"{status!r} kept at full scale "
                              f"{lockin.sensitivity_V:g} V", index, clock.now_s() - lab_start_s)
         return reading
 
 
-def _wait_for_relock(lab, writer, index: int, lab_start_s: float, policy: FaultPolicy) -> None:
+def _wait_for_relock(lab, log, index: int, lab_start_s: float, policy: FaultPolicy) -> None:
     lockin, clock = lab.lockin, lab.clock
     start = clock.now_s()
-    writer.log_event("unlock", "reference unlocked (chopper stopped?): pausing, waiting for "
+    log.log_event("unlock", "reference unlocked (chopper stopped?): pausing, waiting for "
                      f"relock (up to {policy.max_unlock_wait_s:g} s)", index, start - lab_start_s)
     while clock.now_s() - start < policy.max_unlock_wait_s:
         clock.sleep(policy.unlock_poll_s)
@@ -172,11 +172,11 @@ def _wait_for_relock(lab, writer, index: int, lab_start_s: float, policy: FaultP
         except (DeviceError, TimeoutError, OSError):
             continue
         if not status & LockInStatus.REFERENCE_UNLOCK:
-            writer.log_event("relock", f"reference locked again after "
+            log.log_event("relock", f"reference locked again after "
                              f"{clock.now_s() - start:.1f} s; re-measuring", index,
                              clock.now_s() - lab_start_s)
             return
-    writer.log_event("unlock", f"still unlocked after {policy.max_unlock_wait_s:g} s: stopping",
+    log.log_event("unlock", f"still unlocked after {policy.max_unlock_wait_s:g} s: stopping",
                      index, clock.now_s() - lab_start_s)
     raise ScanFault(f"point {index}: lock-in reference unlocked for more than "
                     f"{policy.max_unlock_wait_s:g} s (is the chopper running?)")

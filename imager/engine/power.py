@@ -33,35 +33,37 @@ class PowerMonitor:
     Use :meth:`start`; it returns ``None`` for a lab without a power meter.
     """
 
-    lab: Any
-    writer: Any
+    meter: Any
+    clock: Any
+    log: Any
     reference_mW: float
     policy: FaultPolicy
     lab_start_s: float
 
     @classmethod
-    def start(cls, lab: Any, writer: Any, policy: FaultPolicy,
+    def start(cls, meter: Any, clock: Any, log: Any, policy: FaultPolicy,
               lab_start_s: float) -> PowerMonitor | None:
-        """Take the reference reading; ``None`` if there is no meter or no MIR on it."""
-        meter = getattr(lab, "power_meter", None)
+        """Take the reference reading; ``None`` if there is no meter (``meter`` None, the
+        lab declares none) or no MIR on it. ``log`` (the run's ScanContext) takes the
+        events (``log_event``)."""
         if meter is None:
             return None
-        now_s = lab.clock.now_s() - lab_start_s
+        now_s = clock.now_s() - lab_start_s
         try:
             reference_mW = float(meter.read_power_mW())
         except (DeviceError, TimeoutError, OSError) as exc:
-            writer.log_event("power", f"power meter unreadable ({exc}): not monitoring",
+            log.log_event("power", f"power meter unreadable ({exc}): not monitoring",
                              -1, now_s)
             return None
         if not reference_mW > NO_POWER_mW:
-            writer.log_event("power", f"power meter reads {reference_mW:.3g} mW (source off?): "
+            log.log_event("power", f"power meter reads {reference_mW:.3g} mW (source off?): "
                              "not monitoring", -1, now_s)
             return None
-        return cls(lab, writer, reference_mW, policy, lab_start_s)
+        return cls(meter, clock, log, reference_mW, policy, lab_start_s)
 
     def _read_mW(self) -> float | None:
         try:
-            return float(self.lab.power_meter.read_power_mW())
+            return float(self.meter.read_power_mW())
         except (DeviceError, TimeoutError, OSError):
             return None
 
@@ -79,9 +81,9 @@ class PowerMonitor:
         power_mW = self._read_mW()
         if not self._low(power_mW):
             return False
-        clock, policy, writer = self.lab.clock, self.policy, self.writer
+        clock, policy, log = self.clock, self.policy, self.log
         start = clock.now_s()
-        writer.log_event("power_drop", f"MIR power {power_mW:.4g} mW on the meter, "
+        log.log_event("power_drop", f"MIR power {power_mW:.4g} mW on the meter, "
                          f"{1.0 - power_mW / self.reference_mW:.0%} below the reference "
                          f"{self.reference_mW:.4g} mW: pausing, waiting for the power to come "
                          f"back (up to {policy.max_power_wait_s:g} s)", index,
@@ -90,11 +92,11 @@ class PowerMonitor:
             clock.sleep(policy.power_poll_s)
             power_mW = self._read_mW()
             if power_mW is not None and not self._low(power_mW):
-                writer.log_event("power_ok", f"MIR power back to {power_mW:.4g} mW after "
+                log.log_event("power_ok", f"MIR power back to {power_mW:.4g} mW after "
                                  f"{clock.now_s() - start:.1f} s; re-measuring", index,
                                  clock.now_s() - self.lab_start_s)
                 return True
-        writer.log_event("power_drop", f"still low after {policy.max_power_wait_s:g} s: "
+        log.log_event("power_drop", f"still low after {policy.max_power_wait_s:g} s: "
                          "stopping", index, clock.now_s() - self.lab_start_s)
         raise ScanFault(f"point {index}: MIR power more than "
                         f"{policy.max_power_drop_fraction:.0%} below its starting value for "

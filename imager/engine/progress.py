@@ -1,9 +1,9 @@
 """Progress bar with points done, an ETA in *lab* time, and the scan's pauses (tqdm).
 
-``tqdm.auto``: a widget in Jupyter, a text line in a terminal. The engine hands
-the bar every event it writes to the scan file (:meth:`LabProgress.on_event`),
-so a pause (reference unlocked, MIR power drop) shows on the line with what it
-waits for, and its end with how long it lasted.
+``tqdm.auto``: a widget in Jupyter, a text line in a terminal. Its sink
+(:class:`imager.engine.sinks.ProgressSink`) hands the bar every event of the run's
+log (:meth:`LabProgress.on_event`), so a pause (reference unlocked, MIR power
+drop) shows on the line with what it waits for, and its end with how long it lasted.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class LabProgress:
 
     def on_event(self, kind: str, message: str, index: int = -1,
                  t_lab_s: float = math.nan) -> None:
-        """Show an event of the scan file's log (a :class:`FileWriter` event listener).
+        """Show an event of the run's log (the engine's ``log_event``, via ProgressSink).
 
         A pause (``unlock``, ``power_drop`` "pausing") shows ``PAUSED:`` and the
         message (what it waits for, and how long at most) until the event that

@@ -1,12 +1,26 @@
-"""Raster plan: the ordered list of stage positions for a point-and-scan image."""
+"""Raster plan: the ordered stage positions of a point-and-scan image, and its steps."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+
+from imager.plans.resume import Plan, ResumeFrom
+from imager.plans.steps import (
+    BeginPoint,
+    Checkpoint,
+    CheckTravel,
+    Configure,
+    Dwell,
+    Get,
+    Move,
+    Open,
+    Read,
+    WaitSettled,
+)
 
 ScanOrder = Literal["row", "snake"]
 
@@ -107,3 +121,44 @@ def raster_points(grid: RasterGrid, start_index: int = 0) -> Iterator[RasterPoin
     for index in range(start_index, grid.n_points):
         ix, iy = grid.grid_index(index)
         yield RasterPoint(index, ix, iy, xs[ix], ys[iy])
+
+
+def grid_steps(grid: RasterGrid, dwell_s: float, start_index: int = 0) -> Plan:
+    """The per-point steps of a raster: start point, move, settle, dwell, read, checkpoint.
+
+    Each reading goes to the file's points table (its ``head``: index, grid
+    indices, commanded position) and to pixel ``(iy, ix)`` of the image.
+    """
+    for p in raster_points(grid, start_index):
+        yield BeginPoint(p.index)
+        yield Move(p.x_um, p.y_um)
+        yield WaitSettled()
+        if dwell_s > 0:
+            yield Dwell(dwell_s)
+        yield Read(p.index, dwell_s, (p.iy, p.ix), (p.index, p.ix, p.iy, p.x_um, p.y_um))
+        yield Checkpoint()
+
+
+def raster_plan(recipe: Any, resume: ResumeFrom | None = None) -> Plan:
+    """The plan of a raster recipe: configure, check the travel, open, then every point.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        A validated ``kind = "raster"`` recipe.
+    resume : ResumeFrom, optional
+        Continue a stopped scan: restore its settings, replay its last points,
+        then measure from its first missing point (:mod:`imager.plans.resume`).
+    """
+    grid = recipe.grid
+    yield Configure(recipe)
+    for x_um, y_um in ((grid.x_start_um, grid.y_start_um), (grid.x_stop_um, grid.y_stop_um)):
+        yield CheckTravel(x_um, y_um)
+    dwell_s = recipe.dwell_s((yield Get("lockin", "time_constant_s")))
+    if resume is not None:
+        yield from resume.replay(lambda record: (Move(float(record["x_set_um"]),
+                                                      float(record["y_set_um"])),))
+    yield Open("raster", grid.n_points, {"grid": grid, "dwell_s": dwell_s}, recipe.text,
+               recipe.name, truth=lambda sim: sim.expected_image(grid.x_um, grid.y_um),
+               **(resume.open_args() if resume is not None else {}))
+    yield from grid_steps(grid, dwell_s, resume.first_missing if resume is not None else 0)

@@ -80,7 +80,7 @@ class FaultInjector:
         """Wrap the lab's lock-in read, stage move and point hook."""
         lab = self.lab
         read, move, begin = lab.lockin.read_xy, lab.stage.move_to, lab.begin_point
-        meter = getattr(lab, "power_meter", None)
+        meter = lab.capabilities().power_meter
         read_meter = meter.read_power_mW if meter is not None else None
 
         def begin_point(index: int) -> None:

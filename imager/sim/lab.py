@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from imager.devices.interfaces import Settings
+from imager.lab import Capabilities, SimHooks
 from imager.sim.charts import Chart, make_chart
 from imager.sim.clock import VirtualClock
 from imager.sim.faults import FaultInjector
@@ -368,6 +369,19 @@ class SimulatedLab:
         for probe in (self.photometer, self.decay_recorder):
             if probe is not None:
                 probe.end_point()
+
+    def capabilities(self) -> Capabilities:
+        """Every optional device of the twin, and its hooks (:class:`SimHooks`)."""
+        return Capabilities(
+            power_meter=getattr(self, "power_meter", None),
+            projector=getattr(self, "projector", None),
+            temperature=getattr(self, "temperature", None),
+            photometer=getattr(self, "photometer", None),
+            decay_recorder=getattr(self, "decay_recorder", None),
+            sim=SimHooks(begin_point=self.begin_point, expected_image=self.expected_image,
+                         expected_pattern_image=self.expected_pattern_image,
+                         advance_to=getattr(self.clock, "advance_to", None),  # a real clock: none
+                         chart=self.chart))
 
     def instruments(self) -> dict[str, object]:
         """Devices by scan-file name: stages, lock-in, chopper, source, pump, temperature, meter."""

@@ -43,9 +43,6 @@ from reconstruction.schema import (  # noqa: F401 - EVENT_DTYPE, SETTING_DTYPE r
     setting_changes,
 )
 
-EventListener = Callable[[str, str, int, float], None]
-"""``listener(kind, message, index, t_lab_s)``, called after each event is written."""
-
 
 def partial_name(path: str | Path) -> Path:
     """Hidden temporary name beside ``path`` for building its header.
@@ -145,15 +142,8 @@ class FileWriter:
         Open an existing file to continue it (use :meth:`_reopened`).
     build : callable, optional
         ``build(f)`` writes the header of a new file (see :func:`create_exclusive`).
-
-    Attributes
-    ----------
-    event_listener : callable or None
-        ``listener(kind, message, index, t_lab_s)`` called after each event is
-        written (the progress bar shows pauses with it).
     """
 
-    event_listener: EventListener | None = None
     layout: Layout | None = None
     """The kind's layout (:mod:`reconstruction.schema`): its points table and signal are
     what :meth:`write_record` writes and :meth:`_reopened` continues."""
@@ -252,15 +242,9 @@ class FileWriter:
 
     def log_event(self, kind: str, message: str, index: int = -1,
                   t_lab_s: float = float("nan")) -> None:
-        """Append to the scan's event log ``/entry/events`` (faults, retries, re-ranges),
-        then tell the :attr:`event_listener`."""
+        """Append to the scan's event log ``/entry/events`` (faults, retries, re-ranges)."""
         self._append("events", (time.time(), t_lab_s, index, kind.encode()[:32],
                                 message.encode("utf-8", "replace")[:256]))
-        if self.event_listener is not None:
-            try:
-                self.event_listener(kind, message, index, t_lab_s)
-            except Exception:  # noqa: BLE001 - a display never stops a scan (event is saved)
-                self.event_listener = None
 
     def record_setting(self, device: str, attribute: str, value: Any, index: int = -1,
                        t_lab_s: float = float("nan")) -> None:

@@ -90,16 +90,16 @@ def test_an_output_folder_that_is_not_writable_is_one_line(tmp_path, recipe, arg
 # waits for a line on stdin, so the test can act while the scan is surely running.
 CHILD = r"""
 import os, sys
-from imager.storage import writer
+from imager.storage import base
 
-original, first = writer.ScanWriter.write_point, [True]
-def write_point(self, point, *args, **kwargs):
-    original(self, point, *args, **kwargs)
+original, first = base.FileWriter.write_record, [True]
+def write_record(self, *args, **kwargs):
+    original(self, *args, **kwargs)
     if first:
         first.clear()
         os.write(1, b"first point written\n")
         sys.stdin.readline()
-writer.ScanWriter.write_point = write_point
+base.FileWriter.write_record = write_record
 from imager.cli import main
 sys.exit(main(sys.argv[1:]))
 """

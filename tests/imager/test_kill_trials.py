@@ -50,13 +50,13 @@ import os, sys
 from imager.engine import run_raster
 from imager.sim import simulated_lab_for
 from imager.recipes import load_recipe
-from imager.storage import writer as w
+from imager.storage import base
 
-original = w.ScanWriter.write_point
-def write_point(self, point, *args):
-    original(self, point, *args)
-    os.write(1, b"%d\n" % point.index)
-w.ScanWriter.write_point = write_point
+original = base.FileWriter.write_record
+def write_record(self, index, *args):
+    original(self, index, *args)
+    os.write(1, b"%d\n" % index)
+base.FileWriter.write_record = write_record
 recipe = load_recipe(sys.argv[1])
 lab = simulated_lab_for(recipe)
 if sys.argv[3] == "pauses":

@@ -208,17 +208,27 @@ def test_single_pixel_and_calibration_files_are_created_the_same_way(tmp_path):
 
 
 def test_a_failing_event_listener_never_stops_the_scan(tmp_path):
-    writer = _writer(tmp_path / "e.h5")
-    heard = []
+    from imager.engine import ProgressSink, ScanContext, StopRequest
+    from imager.engine.faults import FaultPolicy
+    from imager.storage.sinks import ScanFileSink
 
-    def listener(kind, message, index, t_lab_s):
-        heard.append(kind)
-        raise ValueError("I/O operation on closed file")  # e.g. a closed terminal
+    file = ScanFileSink(tmp_path / "e.h5")
+    file.writer = _writer(tmp_path / "e.h5")
+    progress, heard = ProgressSink(enabled=False), []
 
-    writer.event_listener = listener
-    writer.log_event("unlock", "pausing", 3, 1.0)
-    writer.log_event("relock", "back", 3, 2.0)
-    writer.close("success")
+    class Bar:  # the progress bar's display fails, e.g. on a closed terminal
+        def on_event(self, kind, message, index, t_lab_s):
+            heard.append(kind)
+            raise ValueError("I/O operation on closed file")
+
+        def close(self):
+            pass
+
+    progress.bar = Bar()
+    run = ScanContext(None, None, (file, progress), FaultPolicy(), StopRequest())
+    run.log_event("unlock", "pausing", 3, 1.0)  # the engine's fault handling logs through it
+    run.log_event("relock", "back", 3, 2.0)
+    file.close("success", "")
     assert heard == ["unlock"]
     with h5py.File(tmp_path / "e.h5", "r") as f:
         assert f["entry/events"]["kind"].tolist() == [b"unlock", b"relock"]

@@ -1,0 +1,76 @@
+"""Single-pixel plan: the stage holds still, the projector shows each pattern, one reading each.
+
+Patterns come from the basis spec in chunks that fit the projector's memory;
+the raw readings (complementary pairs for binary projectors) are written and
+flushed one by one, like raster points.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from imager.plans.resume import Plan, ResumeFrom
+from imager.plans.steps import (
+    BeginPoint,
+    Call,
+    Checkpoint,
+    CheckTravel,
+    Configure,
+    Dwell,
+    Finally,
+    Get,
+    Move,
+    Open,
+    Position,
+    Read,
+    Set,
+    WaitSettled,
+)
+
+
+def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None) -> Plan:
+    """The plan of a ``kind = "single_pixel"`` recipe.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        A validated single-pixel recipe (its ``[single_pixel]`` centre and field).
+    basis : PatternBasis
+        The recipe's pattern basis (:func:`imager.recipes.recipe.single_pixel_basis`).
+    resume : ResumeFrom, optional
+        Continue a stopped scan from its first missing pattern.
+    """
+    spi = recipe.sections["single_pixel"]
+    centre = (spi["center_x_um"], spi["center_y_um"])
+    yield Configure(recipe)
+    yield CheckTravel(*centre)
+    yield Move(*centre)
+    yield WaitSettled()
+    yield Set("projector", "fov_um", spi["fov_um"])
+    dwell_s = recipe.dwell_s((yield Get("lockin", "time_constant_s")))
+    n_patterns = basis.n_patterns
+    chunk = min(n_patterns, (yield Get("projector", "max_patterns")))
+    start = resume.first_missing if resume is not None else 0
+    loaded = max(start - 2, 0)  # index of the first pattern in the projector's memory
+    yield Call("projector", "load", (basis.patterns(loaded, min(loaded + chunk, n_patterns)),))
+    yield Set("projector", "enabled", True)
+    yield Finally((Set("projector", "enabled", False),))
+    if resume is not None:
+        yield from resume.replay(
+            lambda record: (Call("projector", "show", (int(record["index"]) - loaded,)),))
+    describe = {"basis_spec": basis.spec(), "n_patterns": n_patterns, "fov_um": spi["fov_um"],
+                "center_um": centre, "dwell_s": dwell_s}
+    yield Open("single_pixel", n_patterns, describe, recipe.text, recipe.name,
+               truth=lambda sim: sim.expected_pattern_image(),
+               **(resume.open_args() if resume is not None else {}))
+    position = yield Position()
+    for k in range(start, n_patterns):
+        if k >= loaded + chunk:
+            loaded = k
+            yield Call("projector", "load", (basis.patterns(k, min(k + chunk, n_patterns)),))
+        yield BeginPoint(k)
+        yield Call("projector", "show", (k - loaded,))
+        if dwell_s > 0:
+            yield Dwell(dwell_s)
+        yield Read(k, dwell_s, (k,), (k,), position_um=position)
+        yield Checkpoint()

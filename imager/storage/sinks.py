@@ -1,0 +1,109 @@
+"""The scan-file sink: the engine's run, written to one HDF5 file as it happens.
+
+:class:`ScanFileSink` creates the file when the run opens (atomically, never
+over an existing one), writes each reading's record and signal value and
+flushes it before the next begins, logs events and setting changes, and
+records how the run ended. The kind's layout (:mod:`reconstruction.schema`)
+decides the tables; the record of a reading is the plan's ``head`` fields
+followed by the measured ones, so a new kind of scan needs a layout, not a
+new writer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from imager.plans.resume import ResumeFrom
+from imager.storage.base import FileWriter
+from imager.storage.single_pixel import SinglePixelWriter
+from imager.storage.writer import ScanWriter
+
+
+def _raster(path: Path, run: Any, calibration: Mapping | None) -> FileWriter:
+    d = run.describe
+    return ScanWriter(path, d["grid"], recipe_text=run.recipe_text, dwell_s=d["dwell_s"],
+                      instruments=run.instruments, lab=run.lab, truth_V=run.truth_V,
+                      chart=run.chart, calibration=calibration, lab_start_s=run.lab_start_s)
+
+
+def _single_pixel(path: Path, run: Any, calibration: Mapping | None) -> FileWriter:
+    d = run.describe
+    return SinglePixelWriter(path, basis_spec=d["basis_spec"], n_patterns=d["n_patterns"],
+                             fov_um=d["fov_um"], center_um=d["center_um"],
+                             recipe_text=run.recipe_text, dwell_s=d["dwell_s"],
+                             instruments=run.instruments, lab=run.lab, truth_V=run.truth_V,
+                             chart=run.chart, calibration=calibration,
+                             lab_start_s=run.lab_start_s)
+
+
+WRITERS: dict[str, tuple[type[FileWriter], Callable[..., FileWriter]]] = {
+    "raster": (ScanWriter, _raster),
+    "single_pixel": (SinglePixelWriter, _single_pixel),
+}
+"""Scan kind -> (writer class, whose ``reopen`` continues a file; ``new(path, run,
+calibration)`` that creates one from the run's :class:`~imager.engine.context.RunStart`)."""
+
+
+class ScanFileSink:
+    """Write a run to the scan file ``path``.
+
+    Parameters
+    ----------
+    path : path
+        The new scan file (created when the run opens; never overwritten).
+    calibration : mapping, optional
+        Responsivity attributes stored with the scan (``/entry/calibration``).
+    """
+
+    def __init__(self, path: str | Path, calibration: Mapping[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self.calibration = calibration
+        self.writer: FileWriter | None = None
+
+    @classmethod
+    def reopen(cls, path: str | Path, kind: str) -> ScanFileSink:
+        """A sink continuing the stopped ``kind`` scan in ``path`` (see :meth:`resume_from`).
+
+        Raises
+        ------
+        ScanFileError
+            The file is not one the writer can continue (nothing written).
+        """
+        sink = cls(path)
+        sink.writer = WRITERS[kind][0].reopen(path)
+        return sink
+
+    def resume_from(self) -> ResumeFrom:
+        """Where the reopened file left off: what the plan needs to continue it."""
+        w = self.writer
+        return ResumeFrom(w.first_missing, w.points_written, w.lab_start_s,
+                          w.settings_to_restore, w.recent_done, str(self.path))
+
+    def open(self, run: Any) -> None:
+        if self.writer is None:
+            self.writer = WRITERS[run.kind][1](self.path, run, self.calibration)
+
+    def point(self, event: Any) -> None:
+        if event.at is None:
+            return
+        r = event.reading
+        self.writer.write_record(event.index, event.head + (
+            event.x_um, event.y_um, r.x_V, r.y_V, int(r.status), event.t_lab_s,
+            event.t_wall_s, 1), event.at, r.x_V)
+
+    def log_event(self, kind: str, message: str, index: int = -1,
+                  t_lab_s: float = math.nan) -> None:
+        if self.writer is not None:
+            self.writer.log_event(kind, message, index, t_lab_s)
+
+    def record_setting(self, device: str, attribute: str, value: Any, index: int = -1,
+                       t_lab_s: float = math.nan) -> None:
+        if self.writer is not None:
+            self.writer.record_setting(device, attribute, value, index, t_lab_s)
+
+    def close(self, status: str, error: str) -> None:
+        if self.writer is not None:
+            self.writer.close(status, error)
