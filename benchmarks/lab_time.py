@@ -39,6 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from fly_rows import fly_rows, fly_summary
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -379,7 +380,7 @@ def _image_key(row: Row) -> str:
 
 
 def write_markdown(path: Path, lines: list[str], rows: list[Row], run: Runner, wall_s: float,
-                   seed: int) -> None:
+                   seed: int, fly_lines: list[str] = ()) -> None:
     """The table with a few sentences on how it was made and what it shows."""
 
     def row(method: str, recon: str, dwell: float, ratio: float | None = None) -> Row:
@@ -435,9 +436,12 @@ with `pinv`.
 """
     paragraphs = [textwrap.fill(" ".join(p.split()), 95, break_on_hyphens=False)
                   for p in prose.split("\n\n")]
+    fly_text = ("Fly scans (`[scan] mode = \"fly\"`, rows \"fly\": dwell = time per pixel in "
+                "time constants, own truth = the settled signal averaged across each pixel):\n\n"
+                + "\n".join(f"* {line}" for line in fly_lines)) if fly_lines else ""
     text = "\n\n".join(["# Lab time in the twin: image quality against acquisition time",
                          "![SSIM against lab time](lab_time.png)", "\n".join(lines),
-                         *paragraphs]) + "\n"
+                         *paragraphs, fly_text]) + "\n"
     path.write_text(text, encoding="utf-8")
 
 
@@ -458,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
                     for row in run.single_pixel(ratio, dwell)]
         ablation_rows = (run.raster(10, power_noise=False)
                          + run.single_pixel(1.0, 10, power_noise=False, recons=("pinv",)))
+        fly, shifts = fly_rows(Path(tmp), args.seed, N, FOV_UM, CENTRE_UM, TIME_CONSTANT_S,
+                               SLOPE_DB_PER_OCT, score_common, reference, Row)
     ceilings = {}
     truth_rows = []
     for name, label in (("raster", "step raster"), ("spi", "single pixel")):
@@ -467,11 +473,14 @@ def main(argv: list[str] | None = None) -> int:
                               None, psnr_c))
     rows = raster_rows + spi_rows + truth_rows + ablation_rows
     wall_s = time.perf_counter() - start
-    lines = table_lines(rows)
+    lines = table_lines(rows + fly)
     print("\n".join(lines))
+    fly_lines = fly_summary(raster_rows[0], fly, shifts, N, TIME_CONSTANT_S)
+    print("\nfly scan against the step raster (same chart, same lock-in):")
+    print("\n".join("  " + line for line in fly_lines))
     print(f"\nwall time {wall_s:.1f} s")
     make_figure(rows, ceilings, images, reference, args.out / "lab_time.png")
-    write_markdown(args.out / "lab_time.md", lines, rows, run, wall_s, args.seed)
+    write_markdown(args.out / "lab_time.md", lines, rows, run, wall_s, args.seed, fly_lines)
     print(f"wrote {args.out / 'lab_time.png'} and {args.out / 'lab_time.md'}")
     return 0
 

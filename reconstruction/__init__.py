@@ -15,6 +15,8 @@ from .errors import ScanFileError
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
     from .export import save_png, save_tiff
+    from .fly import LockInFilter, assemble_fly, assemble_line, deconvolve_line
+    from .fly_line import reassemble_fly_file
     from .metrics import compare, correlation, psnr, ssim
     from .raster import RasterImage, reconstruct_raster
     from .scanfile import RasterScan, load_raster
@@ -22,6 +24,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
 
 #: Public name -> submodule that defines it.
 _LAZY = {
+    "LockInFilter": "fly",
+    "assemble_fly": "fly",
+    "assemble_line": "fly",
+    "deconvolve_line": "fly",
+    "reassemble_fly_file": "fly_line",
     "save_png": "export",
     "save_tiff": "export",
     "compare": "metrics",
@@ -58,6 +65,12 @@ __all__ = [
     "RandomBasis",
     "basis_from_spec",
     "reconstruct",
+    # fly scans (reconstruction.fly, reconstruction.fly_line)
+    "LockInFilter",
+    "assemble_fly",
+    "assemble_line",
+    "deconvolve_line",
+    "reassemble_fly_file",
 ]
 
 

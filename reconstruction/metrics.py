@@ -191,3 +191,24 @@ def compare(image: np.ndarray, reference: np.ndarray) -> dict[str, float]:
         "ssim": ssim(image, reference),
         "correlation": correlation(image, reference),
     }
+
+
+def edge_position_px(row: np.ndarray, margin: int = 8) -> float:
+    """Sub-pixel position of a rising edge in one image row: where it first crosses half
+    way between its dark and bright levels (medians of the first and last ``margin``
+    pixels), linearly interpolated between the two pixels around the crossing.
+
+    Raises
+    ------
+    ValueError
+        The row has no rising edge (its end is not brighter than its start).
+    """
+    row = np.asarray(row, dtype=float)
+    lo, hi = float(np.median(row[:margin])), float(np.median(row[-margin:]))
+    if not hi > lo:
+        raise ValueError("edge_position_px: the row does not rise from start to end")
+    half = (lo + hi) / 2
+    k = int(np.argmax(row > half))
+    if k == 0:
+        return 0.0
+    return float(k - 1 + (half - row[k - 1]) / (row[k] - row[k - 1]))

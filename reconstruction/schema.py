@@ -47,6 +47,8 @@ CHART = "/entry/sample/chart"
 BASIS = "/entry/basis"
 EVENTS = "/entry/events"
 SETTINGS_CHANGES = "/entry/settings_changes"
+STREAM = "/entry/stream"
+LINES = "/entry/lines"
 CALIBRATION = "/entry/calibration"
 RESPONSIVITY = "/entry/calibration/responsivity"
 
@@ -66,6 +68,17 @@ EVENT_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"
 SETTING_DTYPE = np.dtype([("t_wall_s", "<f8"), ("t_lab_s", "<f8"), ("index", "<i8"),
                           ("device", "S32"), ("attribute", "S64"), ("value", "S64")])
 """One row of ``/entry/settings_changes``: a device setting the engine changed (JSON value)."""
+
+STREAM_DTYPE = np.dtype([("line", "<i8"), ("t_lab_s", "<f8"), ("x_um", "<f8"), ("y_um", "<f8"),
+                         ("X_V", "<f8"), ("Y_V", "<f8")])
+"""One lock-in buffer sample of a fly scan (``/entry/stream``): the line it belongs to, its
+lab time, the stage position then (from the fitted motion profile) and X/Y."""
+
+LINE_DTYPE = np.dtype([("line", "<i8"), ("direction", "<i1"), ("x_from_um", "<f8"),
+                       ("x_to_um", "<f8"), ("y_um", "<f8"), ("t_move_s", "<f8"),
+                       ("samples", "<i8"), ("t_wall_s", "<f8")])
+"""One line of a fly scan (``/entry/lines``): its direction, run-up-to-run-up extent, the
+lab time its move started (relative to the scan's start) and its samples in the stream."""
 
 EMPTY_POINT = np.array([(-1, -1, -1, *[np.nan] * 6, 0, np.nan, np.nan, 0)], POINT_DTYPE)[0]
 EMPTY_SPI_POINT = np.array([(-1, *[np.nan] * 4, 0, np.nan, np.nan, 0)], SPI_POINT_DTYPE)[0]
@@ -152,7 +165,9 @@ _SAMPLE = (GroupSpec(SAMPLE, "NXsample", optional=True),
 
 #: Tables every kind may hold, created on their first row.
 LOGS = {"events": DatasetSpec(EVENTS, EVENT_DTYPE, log=True),
-        "settings_changes": DatasetSpec(SETTINGS_CHANGES, SETTING_DTYPE, log=True)}
+        "settings_changes": DatasetSpec(SETTINGS_CHANGES, SETTING_DTYPE, log=True),
+        "stream": DatasetSpec(STREAM, STREAM_DTYPE, log=True),
+        "lines": DatasetSpec(LINES, LINE_DTYPE, log=True)}
 
 RASTER = Layout("raster", (
     *_SAMPLE,
@@ -167,6 +182,9 @@ RASTER = Layout("raster", (
                 optional=True),
     GroupSpec(CALIBRATION, "NXcollection", optional=True),
 ), points=POINTS, signal=SIGNAL, resume_fields=("t_lab_s", "x_set_um", "y_set_um"))
+
+#: Fly scans (raster files, ``[scan] mode = "fly"``): the samples were binned between these.
+X_EDGES = DatasetSpec(f"{DATA}/x_edges_um", _F8, ("edges",), attrs=_units("um", "pixel bin edges"))
 
 SINGLE_PIXEL = Layout("single_pixel", (
     GroupSpec(BASIS, "NXcollection"),

@@ -6,13 +6,16 @@
 ``now_s()``/``sleep(dt_s)``, and :class:`~stages.xy.XYStage`, which pairs
 two axes for raster scans. :class:`~stages.apt.AptStage` drives Thorlabs APT
 controllers through thorlabs-apt-device, imported only when a controller is
-opened; :class:`~stages.clock.WallClock` is real time.
+opened; :class:`~stages.clock.WallClock` is real time. For fly scans both
+implement :class:`~stages.interface.FlyStage` (cruise velocity, velocity moves,
+stops, position triggers); motion is a :class:`~stages.trajectory.Trajectory`
+whose position crossings are known when a move starts.
 """
 
 from typing import Any
 
 from stages.clock import WallClock
-from stages.interface import Clock, Stage, StageError, TravelLimitError
+from stages.interface import Clock, FlyStage, Stage, StageError, TravelLimitError
 from stages.simulated import SimulatedStage, StageDynamics
 from stages.xy import XYStage
 
@@ -20,6 +23,7 @@ __all__ = [
     "AptController",
     "AptStage",
     "Clock",
+    "FlyStage",
     "Stage",
     "StageError",
     "TravelLimitError",

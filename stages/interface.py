@@ -65,3 +65,34 @@ class Stage(Protocol):
     def settings(self) -> dict[str, float | int | str | bool]:
         """Every setting worth recording in a scan file."""
         ...
+
+
+@runtime_checkable
+class FlyStage(Stage, Protocol):
+    """A :class:`Stage` for fly scans: cruise velocity, velocity moves, stops, position triggers.
+
+    Implemented by :class:`~stages.simulated.SimulatedStage` and
+    :class:`~stages.apt.AptStage` (position triggers: K-Cubes only).
+    """
+
+    max_velocity_um_per_s: float
+    velocity_um_per_s: float
+
+    def move_at_velocity(self, direction: int | str) -> None:
+        """Run at ``velocity_um_per_s`` (+1/"forward" or -1/"reverse") until stopped."""
+        ...
+
+    def stop(self, immediate: bool = False) -> None:
+        """Stop: decelerate at the profile's acceleration, or at once if ``immediate``."""
+        ...
+
+    def position_sample(self) -> tuple[float, float]:
+        """``(position_um, age_s)``: the latest read-back and how long ago the controller
+        reported it (a status update arrives ~10 times a second on APT controllers)."""
+        ...
+
+    def configure_position_triggers(self, start_um: float, interval_um: float, count: int,
+                                    pulse_width_s: float = 1e-5, *,
+                                    direction: str = "both") -> tuple[float, ...]:
+        """Pulse the trigger output where the axis crosses ``start_um + k * interval_um``."""
+        ...

@@ -193,6 +193,10 @@ def cmd_info(args) -> int:
     else:
         scan = load_raster(args.file)
         order = scan.order
+        if scan.scan_attrs.get("mode") == "fly":
+            a = scan.scan_attrs
+            order += (f"; fly scan at {float(a.get('velocity_um_per_s', float('nan'))):.4g} um/s, "
+                      f"lock-in buffer {float(a.get('stream_rate_Hz', float('nan'))):g} Hz")
     info = {
         "file": str(args.file),
         "kind": scan.kind,

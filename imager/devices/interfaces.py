@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 Settings = dict[str, float | int | str | bool]
 
 
@@ -40,6 +42,40 @@ class LockInReading:
     def r_V(self) -> float:
         """Magnitude sqrt(X^2 + Y^2) in volts."""
         return float((self.x_V**2 + self.y_V**2) ** 0.5)
+
+
+@dataclass(frozen=True)
+class StreamData:
+    """Samples from a lock-in's buffer: times ``t_s`` (seconds since the stream started:
+    ``k / rate`` for a rate-driven buffer) and outputs ``x_V``, ``y_V``."""
+
+    t_s: np.ndarray
+    x_V: np.ndarray
+    y_V: np.ndarray
+
+
+@runtime_checkable
+class StreamingLockIn(Protocol):
+    """A lock-in that records X and Y into a buffer (fly scans).
+
+    ``start_stream(rate_Hz)`` clears the buffer and records at one of
+    ``stream_rates_Hz`` (the first sample at once) or, with ``None``, one sample
+    per ``trigger()`` pulse (a stage's position trigger); ``read_stream()``
+    returns the samples recorded since the last read, with their times since the
+    start (the engine adds the lab time at which it started the stream);
+    ``stop_stream()`` stops recording.
+    """
+
+    stream_rates_Hz: tuple[float, ...]
+    stream_capacity: int
+
+    def start_stream(self, rate_Hz: float | None) -> None: ...
+
+    def trigger(self) -> None: ...
+
+    def stop_stream(self) -> None: ...
+
+    def read_stream(self) -> StreamData: ...
 
 
 @runtime_checkable

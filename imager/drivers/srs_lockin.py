@@ -27,6 +27,12 @@ socket, a vanished serial port), the failing call raises; the next one opens
 the address again, re-selects the interface and clears the status
 (``_initialise``), reads every remembered setting back and re-sends those that
 differ (an instrument that was power-cycled or reset), then carries on.
+
+Buffered readout (:class:`~imager.devices.interfaces.StreamingLockIn`, fly scans):
+the models implement ``start_stream`` / ``read_stream`` over the SR830's data buffer
+and the SR860's capture buffer; the binary transfers and sample times are in
+:mod:`imager.drivers.srs_stream`. A recording is not restored after a reconnection
+(a power-cycled instrument has lost its buffer): ``read_stream`` then raises.
 """
 
 from __future__ import annotations
@@ -41,8 +47,11 @@ import pyvisa
 from imager.devices.interfaces import LockInReading, LockInStatus, Settings
 from imager.drivers.errors import InstrumentError
 from imager.drivers.srs_settings import ALWAYS, WITH_INTERNAL_REFERENCE, Setting
+from imager.drivers.srs_stream import BinaryVisaLink, Recording
 from imager.drivers.visa_link import VisaLink, interface_type
 from imager.instruments import srs
+from stages.clock import WallClock
+from stages.interface import Clock
 
 _ESR_EXE, _ESR_CMD = 1 << 4, 1 << 5
 
@@ -81,6 +90,9 @@ class SRSLockIn:
         ``sleep(seconds)`` used while waiting for the filter to settle.
     read_status : bool
         Whether :meth:`read_xy` also queries ``LIAS?`` (one more round trip).
+    clock : Clock, optional
+        Host clock of the buffered readout's sample times (``now_s()``); default a
+        wall clock.
 
     Attributes
     ----------
@@ -132,9 +144,12 @@ class SRSLockIn:
         baud_rate: int | None = None,
         sleep: Callable[[float], None] = time.sleep,
         read_status: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         default_read, default_write = self.default_terminations(interface_type(address))
-        self._link = VisaLink(
+        self._clock: Clock = clock if clock is not None else WallClock()
+        self._recording: Recording | None = None
+        self._link = BinaryVisaLink(
             address,
             name=self.MODEL,
             read_termination=default_read if read_termination is None else read_termination,
@@ -326,5 +341,26 @@ class SRSLockIn:
         self._sleep(dt_s)
         return dt_s
 
+    # ------------------------------------------------------------ buffered readout
+    def _start_recording(self, rate_Hz: float | None, t_call_s: float, command: str) -> None:
+        """Send the command that starts storing; time it (see :mod:`~.srs_stream`)."""
+        t0 = self._clock.now_s()
+        self.write(command)
+        t1 = self._clock.now_s()
+        self._recording = Recording(rate_Hz, t_call_s, delay_s=0.5 * (t0 + t1) - t_call_s)
+
+    def trigger(self) -> None:
+        """A software trigger (``TRIG``): one sample when recording on triggers."""
+        self.write("TRIG")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.address!r})"
+
+    STOP_STREAM_COMMAND = ""
+    """The model's command that stops recording (``PAUS``, ``CAPTURESTOP``)."""
+
+    def stop_stream(self) -> None:
+        """Stop recording (:attr:`STOP_STREAM_COMMAND`); the samples stay readable."""
+        self.write(self.STOP_STREAM_COMMAND)
+        if self._recording is not None:
+            self._recording.running = False

@@ -10,7 +10,9 @@ loopback TCP reading the twin's MIR pick-off. A real lab configuration
 run of the hardware path, ``mirimager emulate`` on the command line.
 
 Every emulator thread holds one lock while it touches the twin, so a move
-commanded over APT and a lock-in reading over TCP see a consistent lab.
+commanded over APT and a lock-in reading over TCP see a consistent lab. The x
+controller's position-trigger output is cabled to the lock-in's rear-panel
+TRIG IN, so a fly scan can fill the lock-in's buffer at encoder positions.
 """
 
 from __future__ import annotations
@@ -127,6 +129,27 @@ class EmulatedBench:
         self.close()
 
 
+def wire_position_triggers(apt_x: AptEmulator, lockin: SRSLockInEmulator) -> bool:
+    """Cable the x controller's trigger output to the lock-in's rear-panel TRIG IN.
+
+    Each position-trigger pulse of the x axis (a K-Cube in a position-step
+    trigger mode, see :mod:`stages.apt.kcube_triggers`) then acts as a TTL edge
+    on TRIG IN: with the SR830 at ``SRAT 14`` (SR860: capture per trigger) every
+    pulse stores one buffer point. The emulator calls it on its serving thread,
+    within a fraction of a millisecond of the crossing, with the bench's lock held.
+
+    Returns
+    -------
+    bool
+        False if the lock-in emulator has no ``trigger_input`` (nothing wired).
+    """
+    trigger_in = getattr(lockin, "trigger_input", None)
+    if trigger_in is None:
+        return False
+    apt_x.axes[0].trigger_outputs.append(lambda _t_s: trigger_in())
+    return True
+
+
 def start_emulated_bench(
     config: SimConfig | None = None,
     *,
@@ -151,7 +174,8 @@ def start_emulated_bench(
     -------
     EmulatedBench
         The axes start at the chart centre, homed (a controller left powered
-        since its last homing), counters absolute.
+        since its last homing), counters absolute. The x controller's trigger
+        output is cabled to the lock-in's TRIG IN (:func:`wire_position_triggers`).
     """
     if lockin_model not in LOCKINS:
         raise ValueError(f"lockin_model must be one of {sorted(LOCKINS)}, got {lockin_model!r}")
@@ -169,6 +193,7 @@ def start_emulated_bench(
         lab = SimulatedLab(config, clock=clock,
                            stages=(axes[0].axes[0].stage, axes[1].axes[0].stage), lock=lock)
         lockin = LOCKINS[lockin_model](lab.lockin, chopper=lab.chopper, lock=lock)
+        wire_position_triggers(axes[0], lockin)
         chopper = MC2000BEmulator(lab.chopper, lock=lock)
         tcp = serve_lockin_tcp(lockin)
         started.append(tcp)

@@ -74,7 +74,8 @@ class LockInSession:
             if not line.strip():
                 continue
             for reply in self.emulator.execute(line, self._interface):
-                out.append(reply.encode("ascii") + self._term)
+                data = getattr(reply, "data", None)  # a binary block: raw, no terminator
+                out.append(data if data is not None else reply.encode("ascii") + self._term)
 
 
 def serve_lockin_tcp(emulator: SRSLockInEmulator, *, port: int = 0) -> TcpServer:

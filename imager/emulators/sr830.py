@@ -23,8 +23,17 @@ Implemented (``(?)`` = set and query; ``?`` = query only):
 ``OUTR? i`` ``DDEF(?) i{,j,k}``   display channels (CH1 X/R/..., CH2 Y/theta/...)
 ``OAUX? i`` ``AUXV(?) i{,x}``     aux inputs read 0 V; aux outputs are stored
 ``AGAN`` ``APHS`` ``ARSV`` ``AOFF i``  auto gain and auto phase act; the others are accepted
-``ISRC IGND ICPL ILIN RMOD SYNC RSLP LOCL OVRM SRAT SEND TSTR``  stored settings
+``SRAT(?) i`` ``SEND(?) i``        data buffer: sample rate 0 (62.5 mHz) .. 13 (512 Hz),
+``TSTR(?) i`` ``FAST(?) i``       14 trigger; one shot / loop; trigger starts; fast
+``STRT`` ``STRD`` ``PAUS``        start, start after 0.5 s, pause,
+``REST`` ``TRIG`` ``SPTS?``       reset, software trigger, points stored
+``TRCA? TRCB? TRCL? i,j,k``       read the buffer: ASCII, float32, mantissa/exponent
+``OEXP(?) i{,x,j}``               offset % and expand of X, Y, R (displays, buffer)
+``ISRC IGND ICPL ILIN RMOD SYNC RSLP LOCL OVRM``  stored settings
 ===============================  ==============================================
+
+The data buffer: :mod:`imager.emulators.srs_databuffer`;
+:meth:`SR830Emulator.trigger_input` is a pulse on the rear-panel TRIG IN.
 
 Replies are terminated by the session (``"\\r"`` on the RS-232 pty like the
 real instrument, ``"\\n"`` on TCP, which stands for a GPIB/LAN bridge).
@@ -35,19 +44,20 @@ from __future__ import annotations
 from typing import ClassVar
 
 from imager.emulators.srs_commands import Param, lockin_params
+from imager.emulators.srs_databuffer import SR830DataBuffer
 from imager.emulators.srs_lockin import Sample, SRSLockInEmulator
 from imager.emulators.srs_status import BOTH, QUERY, SET
 from imager.emulators.srs_syntax import Command, CommandError, format_value, to_int
 from imager.instruments import srs
 
-_STORED = (  # settings kept but not simulated: (command, max, reset); min 0
+_STORED = (  # stored settings (SRAT SEND TSTR FAST drive the data buffer): (command, max, reset)
     ("ISRC", 3, 0), ("IGND", 1, 0), ("ICPL", 1, 0), ("ILIN", 3, 0), ("RMOD", 2, 1),
     ("SYNC", 1, 0), ("RSLP", 2, 0), ("LOCL", 2, 0), ("OVRM", 1, 0), ("SRAT", 14, 10),
-    ("SEND", 1, 1), ("TSTR", 1, 0),
+    ("SEND", 1, 1), ("TSTR", 1, 0), ("FAST", 2, 0),
 )
 
 
-class SR830Emulator(SRSLockInEmulator):
+class SR830Emulator(SR830DataBuffer, SRSLockInEmulator):
     """Stanford Research Systems SR830 (see the module docstring for the commands)."""
 
     SPEC = srs.SR830
@@ -68,6 +78,7 @@ class SR830Emulator(SRSLockInEmulator):
 
     def _model_state(self) -> None:
         self.ddef = [[0, 0], [0, 0]]
+        self._buffer_state()
 
     # ------------------------------------------------------------ commands
     def _h_outx(self, c: Command) -> str | None:
@@ -86,12 +97,7 @@ class SR830Emulator(SRSLockInEmulator):
         return self._display(index - 9, sample)
 
     def _display(self, channel: int, sample: Sample) -> float:
-        kind = self.ddef[channel - 1][0]
-        if kind == 0:
-            return self._value(1 if channel == 1 else 2, sample)
-        if kind == 1:
-            return self._value(3 if channel == 1 else 4, sample)
-        return 0.0  # noise and aux displays: not simulated
+        return self.display_value(channel, sample.x_V, sample.y_V)
 
     def _h_outr(self, c: Command) -> str:
         channel = to_int(self._one(c), 1, 2)

@@ -26,9 +26,19 @@ parameters take the index or the manual's token (``SNAP? X,Y``, ``RSRC CHOP``):
 ``SNAPD?`` ``OUTR? j`` ``CDSP(?) j{,k}``  the four data channels (X, Y, R, THeta)
 ``OAUX? i`` ``AUXV(?) i{,x}``     aux inputs read 0 V; aux outputs are stored
 ``APHS`` ``ASCL`` ``ARNG``        auto phase, auto scale, auto input range
+``CAPTURECFG(?) CAPTURELEN(?)``   capture buffer: values stored, length (kB),
+``CAPTURERATE(?) CAPTURERATEMAX?``  rate = max / 2^n, max (follows the time constant)
+``CAPTURESTART i,j CAPTURESTOP``  ONE/CONT, IMM/TRIG/SAMP; stop
+``CAPTURESTAT? CAPTUREBYTES?``    status bits, bytes captured,
+``CAPTUREPROG? CAPTUREVAL? n``    kB captured, one sample as ASCII,
+``CAPTUREGET? i,j`` ``TRIG``       binary block (float32 LE), software trigger
+``COFP(?) j{,x}`` ``COFA(?) j{,i}`` ``CEXP(?) j{,i}``  offset %, offset on, expand
 ``IVMD ISRC ICPL IGND ICUR SYNC ADVFILT HARMDUAL REFM RTRG REFZ TBMODE DBLK``
                                   stored settings
 ===============================  ==============================================
+
+The capture buffer: :mod:`imager.emulators.srs_capture`;
+:meth:`SR860Emulator.trigger_input` is a pulse on the rear-panel TRIG IN.
 
 Input range overload is modelled from the demodulated magnitude: it is set
 when ``sqrt(2) * R`` (the peak of the reference-frequency component) exceeds
@@ -41,6 +51,7 @@ import math
 from typing import ClassVar
 
 from imager.devices.interfaces import LockInStatus
+from imager.emulators.srs_capture import SR860Capture
 from imager.emulators.srs_commands import Param, lockin_params
 from imager.emulators.srs_lockin import Sample, SRSLockInEmulator
 from imager.emulators.srs_status import BOTH, QUERY, SET
@@ -71,7 +82,7 @@ _STORED: tuple[tuple[str, int, int, int, tuple[str, ...]], ...] = (
 )
 
 
-class SR860Emulator(SRSLockInEmulator):
+class SR860Emulator(SR860Capture, SRSLockInEmulator):
     """Stanford Research Systems SR860 (see the module docstring for the commands)."""
 
     SPEC = srs.SR860
@@ -97,6 +108,7 @@ class SR860Emulator(SRSLockInEmulator):
 
     def _model_state(self) -> None:
         self.cdsp = [0, 1, 2, 3]
+        self._capture_state()
 
     @property
     def input_range_V(self) -> float:

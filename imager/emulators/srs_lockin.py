@@ -26,6 +26,12 @@ count, a number) is a :class:`Param` row, answered by one generic handler
 handler method and the forms it takes (``COMMANDS``: query only, set only,
 both); a form the table does not allow is a command error.
 
+Buffers (fly scans): the SR830's data buffer and the SR860's capture buffer copy the
+samples the backend records (:class:`~imager.devices.interfaces.StreamingLockIn`) into
+a buffer of the emulator's own, pulled before every command line
+(:mod:`imager.emulators.srs_buffer`); :meth:`SRSLockInEmulator.trigger_input` is a
+pulse on the rear-panel TRIG IN (e.g. a stage controller's position trigger).
+
 Time: the emulator itself only reads time through the backend. Build the
 backend on a :class:`~imager.emulators.clocks.WallClock`, or keep it on a clock
 of its own and move that on from ``before_command``.
@@ -93,6 +99,11 @@ class SRSLockInEmulator(StatusRegisters, CommonCommands):
         touch the same objects).
     serial_number : str
         Reported by ``*IDN?``.
+
+    Attributes
+    ----------
+    before_command : callable or None
+        The ``before_command`` hook; may be replaced at any time.
     """
 
     SPEC: ClassVar[srs.LockInModel]
@@ -125,7 +136,7 @@ class SRSLockInEmulator(StatusRegisters, CommonCommands):
         self.chopper = chopper
         self.serial_number = serial_number
         self.lock = lock if lock is not None else threading.RLock()
-        self._before = before_command
+        self.before_command = before_command
         self.output_interface: int | None = None
         self.current_overload = 0
         self._params = {p.command: p for p in self.PARAMS}
@@ -168,6 +179,22 @@ class SRSLockInEmulator(StatusRegisters, CommonCommands):
     def identity(self) -> str:
         """The ``*IDN?`` reply."""
         raise NotImplementedError
+
+    def _pull_streams(self) -> None:
+        """Copy the samples the backend recorded since the last call into the model's buffer."""
+
+    def _trigger(self) -> None:
+        """A trigger pulse (TRIG IN or the ``TRIG`` command): the model's buffer reacts."""
+
+    def trigger_input(self) -> None:
+        """A pulse on the rear-panel TRIG IN (thread-safe): what ``TRIG`` does, from outside.
+
+        With the SR830 at ``SRAT 14`` (or the SR860 capturing one sample per trigger)
+        a running buffer stores one point; with ``TSTR 1`` (SR860: ``CAPTURESTART
+        ..., TRIG``) the pulse starts the recording. Otherwise it is ignored.
+        """
+        with self.lock:
+            self._trigger()
 
     # ------------------------------------------------------------ state
     @property
@@ -221,10 +248,11 @@ class SRSLockInEmulator(StatusRegisters, CommonCommands):
         other one. Before any ``OUTX``, replies go back where the line came from.
         """
         with self.lock:
-            if self._before is not None:
-                self._before()
+            if self.before_command is not None:
+                self.before_command()
             replies: list[str] = []
             for text in split_commands(line):
+                self._pull_streams()
                 try:
                     command = parse_command(text)
                     handler, form = self._handlers.get(command.name, (None, BOTH))

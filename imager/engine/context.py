@@ -8,7 +8,8 @@ gives them all as no-ops):
 ``point(event)``         one reading (:class:`PointEvent`), in plan order
 ``log_event(kind, message, index, t_lab_s)``   a fault handled, a pause, a stop
 ``record_setting(device, attribute, value, index, t_lab_s)``   a setting the run changed
-``data(name, payload)``  a plan's own document (a calibration sweep row, a fit)
+``data(name, payload)``  a plan's own document (a calibration sweep row, a fit, a fly line)
+``progress(points_done, t_lab_s)``  points completed by such a document
 ``close(status, error)`` the run ended: ``"success"``, ``"abort"`` or ``"fail"``
 """
 
@@ -24,7 +25,7 @@ from imager.devices.interfaces import LockInReading
 from imager.engine.faults import FaultPolicy
 from imager.engine.stop import StopRequest
 
-SINK_METHODS = ("open", "point", "log_event", "record_setting", "data", "close")
+SINK_METHODS = ("open", "point", "log_event", "record_setting", "data", "progress", "close")
 
 
 class Sink:
@@ -46,6 +47,9 @@ class Sink:
 
     def data(self, name: str, payload: Any) -> None:
         """A document of the plan's own."""
+
+    def progress(self, points_done: int, t_lab_s: float) -> None:
+        """Points were completed by a document (not one reading each)."""
 
     def close(self, status: str, error: str) -> None:
         """The run ended."""
@@ -104,6 +108,7 @@ class ScanContext:
     run: RunStart | None = None
     points_done: int = 0
     monitor: Any = None
+    stream_start_s: float = 0.0
     finally_steps: list = field(default_factory=list)
     _fanout: dict = field(default_factory=dict)
 

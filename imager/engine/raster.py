@@ -12,6 +12,7 @@ from imager.engine.run import run_plan
 from imager.engine.sinks import ArraySink, ProgressSink
 from imager.engine.stop import StopRequest
 from imager.lab import Lab
+from imager.plans.fly import fly_plan
 from imager.plans.raster import RasterGrid, raster_plan
 from imager.recipes import Recipe
 from imager.results_display import ScanResultDisplay
@@ -109,7 +110,8 @@ def run_raster(
     image = live_image if live_image is not None else np.full(grid.shape, np.nan)
     sinks, where = file_sinks(path, "raster", image, resume=resume, calibration=calibration,
                               progress=progress)
-    run = run_plan(lab, raster_plan(recipe, where), sinks, faults or policy_from_recipe(recipe),
-                   stop=stop, handle_ctrl_c=handle_ctrl_c)
+    plan = (fly_plan if recipe.sections["scan"]["mode"] == "fly" else raster_plan)(recipe, where)
+    run = run_plan(lab, plan, sinks, faults or policy_from_recipe(recipe), stop=stop,
+                   handle_ctrl_c=handle_ctrl_c)
     return ScanResult(Path(path), grid, image, run.status, run.points_done, run.lab_time_s,
                       run.wall_time_s, run.truth_V, run.error)

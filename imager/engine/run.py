@@ -17,6 +17,9 @@ from collections.abc import Generator, Iterable
 from contextlib import nullcontext
 from typing import Any
 
+import numpy as np
+
+from imager.devices.interfaces import StreamData
 from imager.engine.context import PointEvent, RunResult, RunStart, ScanContext
 from imager.engine.faults import FaultPolicy, read_point, restore_settings
 from imager.engine.power import PowerMonitor
@@ -163,7 +166,7 @@ def _call(ctx: ScanContext, step: s.Call) -> Any:
         if step.optional:
             return None
         raise AttributeError(f"this lab's {step.device} has no {step.method}()")
-    return method(*step.args)
+    return method(*step.args, **step.kwargs)
 
 
 def _dwell(ctx: ScanContext, step: s.Dwell) -> None:
@@ -177,7 +180,7 @@ def _begin_point(ctx: ScanContext, step: s.BeginPoint) -> None:
         sim.begin_point(step.index)
 
 
-def _open(ctx: ScanContext, step: s.Open) -> None:
+def _open(ctx: ScanContext, step: s.Open) -> float:
     lab, sim = ctx.lab, ctx.caps.sim
     ctx.lab_start_s = lab.clock.now_s() if step.lab_start_s is None else step.lab_start_s
     ctx.points_done = step.points_done
@@ -192,6 +195,7 @@ def _open(ctx: ScanContext, step: s.Open) -> None:
     ctx.opened = True
     ctx.monitor = PowerMonitor.start(ctx.caps.power_meter, lab.clock, ctx, ctx.policy,
                                      ctx.lab_start_s)
+    return ctx.lab_start_s
 
 
 def _read(ctx: ScanContext, step: s.Read) -> Any:
@@ -212,6 +216,9 @@ def _read(ctx: ScanContext, step: s.Read) -> Any:
 
 def _emit(ctx: ScanContext, step: s.Emit) -> None:
     ctx.emit("data", step.name, step.payload)
+    if step.points:
+        ctx.points_done += step.points
+        ctx.emit("progress", ctx.points_done, ctx.lab_time_s())
 
 
 def _checkpoint(ctx: ScanContext, step: s.Checkpoint) -> None:
@@ -240,11 +247,46 @@ def _finally(ctx: ScanContext, step: s.Finally) -> None:
     ctx.finally_steps.extend(step.steps)
 
 
+def _now(ctx: ScanContext, step: s.Now) -> float:
+    return ctx.lab.clock.now_s()
+
+
+def _start_stream(ctx: ScanContext, step: s.StartStream) -> None:
+    ctx.stream_start_s = ctx.lab.clock.now_s()
+    ctx.lab.lockin.start_stream(step.rate_Hz)
+
+
+def _stop_stream(ctx: ScanContext, step: s.StopStream) -> StreamData:
+    """The samples, their times moved onto the lab clock (the stream's start + t)."""
+    lockin = ctx.lab.lockin
+    lockin.stop_stream()
+    data = lockin.read_stream()
+    return StreamData(np.asarray(data.t_s, float) + ctx.stream_start_s,
+                      np.asarray(data.x_V, float), np.asarray(data.y_V, float))
+
+
+def _track(ctx: ScanContext, step: s.Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lab = ctx.lab
+    stage, clock = lab.stage, lab.clock
+    t_s, x_um, y_um = [], [], []
+    while True:  # each x read-back stamped with the time the controller reported it
+        x, age_s = stage.x.position_sample()
+        t_s.append(clock.now_s() - age_s)
+        x_um.append(x)
+        y_um.append(stage.y.position_um())
+        if not (stage.x.is_moving() or stage.y.is_moving()):
+            break
+        clock.sleep(step.poll_s)
+    stage.wait_settled()
+    return np.array(t_s), np.array(x_um), np.array(y_um)
+
+
 _HANDLERS = {
     s.Configure: _configure, s.CheckTravel: _check_travel, s.Move: _move,
     s.WaitSettled: _wait_settled, s.Position: _position, s.Set: _set, s.Get: _get,
     s.Call: _call, s.Dwell: _dwell, s.BeginPoint: _begin_point, s.Open: _open, s.Read: _read,
     s.Emit: _emit, s.Checkpoint: _checkpoint, s.Restore: _restore, s.CatchUp: _catch_up,
-    s.Finally: _finally,
+    s.Finally: _finally, s.Now: _now, s.StartStream: _start_stream, s.StopStream: _stop_stream,
+    s.Track: _track,
 }
 assert set(_HANDLERS) == set(s.STEP_TYPES)

@@ -13,6 +13,7 @@ import numpy as np
 
 from imager.engine.context import Sink
 from imager.engine.progress import LabProgress
+from imager.plans.fly import FLY_LINE
 
 
 class ProgressSink(Sink):
@@ -28,6 +29,9 @@ class ProgressSink(Sink):
 
     def point(self, event: Any) -> None:
         self.bar.update(event.points_done, event.t_lab_s)
+
+    def progress(self, points_done: int, t_lab_s: float) -> None:
+        self.bar.update(points_done, t_lab_s)
 
     def log_event(self, kind: str, message: str, index: int = -1,
                   t_lab_s: float = math.nan) -> None:
@@ -52,3 +56,7 @@ class ArraySink(Sink):
     def point(self, event: Any) -> None:
         if event.at is not None:
             self.array[event.at] = event.reading.x_V
+
+    def data(self, name: str, payload: Any) -> None:
+        if name == FLY_LINE:  # a fly-scan line: its binned pixels
+            self.array[payload.iy, payload.ix] = payload.X_V

@@ -1,4 +1,5 @@
-"""SRS SR830 and SR860 lock-in amplifiers: tables, ranges, status bits and filter formulas.
+"""SRS SR830 and SR860 lock-in amplifiers: tables, ranges, status bits, filter formulas and
+the data buffer (SR830) / capture buffer (SR860) facts of fly scans.
 
 The simulated lock-in (:mod:`imager.sim.lockin`), the drivers
 (:mod:`imager.drivers.srs_lockin`) and the emulators
@@ -258,3 +259,102 @@ SR860 = LockInModel(
 )
 
 MODELS: dict[str, LockInModel] = {m.name: m for m in (SR830, SR860)}
+
+
+# ------------------------------------------------------------------ buffers (fly scans)
+# [SR830] ch. 5 "Data storage commands" and "Data transfer commands": SRAT 0-13 =
+# 62.5 mHz x 2^i (up to 512 Hz), 14 = one point per trigger; SEND 0 one shot, 1 loop;
+# TSTR 1: a trigger starts the scan (SRAT 0-13 only); STRT starts or resumes, PAUS
+# pauses, REST erases; STRD starts after 0.5 s (for FAST transfers); 16383 points per
+# display channel; TRCA? ASCII, TRCB? IEEE 754 float32 LSB first (no header, no
+# terminator), TRCL? non-normalised (int16 mantissa, int16 exponent, LSB first,
+# value = m * 2**(e - 124)); OEXP i,x,j: offset -105.00 ... 105.00 %, expand 0-2.
+# [SR860] ch. 4 "Data capture commands" (and the SR865A manual's identical section):
+# CAPTURECFG 0-3 = X | XY | RT | XYRT; CAPTURELEN 1-4096 kB, odd lengths rounded up
+# to even (the buffer is made of 2 kB blocks); CAPTURERATE n: rate = max / 2^n,
+# 0 <= n <= 20; the maximum depends on the time constant, up to 1.25 MHz;
+# CAPTURESTAT? bits 0 capturing, 1 triggered, 2 wrapped; CAPTUREGET? i,j: j <= 64 kB
+# from offset i kB, capture stopped, "#n<len><data>" block of float32 little endian;
+# COFP j,x offset -999.99 ... 999.99 %, CEXP j,i expand 0-2 (j: 0 X, 1 Y, 2 R).
+
+EXPANDS = (1, 10, 100)
+"""Output expand factors, index 0-2 of SR830 ``OEXP`` and SR860 ``CEXP`` [SR830, SR860]."""
+
+SR830_BUFFER_RATES_Hz: tuple[float, ...] = tuple(0.0625 * 2.0**i for i in range(14))
+"""SR830 ``SRAT`` 0-13: 62.5 mHz x 2^i ... 512 Hz [SR830, ch. 5, SRAT]."""
+SR830_SRAT_TRIGGER = 14
+"""``SRAT 14``: one point per trigger (``TRIG`` or the rear-panel TRIG IN) [SR830]."""
+SR830_BUFFER_POINTS = 16383
+"""Points per display channel of the SR830 data buffer [SR830, ch. 5]."""
+SR830_STRD_DELAY_S = 0.5
+"""``STRD`` starts the scan this long after the command [SR830, ch. 5, STRD]."""
+SR830_OFFSET_RANGE_PCT = (-105.0, 105.0)
+"""``OEXP`` offset range, percent of full scale [SR830, ch. 5, OEXP]."""
+SR830_TRCL_EXPONENT_BIAS = 124
+"""``TRCL?`` point value = mantissa * 2**(exponent - 124) [SR830, ch. 5, TRCL]."""
+
+SR860_CAPTURE_CONFIGS = ("X", "XY", "RT", "XYRT")
+"""``CAPTURECFG`` 0-3: the values stored per sample [SR860, ch. 4]."""
+SR860_CAPTURE_LENGTH_KB = (1, 4096)
+"""``CAPTURELEN`` range, kB; odd values are rounded up to even [SR860, ch. 4]."""
+SR860_CAPTURE_BLOCK_BYTES = 2048
+"""The capture buffer is made of 2 kB blocks (``CAPTUREPROG?`` counts them) [SR860]."""
+SR860_CAPTUREGET_MAX_KB = 64
+"""Most kB one ``CAPTUREGET?`` returns [SR860, ch. 4]."""
+SR860_CAPTURE_RATE_LIMIT_Hz = 1.25e6
+"""Fastest capture rate at short time constants [SR860, ch. 4]."""
+SR860_CAPTURE_DIVIDER_MAX = 20
+"""``CAPTURERATE n``: rate = maximum / 2^n, 0 <= n <= 20 [SR860, ch. 4]."""
+SR860_OFFSET_RANGE_PCT = (-999.99, 999.99)
+"""``COFP`` offset range, percent of full scale [SR860, ch. 4]."""
+SR860_SAMPLES_PER_TAU = 10.0
+"""Model (the manuals give no formula, only that shorter time constants allow faster
+capture, up to 1.25 MHz): ``CAPTURERATEMAX?`` is the fastest 1.25 MHz / 2^k not above
+this many samples per time constant: 78125 Hz at 100 us, 9765.625 Hz at 1 ms, 2441.406 Hz
+at 3 ms (the maxima 78125 Hz and 2441.41 Hz appear in the SR865A manual's STREAMRATE
+example and in users' capture scripts; the time constants behind them are not given)."""
+
+
+def sr860_capture_rate_max_Hz(time_constant_s: float) -> float:
+    """``CAPTURERATEMAX?`` at a time constant, Hz: 1.25 MHz / 2^k (a model, see
+    :data:`SR860_SAMPLES_PER_TAU`)."""
+    ratio = SR860_CAPTURE_RATE_LIMIT_Hz * time_constant_s / SR860_SAMPLES_PER_TAU
+    k = max(0, math.ceil(math.log2(ratio) - 1e-9)) if ratio > 0 else 0
+    return SR860_CAPTURE_RATE_LIMIT_Hz / 2.0**k
+
+
+SR860_CAPTURE_RATES_Hz: tuple[float, ...] = tuple(sorted(
+    SR860_CAPTURE_RATE_LIMIT_Hz / 2.0**k
+    for k in range(round(math.log2(SR860_CAPTURE_RATE_LIMIT_Hz
+                                   / sr860_capture_rate_max_Hz(SR860.time_constants_s[-1])))
+                   + SR860_CAPTURE_DIVIDER_MAX + 1)))
+"""Every capture rate an SR860 can run at (any time constant, any ``CAPTURERATE``), Hz."""
+
+
+def sr830_trcl_encode(values: Sequence[float]) -> bytes:
+    """Points in the SR830 ``TRCL?`` format: int16 mantissa and int16 exponent, LSB first.
+
+    The mantissa keeps 15 significant bits (``16384 <= |m| <= 32767``, 0 for zero); the
+    exponent is ``e + 124`` where ``value = m * 2**e``.
+    """
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    _, e2 = np.frexp(v)  # v = f * 2**e2, 0.5 <= |f| < 1
+    shift = np.where(v == 0.0, 0, e2 - 15)
+    mant = np.rint(np.ldexp(v, -shift)).astype(np.int64)
+    over = np.abs(mant) > 32767  # rounding reached 2**15: one bit less
+    mant = np.where(over, np.rint(np.ldexp(v, -(shift + 1))), mant).astype(np.int64)
+    shift = np.where(over, shift + 1, shift)
+    out = np.empty((v.size, 2), dtype="<i2")
+    out[:, 0] = mant
+    out[:, 1] = shift + SR830_TRCL_EXPONENT_BIAS
+    return out.tobytes()
+
+
+def sr830_trcl_decode(data: bytes) -> list[float]:
+    """Values of an SR830 ``TRCL?`` reply (see :func:`sr830_trcl_encode`)."""
+    import numpy as np
+
+    raw = np.frombuffer(data, dtype="<i2").reshape(-1, 2).astype(np.int64)
+    return np.ldexp(raw[:, 0].astype(float), raw[:, 1] - SR830_TRCL_EXPONENT_BIAS).tolist()

@@ -25,6 +25,11 @@ Step                 What the engine does
 ``Restore``          applies setting changes recorded in a stopped scan (resume)
 ``CatchUp``          brings the lab to where a stopped scan was at a lab time (resume)
 ``Finally``          registers steps the engine runs when the plan ends, however it ends
+``Now``              replies the lab clock's time (absolute, s)
+``StartStream``      starts the lock-in's buffer (fixed rate, or one sample per trigger)
+``StopStream``       stops it; replies the samples recorded (``StreamData``, lab times)
+``Track``            waits for the stage to settle, polling its position; replies the
+                     timestamped read-backs (fly scans)
 """
 
 from __future__ import annotations
@@ -91,13 +96,14 @@ class Get:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """Replies ``lab.<device>.<method>(*args)``; ``optional``: a device without the
-    method is skipped (replies ``None``)."""
+    """Replies ``lab.<device>.<method>(*args, **kwargs)``; ``optional``: a device
+    without the method is skipped (replies ``None``)."""
 
     device: str
     method: str
     args: tuple = ()
     optional: bool = False
+    kwargs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +122,8 @@ class BeginPoint:
 
 @dataclass(frozen=True, slots=True)
 class Open:
-    """Open the run: the engine starts the lab clock of the scan and tells the sinks.
+    """Open the run: the engine starts the lab clock of the scan and tells the sinks;
+    replies the scan's lab start time (absolute lab clock, s).
 
     Parameters
     ----------
@@ -181,10 +188,15 @@ class Read:
 
 @dataclass(frozen=True, slots=True)
 class Emit:
-    """Hand the sinks a document of the plan's own (``sink.data(name, payload)``)."""
+    """Hand the sinks a document of the plan's own (``sink.data(name, payload)``).
+
+    ``points``: readings the document completes (a fly-scan line's pixels); they
+    count as done points (``sink.progress(points_done, t_lab_s)``).
+    """
 
     name: str
     payload: Any = None
+    points: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,5 +227,32 @@ class Finally:
     steps: tuple
 
 
+@dataclass(frozen=True, slots=True)
+class Now:
+    """Replies ``lab.clock.now_s()`` (absolute lab time, s)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StartStream:
+    """Clear the lock-in's buffer and record X, Y at ``rate_Hz`` (one of its
+    ``stream_rates_Hz``), or with ``None`` one sample per trigger pulse."""
+
+    rate_Hz: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StopStream:
+    """Stop the buffer; replies every sample recorded since the start (``StreamData``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """Wait until the stage has settled, reading its position every ``poll_s`` of lab
+    time (a controller's status rate, ~10 Hz); replies ``(t_s, x_um, y_um)`` arrays."""
+
+    poll_s: float = 0.1
+
+
 STEP_TYPES = (Configure, CheckTravel, Move, WaitSettled, Position, Set, Get, Call, Dwell,
-              BeginPoint, Open, Read, Emit, Checkpoint, Restore, CatchUp, Finally)
+              BeginPoint, Open, Read, Emit, Checkpoint, Restore, CatchUp, Finally, Now, StartStream,
+              StopStream, Track)

@@ -66,6 +66,26 @@ KIND_SECTIONS["raster"]["scan"] = {
         "order": Field("str", "snake", choices=("snake", "row"), help="raster order"),
         "dwell_s": Field("float", None, 0.0, 3600.0, help="wait after settling, seconds"),
         "dwell_tc": Field("float", None, 0.0, 1000.0, help="wait in lock-in time constants"),
+        "mode": Field("str", "step", choices=("step", "fly"),
+                      help="step: move, settle, read per pixel; fly: each line one "
+                           "constant-velocity move while the lock-in's buffer records"),
+        "fly_pixel_tc": Field("float", 1.0, 0.05, 100.0,
+                              help="fly: time per pixel in lock-in time constants (sets the "
+                                   "velocity)"),
+        "stream_rate_Hz": Field("float", 512.0, 0.0625, 512.0,
+                                help="fly: lock-in buffer sample rate (the fastest the lock-in "
+                                     "offers up to this)"),
+        "run_up_tc": Field("float", 6.0, 0.0, 100.0,
+                           help="fly: run-up beyond the pixels, in time constants of travel "
+                                "(plus the acceleration distance)"),
+        "settle_tc": Field("float", 12.0, 0.0, 1000.0,
+                           help="fly: lock-in settling at each line's start, time constants"),
+        "fly_positions": Field("str", "profile", choices=("profile", "triggers"),
+                               help="fly: sample positions from the motion profile fitted to "
+                                    "the polled read-backs, or one sample per controller "
+                                    "position trigger (K-Cube TRIG OUT -> lock-in TRIG IN)"),
+        "deconvolve": Field("bool", True,
+                            help="fly: take the lock-in filter's response out before binning"),
 }
 
 KIND_SECTIONS["single_pixel"]["single_pixel"] = {
@@ -135,7 +155,8 @@ COMMON_SECTIONS.update({
     "sim": {
         "seed": Field("int", 0, 0, 2**31 - 1, help="noise seed (per point)"),
         "chart": Field("str", "usaf1951",
-                       help="usaf1951, siemens_star, open (no chart) or an image file"),
+                       help="usaf1951, siemens_star, knife_edge, open (no chart) or an "
+                            "image file"),
         "chart_width_um": Field("float", 400.0, 1.0, 25000.0, help="star/image width"),
         "usaf_groups": Field("int_list", [5, 6, 7], -2, 9, help="USAF-1951 groups drawn"),
         "chart_center_x_um": Field("float", 12500.0, 0.0, 25000.0),

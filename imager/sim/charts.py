@@ -208,6 +208,18 @@ def open_field(width_um: float = 400.0, pixel_um: float = 0.5) -> Chart:
     return _centred("open", np.ones((n, n)), pixel_um)
 
 
+def knife_edge(width_um: float = 400.0, pixel_um: float = 0.5) -> Chart:
+    """A straight vertical edge through the centre: opaque for x below it, clear above
+    (``width_um`` square): the test object of a scan's edge response and of the
+    forward/backward agreement of fly-scan lines."""
+    if not (width_um > 0 and pixel_um > 0):
+        raise ValueError("knife_edge: width_um and pixel_um must be > 0")
+    n = 2 * max(1, round(width_um / pixel_um / 2))
+    transmission = np.zeros((n, n))
+    transmission[:, n // 2:] = 1.0
+    return _centred("knife edge", transmission, pixel_um)
+
+
 def from_image(path: str | Path, width_um: float, pixel_um: float | None = None) -> Chart:
     """Chart from an image file (any format Pillow reads; grey or colour).
 
@@ -267,7 +279,8 @@ def from_image(path: str | Path, width_um: float, pixel_um: float | None = None)
 
 
 def make_chart(spec: str, **kw: object) -> Chart:
-    """Build a chart from a spec: ``"usaf1951"``, ``"siemens_star"``, ``"open"`` or an image.
+    """Build a chart from a spec: ``"usaf1951"``, ``"siemens_star"``, ``"open"``,
+    ``"knife_edge"`` or an image.
 
     ``"open"`` is no chart at all (:func:`open_field`: transmission 1, for
     calibrations). Keyword arguments go to the builder. ``width_um`` is accepted by all
@@ -292,6 +305,8 @@ def make_chart(spec: str, **kw: object) -> Chart:
         return usaf1951(**kw)  # type: ignore[arg-type]
     if spec == "open":
         return open_field(**kw)  # type: ignore[arg-type]
+    if spec == "knife_edge":
+        return knife_edge(**kw)  # type: ignore[arg-type]
     if spec == "siemens_star":
         if "width_um" in kw:
             kw["diameter_um"] = kw.pop("width_um")

@@ -6,9 +6,14 @@ the rate-equation twin of :mod:`imager.twin` with its photodiode chain) and
 :class:`FirstOrderFilm` here (linear in MIR intensity, saturating in pump
 power, broad absorption window; every number chosen).
 
-Besides the protocol's two methods, the lab uses, when a film response has it,
+Besides the protocol's two methods, the lab uses, when a film response has them,
 ``detector_noise_V_per_rtHz(pump_mW, wavelength_um)``: the noise density of the
-photodiode signal at the lock-in input (added to the lock-in's own noise).
+photodiode signal at the lock-in input (added to the lock-in's own noise), and
+``modulation_transfer(f_Hz, pump_mW, wavelength_um) -> complex``: the film's
+temporal response at the chopper frequency ``f_Hz``, the complex factor the lab
+multiplies ``dV_V`` by (magnitude: signal kept; angle: phase lag). ``dV_V`` holds
+at the film's reference chopper frequency, where the factor is 1; a film without
+the method (or returning 1.0) follows the chopped MIR instantly.
 """
 
 from __future__ import annotations
@@ -98,6 +103,13 @@ class FirstOrderFilm:
         Width of a broad Gaussian taper centred on ``lambda_ref_um`` inside the
         band, so the response varies gently with wavelength (A = 0.98 at 6.8 um,
         0.92 at 8.6 um). Chosen, not measured.
+    response_time_s : float
+        Time constant of a first-order film response to the chopped MIR. Chosen:
+        0, instantaneous (:meth:`modulation_transfer` is then exactly 1 at every
+        chopper frequency); the rate-equation film derives its own from the model.
+    reference_frequency_Hz : float
+        Chopper frequency at which ``S_ref`` holds (the factor is 1 there): 100 Hz,
+        the chopper default the detection limit above was set against.
     """
 
     sensitivity_ref_V_per_W_per_um2: float = 500.0
@@ -110,8 +122,16 @@ class FirstOrderFilm:
     band_edge_um: float = 0.25
     lambda_ref_um: float = 7.4
     band_sigma_um: float = 3.0
+    response_time_s: float = 0.0
+    reference_frequency_Hz: float = 100.0
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.response_time_s) and self.response_time_s >= 0):
+            raise ValueError("FirstOrderFilm.response_time_s must be >= 0, "
+                             f"got {self.response_time_s!r}")
+        if not self.reference_frequency_Hz > 0:
+            raise ValueError("FirstOrderFilm.reference_frequency_Hz must be > 0, "
+                             f"got {self.reference_frequency_Hz!r}")
         for name in ("pump_ref_mW", "pump_sat_mW", "band_edge_um", "band_sigma_um"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"FirstOrderFilm.{name} must be > 0, got {getattr(self, name)!r}")
@@ -166,6 +186,14 @@ class FirstOrderFilm:
         """Photodiode noise density at the lock-in input, V/sqrt(Hz) (constant here)."""
         return self.noise_V_per_rtHz
 
+    def modulation_transfer(self, f_Hz: float, pump_mW: float, wavelength_um: float) -> complex:
+        """``(1 + i w_ref tau) / (1 + i w tau)``: 1 (instantaneous) with the default ``tau = 0``."""
+        tau = self.response_time_s
+        if tau == 0.0:
+            return 1.0 + 0j
+        return (1.0 + 2j * math.pi * self.reference_frequency_Hz * tau) / (
+            1.0 + 2j * math.pi * f_Hz * tau)
+
     def settings(self) -> Settings:
         """All parameters, for the scan file."""
         return {
@@ -180,4 +208,6 @@ class FirstOrderFilm:
             "band_edge_um": self.band_edge_um,
             "lambda_ref_um": self.lambda_ref_um,
             "band_sigma_um": self.band_sigma_um,
+            "response_time_s": self.response_time_s,
+            "reference_frequency_Hz": self.reference_frequency_Hz,
         }

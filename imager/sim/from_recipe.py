@@ -26,7 +26,7 @@ def simulated_lab_for(recipe: Recipe | None = None):
     sim = recipe.sections["sim"]
     chart = sim["chart"]
     from_file = recipe.source not in ("<default>", "<string>")
-    if chart not in ("usaf1951", "siemens_star", "open") and from_file:
+    if chart not in ("usaf1951", "siemens_star", "open", "knife_edge") and from_file:
         candidate = Path(recipe.source).parent / chart
         if candidate.exists():
             chart = str(candidate)

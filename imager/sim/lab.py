@@ -214,6 +214,8 @@ class SimulatedLab:
         self.decay_recorder = (SimulatedDecayRecorder(self, int(cfg.seed), noise=cfg.noise)
                                if twin else None)
         self.projector = SimulatedProjector(self.clock)
+        if isinstance(self.stage_x, SimulatedStage):  # K-Cube TRIG OUT -> lock-in TRIG IN
+            self.stage_x.trigger_outputs.append(lambda t_s: self.lockin.trigger())
         self.faults = FaultInjector(self)
         self._bucket_key: tuple | None = None
         self._bucket_map: np.ndarray | None = None
@@ -241,20 +243,38 @@ class SimulatedLab:
         """Photodiode signal phasor (V) demodulated at the chopper frequency, at time ``t_s``.
 
         MIR intensity at the pump spot (stage position at ``t_s``) through the
-        film response, rotated by the detector phase; zero when the source is off
-        or the chopper is disabled.
+        film response, times the film's response at the chopper frequency
+        (:meth:`_film_transfer`), rotated by the detector phase; zero when the
+        source is off or the chopper is disabled.
         """
         source = self.source
         if not (source.on and self.chopper.enabled):
             return 0j
         pattern = self.projector.current_pattern()
         if pattern is not None:  # pump patterned by the DMD: the bucket signal
-            return float(pattern @ self.pixel_response_map_V().ravel()) * self._detector_rot
+            return (float(pattern @ self.pixel_response_map_V().ravel()) * self._detector_rot
+                    * self._film_transfer(patterned=True))
         intensity = self.optics.intensity_W_per_um2(
             self.stage_x.position_at(t_s), self.stage_y.position_at(t_s),
             source.emitted_power_mW * 1e-3)
         dv = self.film.dV_V(intensity, self.pump.power_mW, source.wavelength_um)
-        return dv * self._detector_rot
+        return dv * self._detector_rot * self._film_transfer()
+
+    def _film_transfer(self, patterned: bool = False) -> complex:
+        """The film's response at the chopper frequency, complex (1: instantaneous).
+
+        The film response's ``modulation_transfer`` (see :mod:`imager.sim.film`) at
+        the focused pump, or with ``patterned`` at the spot-equivalent pump of a lit
+        DMD pixel (``P A_spot / fov^2``, as :func:`pixel_response_map_V`).
+        """
+        transfer = getattr(self.film, "modulation_transfer", None)
+        if transfer is None:
+            return 1.0 + 0j
+        pump_mW = self.pump.power_mW
+        if patterned:
+            fwhm = self.config.pump_fwhm_um
+            pump_mW *= math.pi * fwhm * fwhm / (4.0 * math.log(2.0)) / self.projector.fov_um**2
+        return transfer(self.chopper.frequency_Hz, pump_mW, self.source.wavelength_um)
 
     def pixel_response_map_V(self) -> np.ndarray:
         """Signal of each DMD pixel when lit (patterned mode), ``(n, n)`` volts, cached.
@@ -276,7 +296,8 @@ class SimulatedLab:
 
         Bucket reading of pattern ``P`` = ``sum(P * truth)`` (before clipping).
         """
-        rot = self._detector_rot * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
+        rot = (self._detector_rot * self._film_transfer(patterned=True)
+               * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg)))
         return self.pixel_response_map_V() * rot.real
 
     def _detector_noise_V_per_rtHz(self) -> float:
@@ -316,7 +337,8 @@ class SimulatedLab:
             return np.zeros((y.size, x.size))
         intensity = self.optics.intensity_grid_W_per_um2(x, y, self.source.power_mW * 1e-3)
         dv = np.asarray(self.film.dV_V(intensity, self.pump.power_mW, self.source.wavelength_um))
-        rot = self._detector_rot * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
+        rot = (self._detector_rot * self._film_transfer()
+               * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg)))
         return (dv * rot).real
 
     def true_responsivity_V_per_W_per_um2(self, include_drift: bool = False) -> float:
@@ -329,7 +351,8 @@ class SimulatedLab:
         """
         source = self.source
         dv = self.film.dV_V(1.0, self.pump.power_mW, source.wavelength_um)
-        rot = self._detector_rot * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
+        rot = (self._detector_rot * self._film_transfer()
+               * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg)))
         drift = self.lockin.drift_factor() if include_drift else 1.0
         return float(dv * rot.real) * drift
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from imager.devices.interfaces import Chopper, LockInReading, LockInStatus, Settings
 from imager.instruments import srs
+from imager.sim.lockin_stream import StreamingMixin
 from stages.interface import Clock
 
 _INPUT_FULL_SCALE_V = srs.SR830.input_ranges_V[0]  # A/B input, 1 V rms: INPUT_OVERLOAD above
@@ -79,8 +80,10 @@ LOCKIN_INPUT_NOISE_V_PER_RTHZ = 6e-9
 """The lock-in's own input voltage noise (SR830 specification: 6 nV/sqrt(Hz) at 1 kHz)."""
 
 
-class SimulatedLockIn:
-    """Lock-in amplifier twin implementing :class:`imager.devices.interfaces.LockIn`.
+class SimulatedLockIn(StreamingMixin):
+    """Lock-in amplifier twin implementing :class:`imager.devices.interfaces.LockIn`
+    and :class:`~imager.devices.interfaces.StreamingLockIn` (its data buffer:
+    :mod:`imager.sim.lockin_stream`).
 
     Parameters
     ----------
@@ -308,8 +311,17 @@ class SimulatedLockIn:
         return u
 
     def sync(self) -> None:
-        """Advance the filter state to ``clock.now_s()``."""
+        """Advance the filter state to ``clock.now_s()`` (taking the buffer's samples due)."""
         t1 = self._clock.now_s()
+        stream = self._stream
+        if stream is not None and stream.running:
+            for t_k in stream.due_times(t1):
+                self._advance(t_k)
+                self._record(t_k)
+        self._advance(t1)
+
+    def _advance(self, t1: float) -> None:
+        """Advance the filter state to lab time ``t1``."""
         t0 = self._t_sync_s
         if t1 <= t0:
             return

@@ -224,6 +224,10 @@ class FileWriter:
         self.file.flush()
         self.points_written += 1
 
+    def fly_resume_state(self) -> Any:
+        """Fly scans only (:class:`~imager.storage.writer.ScanWriter`); none here."""
+        return ()
+
     def signal_so_far(self) -> np.ndarray:
         """The layout's signal as written (NaN where not measured)."""
         return self._signal[()]
@@ -231,14 +235,31 @@ class FileWriter:
     def _append(self, name: str, row: tuple) -> None:
         """Append one row to the log table ``name`` of :data:`reconstruction.schema.LOGS`
         (created on first use), then flush."""
+        self.append_rows(name, np.array([row], dtype=LOGS[name].dtype))
+
+    def append_rows(self, name: str, rows: np.ndarray, flush: bool = True) -> None:
+        """Append ``rows`` (of the table's dtype) to the log table ``name`` of
+        :data:`reconstruction.schema.LOGS` (created on first use)."""
         spec = LOGS[name]
         table = self.file.get(spec.path)
         if table is None:
             table = create_from(self.file, spec)
         n = table.shape[0]
-        table.resize((n + 1,))
-        table[n] = row
+        table.resize((n + len(rows),))
+        table[n:] = rows
+        if flush:
+            self.file.flush()
+
+    def write_records(self, records: list[tuple[int, tuple, tuple[int, ...], float]]) -> None:
+        """Write several ``(index, record, at, value)`` (see :meth:`write_record`), then
+        flush once: a fly-scan line lands on disk whole."""
+        for index, record, at, value in records:
+            self._points_out.buffer[0] = record
+            self._points_out.write((index,))
+            self._signal_out.buffer[self._signal_first] = value
+            self._signal_out.write(at)
         self.file.flush()
+        self.points_written += len(records)
 
     def log_event(self, kind: str, message: str, index: int = -1,
                   t_lab_s: float = float("nan")) -> None:

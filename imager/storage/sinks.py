@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from imager.plans.fly import FLY_LINE
 from imager.plans.resume import ResumeFrom
 from imager.storage.base import FileWriter
 from imager.storage.single_pixel import SinglePixelWriter
@@ -26,7 +27,8 @@ def _raster(path: Path, run: Any, calibration: Mapping | None) -> FileWriter:
     d = run.describe
     return ScanWriter(path, d["grid"], recipe_text=run.recipe_text, dwell_s=d["dwell_s"],
                       instruments=run.instruments, lab=run.lab, truth_V=run.truth_V,
-                      chart=run.chart, calibration=calibration, lab_start_s=run.lab_start_s)
+                      chart=run.chart, calibration=calibration, lab_start_s=run.lab_start_s,
+                      x_edges_um=d.get("x_edges_um"), scan_attrs=d.get("scan_attrs"))
 
 
 def _single_pixel(path: Path, run: Any, calibration: Mapping | None) -> FileWriter:
@@ -80,7 +82,8 @@ class ScanFileSink:
         """Where the reopened file left off: what the plan needs to continue it."""
         w = self.writer
         return ResumeFrom(w.first_missing, w.points_written, w.lab_start_s,
-                          w.settings_to_restore, w.recent_done, str(self.path))
+                          w.settings_to_restore, w.recent_done, str(self.path),
+                          w.fly_resume_state())
 
     def open(self, run: Any) -> None:
         if self.writer is None:
@@ -93,6 +96,10 @@ class ScanFileSink:
         self.writer.write_record(event.index, event.head + (
             event.x_um, event.y_um, r.x_V, r.y_V, int(r.status), event.t_lab_s,
             event.t_wall_s, 1), event.at, r.x_V)
+
+    def data(self, name: str, payload: Any) -> None:
+        if name == FLY_LINE:
+            self.writer.write_fly_line(payload)
 
     def log_event(self, kind: str, message: str, index: int = -1,
                   t_lab_s: float = math.nan) -> None:

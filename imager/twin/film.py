@@ -219,6 +219,20 @@ class Film:
             raise ValueError(f"ratio {ratio!r} is not reached between {lo} and {hi} K")
         return float(brentq(f, lo, hi, xtol=1e-4))
 
+    def modulation_transfer(self, f_Hz: float | np.ndarray, T_K: float = ROOM_TEMPERATURE_K,
+                            pump_W: float = DEFAULT_PUMP_W,
+                            mir_wavelength_um: float = MIR_ON_WAVELENGTH_UM,
+                            **options: object) -> complex | np.ndarray:
+        """660 nm response to MIR chopped at ``f_Hz`` over its quasi-static value, complex.
+
+        From the linearised rate equations and the MIR heating's conduction into
+        the substrate; see :func:`imager.twin.modulation.modulation_transfer` (which
+        takes the same ``options``) for the derivation and the corner frequency.
+        """
+        from imager.twin.modulation import modulation_transfer
+
+        return modulation_transfer(f_Hz, self, T_K, pump_W, mir_wavelength_um, **options)
+
     # ---------------------------------------------------------- time-resolved
     def decays(self, t_s: Iterable[float], T_K: float = ROOM_TEMPERATURE_K,
                pump_W: float = DEFAULT_PUMP_W, mir_W_per_um2: float = 0.0,

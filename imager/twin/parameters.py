@@ -122,6 +122,11 @@ class FilmParameters:
         and broad; the paper gives the band, not its shape).
     substrate_conductivity_W_per_m_K : float
         CaF2 thermal conductivity, 9.71 W/(m K) (standard, handbook value).
+    substrate_density_kg_per_m3, substrate_specific_heat_J_per_kg_K : float
+        CaF2 density 3180 kg/m^3 and specific heat 854 J/(kg K) at 298 K
+        (standard, handbook values). With the conductivity they set the thermal
+        diffusivity, hence the time constant of the MIR heating
+        (:mod:`imager.twin.modulation`).
     """
 
     yb_fraction: float = 0.20
@@ -166,13 +171,16 @@ class FilmParameters:
     mir_band_sigma_um: float = 3.0
     mir_lambda_ref_um: float = 7.4
     substrate_conductivity_W_per_m_K: float = 9.71
+    substrate_density_kg_per_m3: float = 3180.0
+    substrate_specific_heat_J_per_kg_K: float = 854.0
 
     def __post_init__(self) -> None:
         for name, value in self.as_dict().items():
             if not value >= 0.0:
                 raise ValueError(f"FilmParameters.{name} must be >= 0, got {value!r}")
         for name in ("pump_fwhm_um", "phonon_cm1", "gap_cm1", "film_thickness_um",
-                     "mir_band_edge_um", "mir_band_sigma_um"):
+                     "mir_band_edge_um", "mir_band_sigma_um", "substrate_conductivity_W_per_m_K",
+                     "substrate_density_kg_per_m3", "substrate_specific_heat_J_per_kg_K"):
             if not getattr(self, name) > 0.0:
                 raise ValueError(f"FilmParameters.{name} must be > 0")
         if not self.mir_band_min_um < self.mir_lambda_ref_um < self.mir_band_max_um:

@@ -1,7 +1,9 @@
 """Thorlabs APT motion controllers: driver, unit tables, protocol and emulator.
 
 * :class:`~stages.apt.driver.AptStage` - one axis as a :class:`stages.interface.Stage`,
-  over thorlabs-apt-device (imported only when a controller is opened);
+  over thorlabs-apt-device (imported only when a controller is opened), with the
+  fly-scan motion of :mod:`stages.apt.driver_fly` (velocity, velocity moves,
+  K-Cube position triggers);
 * :class:`~stages.apt.controller.AptController` - one controller on an explicit
   serial port, shared by the axes on its bays;
 * :mod:`stages.apt.models` - counts/mm per stage and velocity/acceleration
@@ -10,7 +12,8 @@
   after a command, and whether it has finished;
 * :mod:`stages.apt.protocol`, :mod:`stages.apt.payloads` - APT frames, message
   ids, status bits and data packets;
-* :mod:`stages.apt.emulator` (with :mod:`stages.apt.emulated_axis`) - an APT
+* :mod:`stages.apt.emulator` (with :mod:`stages.apt.emulator_channel`,
+  :mod:`stages.apt.emulated_axis` and :mod:`stages.apt.kcube_triggers`) - an APT
   controller on a pseudo-terminal (POSIX; not imported here).
 """
 

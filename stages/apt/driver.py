@@ -38,6 +38,7 @@ from typing import Any
 from stages.apt import payloads as D
 from stages.apt import protocol as P
 from stages.apt.controller import AptController
+from stages.apt.driver_fly import FlyMotion
 from stages.apt.models import stage_model
 from stages.apt.settle import Pending, describe, evaluate
 from stages.apt.tracking import Received
@@ -61,8 +62,13 @@ class AxisStatus:
     age_s: float
 
 
-class AptStage:
+class AptStage(FlyMotion):
     """One linear axis on a Thorlabs APT controller, positions in um.
+
+    Fly scanning (:class:`~stages.apt.driver_fly.FlyMotion`): the
+    :attr:`velocity_um_per_s` of the next moves (at most
+    :attr:`max_velocity_um_per_s`), :meth:`move_at_velocity`, :meth:`stop`, and
+    on K-Cubes :meth:`configure_position_triggers`.
 
     Parameters
     ----------
@@ -111,6 +117,8 @@ class AptStage:
         self._settled_counts: int | None = None  # target of the last move that settled
         self._stopped = False  # stop() since the last command: a move to its target is sent
         self._owns_controller = False
+        self._velocity_cmd_um_per_s: float | None = None
+        self._position_triggers: dict[str, float | int | str] | None = None
         if velocity_um_per_s is not None or acceleration_um_per_s2 is not None:
             self.set_velocity(velocity_um_per_s, acceleration_um_per_s2)
 
@@ -207,6 +215,11 @@ class AptStage:
         """Position from the latest status update (at most one poll period old)."""
         return self._um(self._latest().status.position_counts)
 
+    def position_sample(self) -> tuple[float, float]:
+        """``(position_um, age_s)`` of the latest status update (fly scans time-stamp it)."""
+        got = self._latest()
+        return self._um(got.status.position_counts), max(0.0, time.monotonic() - got.t_s)
+
     def read_status(self, fresh: bool = False, timeout_s: float = 1.0) -> AxisStatus:
         """Decoded status of the axis.
 
@@ -227,7 +240,9 @@ class AptStage:
 
         def both() -> tuple[Received, Received] | None:
             got = {e.kind: e for e in log.replies(self.bay, seq)}
-            return (got["poscounter"], got["statusbits"]) if len(got) == 2 else None
+            wanted = ("poscounter", "statusbits")
+            return (got["poscounter"], got["statusbits"]) if all(k in got for k in wanted) \
+                else None
 
         pair = log.wait_until(both, time.monotonic() + timeout_s)
         if pair is None:
@@ -304,23 +319,14 @@ class AptStage:
         if ok is None:
             raise StageError(f"{self.name}: channel not enabled within {timeout_s:g} s")
 
-    def stop(self) -> None:
-        """Stop the axis (profiled stop); a pending :meth:`wait_settled` then raises."""
-        self._settled_counts, self._stopped = None, True
-        self._dev.stop(immediate=False, bay=self.bay, channel=0)
+    def stop(self, immediate: bool = False) -> None:
+        """Stop the axis: decelerate (profiled), or at once if ``immediate``.
 
-    def set_velocity(self, velocity_um_per_s: float | None,
-                     acceleration_um_per_s2: float | None = None) -> None:
-        """Write maximum velocity and acceleration (None keeps the controller's value)."""
-        scaling, vp = self.controller.model.scaling, self._dev.velparams_[self.bay][0]
-        vel = vp["max_velocity"] if velocity_um_per_s is None else scaling.velocity_to_apt(
-            velocity_um_per_s, self._cpu)
-        acc = vp["acceleration"] if acceleration_um_per_s2 is None else (
-            scaling.acceleration_to_apt(acceleration_um_per_s2, self._cpu))
-        if vel <= 0 or acc <= 0:
-            raise ValueError(f"{self.name}: velocity and acceleration must be > 0 "
-                             f"(APT units {vel}, {acc})")
-        self._dev.set_velocity_params(acceleration=acc, max_velocity=vel, bay=self.bay, channel=0)
+        A pending move's :meth:`wait_settled` then raises (stopped short of the
+        target); a velocity move's returns once the axis is at rest.
+        """
+        self._settled_counts, self._stopped = None, True
+        self._dev.stop(immediate=bool(immediate), bay=self.bay, channel=0)
 
     def settings(self) -> dict[str, float | int | str | bool]:
         """Every setting worth recording in a scan file (NaN where not yet reported)."""
@@ -336,6 +342,7 @@ class AptStage:
             "travel_min_um": self._travel_um[0], "travel_max_um": self._travel_um[1],
             "velocity_um_per_s": scaling.velocity_from_apt(vp["max_velocity"], self._cpu)
             if known else nan,
+            "max_velocity_um_per_s": self.max_velocity_um_per_s,
             "acceleration_um_per_s2": scaling.acceleration_from_apt(vp["acceleration"], self._cpu)
             if known else nan,
             "velocity_apt": int(vp["max_velocity"]), "acceleration_apt": int(vp["acceleration"]),
@@ -344,6 +351,7 @@ class AptStage:
             "homed": bool(st and st.status and st.status.has(P.StatusBits.HOMED)),
             "position_tolerance_um": self._tol_counts / self._cpu,
             "serial_read_timeout_s": ctl.serial_read_timeout_s,
+            **self.position_trigger_settings(),
         }
 
     def close(self) -> None:

@@ -5,6 +5,15 @@ profile + settle time) on a wall clock; this class adds what a Thorlabs
 controller keeps per channel: the position counter (zero at power-on, zero at
 the home position after homing), enable state, homing / homed flags, fault
 bits, the stored parameter blocks, and the end-of-move event to report.
+
+Motion commands: absolute / relative moves and homing with the velocity
+parameters; a velocity move (``MOT_MOVE_VELOCITY``) runs at them until a stop
+or the travel limit; a jog (``MOT_MOVE_JOG``) uses the jog parameters, one
+step or (continuous mode) until a stop; a stop (``MOT_MOVE_STOP``) is
+immediate or decelerates at the profile's acceleration. On a K-Cube the
+trigger ports (:class:`~stages.apt.kcube_triggers.KCubeTriggers`) pulse where
+the axis crosses the position-trigger positions, and every pulse calls each
+callable in :attr:`EmulatedAxis.trigger_outputs` with its time.
 """
 
 from __future__ import annotations
@@ -12,9 +21,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import struct
+from collections.abc import Callable
 
 from stages.apt import payloads as D
 from stages.apt import protocol as P
+from stages.apt.kcube_triggers import KCubeTriggers
 from stages.apt.models import ControllerFamily, StageModel
 from stages.interface import Clock
 from stages.simulated import SimulatedStage, StageDynamics
@@ -66,6 +77,16 @@ class EmulatedAxis:
         the counter is absolute from the start.
     chan_ident : int
         Channel number carried in messages (1 for every supported controller).
+    kcube : bool
+        The controller is a K-Cube: it has trigger ports with position triggers.
+
+    Attributes
+    ----------
+    trigger_outputs : list of callable
+        Wired to the trigger port in a position-step mode: each pulse calls
+        ``callback(t_s)``, ``t_s`` its rising edge on the emulator's clock.
+    triggers : KCubeTriggers or None
+        Trigger configuration and parameters (K-Cubes only).
     """
 
     def __init__(
@@ -77,6 +98,7 @@ class EmulatedAxis:
         start_um: float | None = None,
         counter_zero_at_power_on: bool = True,
         chan_ident: int = 1,
+        kcube: bool = False,
     ) -> None:
         self.stage_model = stage
         self.family = family
@@ -97,7 +119,12 @@ class EmulatedAxis:
         self._clamped_bits = 0
         self.pending: str | None = None  # "completed" | "homed" | "stopped"
         self.trigger_mode = 0
+        self.motion = "move"  # "move" | "jog" | "home": what the current trajectory is
         self._next_dynamics: StageDynamics | None = None
+        self.triggers = KCubeTriggers(chan_ident) if kcube else None
+        self.trigger_outputs: list[Callable[[float], None]] = []
+        # pulses of the old trajectory that are due go out before it is replaced
+        self.stage.add_move_listener(lambda: self.fire_triggers(self._clock.now_s()))
         self.params: dict[int, bytes] = {}
         self._init_params()
 
@@ -152,10 +179,6 @@ class EmulatedAxis:
         """Position counter now (counts relative to the power-on or home zero)."""
         return round(self.stage.position_at(now_s) * self.cpu) - self.offset_counts
 
-    def _velocity_um_per_s(self, now_s: float) -> float:
-        dt = 1e-3
-        return (self.stage.position_at(now_s) - self.stage.position_at(now_s - dt)) / dt
-
     def status(self, now_s: float) -> D.MotorStatus:
         """Status as reported in status updates and end-of-move messages."""
         S = P.StatusBits
@@ -163,8 +186,11 @@ class EmulatedAxis:
         if self.enabled:
             bits |= S.ENABLED
         if now_s < self.stage.move_end_s:
-            going_up = self.stage.target_um >= self.stage.position_at(now_s)
-            bits |= (S.MOVING_FORWARD if going_up else S.MOVING_REVERSE) | S.ACTIVE
+            up = self.stage.trajectory.direction >= 0
+            if self.motion == "jog":
+                bits |= (S.JOGGING_FORWARD if up else S.JOGGING_REVERSE) | S.ACTIVE
+            else:
+                bits |= (S.MOVING_FORWARD if up else S.MOVING_REVERSE) | S.ACTIVE
         elif now_s >= self.stage.settled_at_s:
             bits |= S.SETTLED
         if self.homing:
@@ -175,23 +201,60 @@ class EmulatedAxis:
             bits |= S.MOTION_ERROR | S.ERROR
         pos = self.position_counts(now_s)
         t_unit_s = self.family.velocity_factor / 65536.0
-        vel = round(self._velocity_um_per_s(now_s) * self.cpu * t_unit_s)
+        vel = round(self.stage.velocity_at(now_s) * self.cpu * t_unit_s)
         return D.MotorStatus(self.chan_ident, pos, int(bits), velocity=vel, encoder_count=pos)
 
     # --------------------------------------------------------------- motion
-    def _start(self, target_um: float, event: str) -> None:
-        lo, hi = self.stage.travel_um
+    def _prepare(self) -> None:
+        """Clear the limit and fault bits of the last move; new velocity parameters apply."""
         self._clamped_bits = 0
-        if target_um < lo:
-            target_um, self._clamped_bits = lo, int(P.StatusBits.REVERSE_LIMIT)
-        elif target_um > hi:
-            target_um, self._clamped_bits = hi, int(P.StatusBits.FORWARD_LIMIT)
         self.limit_bits = 0
         self.motion_error = False
         if self._next_dynamics is not None and self._clock.now_s() >= self.stage.move_end_s:
             self.stage.dynamics, self._next_dynamics = self._next_dynamics, None
-        self.stage.move_to(target_um)
+
+    def _start(self, target_um: float, event: str, motion: str = "move",
+               profile: tuple[float, float] | None = None) -> None:
+        self._prepare()
+        lo, hi = self.stage.travel_um
+        if target_um < lo:
+            target_um, self._clamped_bits = lo, int(P.StatusBits.REVERSE_LIMIT)
+        elif target_um > hi:
+            target_um, self._clamped_bits = hi, int(P.StatusBits.FORWARD_LIMIT)
+        v, a = profile if profile is not None else (None, None)
+        self.stage.move_to(target_um, velocity_um_per_s=v, acceleration_um_per_s2=a)
+        self._moved(event, motion)
+
+    def _run(self, sign: int, motion: str, profile: tuple[float, float] | None = None) -> None:
+        """Run towards a travel limit until stopped; at the limit its switch trips."""
+        self._prepare()
+        v, a = profile if profile is not None else (None, None)
+        self.stage.move_at_velocity(sign, velocity_um_per_s=v, acceleration_um_per_s2=a)
+        self._clamped_bits = int(P.StatusBits.FORWARD_LIMIT if sign > 0
+                                 else P.StatusBits.REVERSE_LIMIT)
+        self._moved("stopped", motion)
+
+    def _moved(self, event: str, motion: str) -> None:
+        """The trajectory changed: the end-of-move event to report, trigger pulses anew."""
         self.pending = event
+        self.motion = motion
+        self.reschedule_triggers(self._clock.now_s())
+
+    def reschedule_triggers(self, now_s: float) -> None:
+        """Schedule the trigger pulses of the current trajectory from ``now_s`` on."""
+        if self.triggers is not None:
+            self.triggers.schedule(self.stage.trajectory, now_s,
+                                   lambda counts: (counts + self.offset_counts) / self.cpu)
+
+    def fire_triggers(self, now_s: float) -> int:
+        """Call :attr:`trigger_outputs` for every pulse due by ``now_s``; return how many."""
+        if self.triggers is None or self.triggers.next_s is None:
+            return 0
+        times = self.triggers.due(now_s)
+        for t_s in times:
+            for callback in list(self.trigger_outputs):
+                callback(t_s)
+        return len(times)
 
     def _accepts_motion(self, what: str) -> bool:
         if not self.enabled:
@@ -208,21 +271,66 @@ class EmulatedAxis:
         if self._accepts_motion("relative move"):
             self.move_absolute(self.position_counts(now_s) + delta_counts)
 
+    def move_velocity(self, up: bool) -> None:
+        """``MOT_MOVE_VELOCITY``: run at the velocity parameters until a stop or the limit.
+
+        ``up``: towards increasing position counts.
+        """
+        if self._accepts_motion("velocity move"):
+            self._run(1 if up else -1, "move")
+
+    def _jog_profile(self) -> tuple[int, int, tuple[float, float] | None]:
+        mode, step, _, acc, vel, _ = struct.unpack(
+            PARAM_BLOCKS[P.MsgId.MOT_GET_JOGPARAMS][2], self.params[P.MsgId.MOT_GET_JOGPARAMS])[1:]
+        profile = None
+        if vel > 0 and acc > 0:
+            profile = (self.family.velocity_from_apt(vel, self.cpu),
+                       self.family.acceleration_from_apt(acc, self.cpu))
+        return mode, step, profile
+
+    def jog(self, up: bool, now_s: float) -> None:
+        """``MOT_MOVE_JOG``: one jog step, or (continuous jog mode 1) run until a stop.
+
+        ``up``: towards increasing position counts.
+        """
+        if not self._accepts_motion("jog"):
+            return
+        mode, step, profile = self._jog_profile()
+        sign = 1 if up else -1
+        if mode == 1:
+            self._run(sign, "jog", profile)
+        else:
+            target = self.position_counts(now_s) + sign * abs(step)
+            self._start((target + self.offset_counts) / self.cpu, "completed", "jog", profile)
+
+    def stop(self, now_s: float, immediate: bool) -> None:
+        """``MOT_MOVE_STOP``: halt at once, or decelerate at the profile's acceleration."""
+        if immediate or self.homing:
+            self.halt(now_s)
+            return
+        self.stage.stop(immediate=False)
+        self._clamped_bits = 0
+        self._moved("stopped", self.motion)
+
     def home(self) -> None:
         """Start homing: move to the travel minimum; the counter is zeroed on arrival."""
         if self._accepts_motion("home"):
             self.homed = False
             self.homing = True
-            self._start(self.stage.travel_um[0], "homed")
+            self._start(self.stage.travel_um[0], "homed", "home")
 
     def halt(self, now_s: float, event: str = "stopped") -> None:
         """Stop where the axis is now (immediately; used for stop and for faults)."""
         here = self.stage.position_at(now_s)
         lo, hi = self.stage.travel_um
-        self.stage.move_to(min(max(round(here * self.cpu) / self.cpu, lo), hi))
+        at_count = min(max(round(here * self.cpu) / self.cpu, lo), hi)
+        if at_count == self.stage.target_um:  # a move to it would be a no-op
+            self.stage.stop(immediate=True)
+        else:
+            self.stage.move_to(at_count)
         self.homing = False
         self._clamped_bits = 0
-        self.pending = event
+        self._moved(event, self.motion)
 
     def set_enabled(self, enabled: bool, now_s: float) -> None:
         """Enable or disable the drive; disabling stops motion."""
@@ -233,6 +341,7 @@ class EmulatedAxis:
     def set_counter(self, counts: int, now_s: float) -> None:
         """``MOT_SET_POSCOUNTER``: make the current position read ``counts``."""
         self.offset_counts = round(self.stage.position_at(now_s) * self.cpu) - counts
+        self.reschedule_triggers(now_s)  # trigger positions are counter values
 
     # --------------------------------------------------------------- faults
     def inject_motion_error(self, now_s: float) -> None:

@@ -11,6 +11,12 @@ TDC001) answers from ``0x50`` whatever it was addressed as; a bay system
 (BSC20x, BBD20x) answers bay messages from ``0x21 + bay`` and motherboard
 messages (``HW_GET_INFO``, ``RACK_GET_BAYUSED``) from ``0x11``.
 
+Motion: absolute, relative, velocity (``MOT_MOVE_VELOCITY``) and jog moves,
+immediate or profiled stops, homing (:mod:`stages.apt.emulator_channel`). A
+K-Cube's position-trigger pulses call each ``axes[i].trigger_outputs``
+callable with the pulse time on :attr:`AptEmulator.clock`, from the serving
+thread with the lock held (:mod:`stages.apt.kcube_triggers`).
+
 Fault hooks for tests: :meth:`AptEmulator.garble_replies`,
 :meth:`AptEmulator.drop_replies`, :meth:`AptEmulator.inject_raw`,
 :meth:`AptEmulator.inject_motion_error`, :meth:`AptEmulator.trigger_limit_switch`.
@@ -25,14 +31,14 @@ import collections
 import logging
 import os
 import select
-import struct
 import threading
 import tty
 from collections.abc import Sequence
 
 from stages.apt import payloads as D
 from stages.apt import protocol as P
-from stages.apt.emulated_axis import PARAM_BLOCKS, EmulatedAxis
+from stages.apt.emulated_axis import EmulatedAxis
+from stages.apt.emulator_channel import handle_channel
 from stages.apt.models import controller_model, stage_model
 from stages.clock import WallClock
 from stages.interface import Clock
@@ -40,8 +46,6 @@ from stages.simulated import StageDynamics
 
 log = logging.getLogger(__name__)
 M = P.MsgId
-_SET_TO_GET = {s: g for g, (s, _, _) in PARAM_BLOCKS.items()}
-_REQ_TO_GET = {r: g for g, (_, r, _) in PARAM_BLOCKS.items()}
 _IGNORED = {M.HW_NO_FLASH_PROGRAMMING, M.HW_YES_FLASH_PROGRAMMING, M.HW_DISCONNECT,
             M.MOT_ACK_DCSTATUSUPDATE}
 
@@ -108,9 +112,10 @@ class AptEmulator:
             raise ValueError(f"{self.controller.name} has {n} bay(s): give {n} stage(s)/start(s)")
         self.clock = clock if clock is not None else WallClock()
         family = self.controller.scaling
+        kcube = self.controller.name.startswith("K")  # K-Cubes have trigger ports
         self.axes = [
             EmulatedAxis(stage_model(name, self.controller), family, self.clock, dynamics,
-                         start, counter_zero_at_power_on)
+                         start, counter_zero_at_power_on, kcube=kcube)
             for name, start in zip(names, starts, strict=True)
         ]
         for axis in self.axes:  # homed earlier, counter kept (a controller left powered)
@@ -204,7 +209,7 @@ class AptEmulator:
             return self.counts[msg_id]
 
     # ------------------------------------------------------------ transport
-    def _send(self, frame: P.Frame) -> None:
+    def send(self, frame: P.Frame) -> None:
         if self._drop and (self._drop_ids is None or frame.msg_id in self._drop_ids):
             self._drop -= 1
             log.info("emulator: dropped %s", frame.name)
@@ -232,7 +237,11 @@ class AptEmulator:
             with self._lock:
                 busy = any(a.busy for a in self.axes) or any(self._updates)
                 wlist = [self._master] if self._out else []
-            timeout = 0.002 if busy else 0.05
+                pulses = [a.triggers.next_s for a in self.axes
+                          if a.triggers is not None and a.triggers.next_s is not None]
+                timeout = 0.002 if busy else 0.05
+                if pulses:  # wake up for the next trigger pulse
+                    timeout = min(timeout, max(min(pulses) - self.clock.now_s(), 0.0))
             r, w, _ = select.select([self._master, self._wake_r], wlist, [], timeout)
             if self._master in r:
                 try:
@@ -252,7 +261,7 @@ class AptEmulator:
                 self._flush()
 
     # ------------------------------------------------------------- behaviour
-    def _reply_source(self, bay: int) -> int:
+    def reply_source(self, bay: int) -> int:
         return P.bay_address(bay) if self.controller.rack else P.USB
 
     def _bay_of(self, frame: P.Frame) -> int | None:
@@ -262,30 +271,31 @@ class AptEmulator:
             return frame.dest - P.BAY0
         return None
 
-    def _status_frame(self, msg_id: int, bay: int, now_s: float) -> P.Frame:
+    def status_frame(self, msg_id: int, bay: int, now_s: float) -> P.Frame:
         st = self.axes[bay].status(now_s)
         dc = msg_id in (M.MOT_GET_DCSTATUSUPDATE,) or (
             msg_id in (M.MOT_MOVE_COMPLETED, M.MOT_MOVE_STOPPED)
             and self.controller.scaling.status_message == "dc"
         )
         data = D.pack_dcstatus(st) if dc else D.pack_status(st)
-        return P.long(msg_id, P.HOST, self._reply_source(bay), data)
+        return P.long(msg_id, P.HOST, self.reply_source(bay), data)
 
     def _tick(self, now_s: float) -> None:
         for bay, axis in enumerate(self.axes):
+            axis.fire_triggers(now_s)
             event = axis.poll(now_s)
             if event is not None and self.end_of_move_messages:
                 if event == "homed":
-                    self._send(P.short(M.MOT_MOVE_HOMED, P.HOST, self._reply_source(bay),
+                    self.send(P.short(M.MOT_MOVE_HOMED, P.HOST, self.reply_source(bay),
                                        axis.chan_ident))
                 else:
                     msg = M.MOT_MOVE_COMPLETED if event == "completed" else M.MOT_MOVE_STOPPED
-                    self._send(self._status_frame(msg, bay, now_s))
+                    self.send(self.status_frame(msg, bay, now_s))
             if self._updates[bay] and now_s >= self._next_update_s[bay]:
                 self._next_update_s[bay] = now_s + self.update_period_s
                 native = self.controller.scaling.status_message == "dc"
                 msg = M.MOT_GET_DCSTATUSUPDATE if native else M.MOT_GET_STATUSUPDATE
-                self._send(self._status_frame(msg, bay, now_s))
+                self.send(self.status_frame(msg, bay, now_s))
 
     def _hwinfo(self) -> P.Frame:
         c = self.controller
@@ -304,14 +314,14 @@ class AptEmulator:
         if mid in _IGNORED:
             return
         if mid == M.HW_REQ_INFO:
-            self._send(self._hwinfo())
+            self.send(self._hwinfo())
             return
         if mid == M.MOD_IDENTIFY:
             log.info("emulator: identify (front-panel LED flashes)")
             return
         if mid == M.RACK_REQ_BAYUSED:
             used = 1 if frame.param1 < len(self.axes) else 2
-            self._send(P.short(M.RACK_GET_BAYUSED, P.HOST, P.RACK, frame.param1, used))
+            self.send(P.short(M.RACK_GET_BAYUSED, P.HOST, P.RACK, frame.param1, used))
             return
         bays = [self._bay_of(frame)]
         if mid in (M.HW_START_UPDATEMSGS, M.HW_STOP_UPDATEMSGS):
@@ -326,55 +336,9 @@ class AptEmulator:
                         frame.dest)
             return
         try:
-            self._handle_channel(frame, bay, self.axes[bay], now)
+            handle_channel(self, frame, bay, self.axes[bay], now)
         except P.FrameError as exc:
             log.warning("emulator: malformed %s ignored (%s)", frame.name, exc)
-
-    def _handle_channel(self, frame: P.Frame, bay: int, axis: EmulatedAxis, now: float) -> None:
-        mid, src, chan = frame.msg_id, self._reply_source(bay), axis.chan_ident
-        if mid in (M.MOT_REQ_DCSTATUSUPDATE, M.MOT_REQ_STATUSUPDATE):
-            self._send(self._status_frame(mid + 1, bay, now))
-        elif mid == M.MOT_REQ_STATUSBITS:
-            bits = axis.status(now).status_bits
-            data = struct.pack("<HI", chan, bits)
-            self._send(P.long(M.MOT_GET_STATUSBITS, P.HOST, src, data))
-        elif mid == M.MOT_REQ_POSCOUNTER:
-            data = D.pack_chan_int32(chan, axis.position_counts(now))
-            self._send(P.long(M.MOT_GET_POSCOUNTER, P.HOST, src, data))
-        elif mid == M.MOT_SET_POSCOUNTER and frame.is_long:
-            axis.set_counter(D.unpack_chan_int32(frame.data)[1], now)
-        elif mid in _SET_TO_GET and frame.is_long:
-            axis.set_params(_SET_TO_GET[mid], frame.data)
-        elif mid in _REQ_TO_GET:
-            get_id = _REQ_TO_GET[mid]
-            self._send(P.long(get_id, P.HOST, src, axis.params[get_id]))
-        elif mid == M.MOD_SET_CHANENABLESTATE:
-            axis.set_enabled(frame.param2 == 1, now)
-        elif mid == M.MOD_REQ_CHANENABLESTATE:
-            state = 1 if axis.enabled else 2
-            self._send(P.short(M.MOD_GET_CHANENABLESTATE, P.HOST, src, chan, state))
-        elif mid == M.MOT_SET_TRIGGER:
-            axis.trigger_mode = frame.param2
-        elif mid == M.MOT_REQ_TRIGGER:
-            self._send(P.short(M.MOT_GET_TRIGGER, P.HOST, src, chan, axis.trigger_mode))
-        elif mid == M.MOT_MOVE_HOME:
-            axis.home()
-        elif mid == M.MOT_MOVE_ABSOLUTE:
-            counts = (D.unpack_chan_int32(frame.data)[1] if frame.is_long
-                      else axis.param_int(M.MOT_GET_MOVEABSPARAMS, 1))
-            axis.move_absolute(counts)
-        elif mid == M.MOT_MOVE_RELATIVE:
-            delta = (D.unpack_chan_int32(frame.data)[1] if frame.is_long
-                     else axis.param_int(M.MOT_GET_MOVERELPARAMS, 1))
-            axis.move_relative(delta, now)
-        elif mid == M.MOT_MOVE_STOP:
-            if axis.busy or now < axis.stage.settled_at_s:
-                axis.halt(now)
-        elif mid in (M.MOT_SUSPEND_ENDOFMOVEMSGS, M.MOT_RESUME_ENDOFMOVEMSGS):
-            self.end_of_move_messages = mid == M.MOT_RESUME_ENDOFMOVEMSGS
-        else:
-            log.warning("emulator: unsupported message %s from 0x%02x ignored", frame.name,
-                        frame.source)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

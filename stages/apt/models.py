@@ -173,6 +173,10 @@ class StageModel:
         Stage id a KDC101/TDC001 reports in ``HW_GET_INFO`` (0 if none).
     source : str
         Where ``counts_per_mm`` comes from.
+    max_velocity_mm_per_s : float
+        Fastest velocity the stage is specified for (the driver refuses more).
+    velocity_source : str
+        Where ``max_velocity_mm_per_s`` comes from.
     """
 
     name: str
@@ -181,11 +185,18 @@ class StageModel:
     families: tuple[str, ...]
     kdc_stage_id: int
     source: str
+    max_velocity_mm_per_s: float
+    velocity_source: str
 
     @property
     def counts_per_um(self) -> float:
         """Encoder counts per micrometre."""
         return self.counts_per_mm / 1000.0
+
+    @property
+    def max_velocity_um_per_s(self) -> float:
+        """Specified maximum velocity, um/s."""
+        return self.max_velocity_mm_per_s * 1000.0
 
     @property
     def travel_um(self) -> tuple[float, float]:
@@ -199,22 +210,28 @@ _Z8 = (
 )
 _BBD = "APT protocol doc (BBD20x table); pylablib _get_step_scale"
 _BSC = "APT protocol doc (BSC20x, 409600 usteps/mm); pylablib; thorlabs-apt-device BSC201_DRV250"
+_V_MTS = "Thorlabs MTS25/MTS50-Z8 specifications: max velocity 2.4 mm/s"
+_V_Z8 = ("Thorlabs Z8-series actuator manual: max velocity 2.6 mm/s (<= 2.3 mm/s recommended "
+         "for a fully controlled profile)")
+_V_CHECK = "Thorlabs specification sheet value, not re-checked here: verify before relying on it"
 
 STAGE_MODELS: dict[str, StageModel] = {
     s.name: s
     for s in (
-        StageModel("MTS25-Z8", 34554.96, 25.0, ("dc_servo",), 7, _Z8),
-        StageModel("MTS50-Z8", 34554.96, 50.0, ("dc_servo",), 8, _Z8),
-        StageModel("Z825B", 34554.96, 25.0, ("dc_servo",), 9, _Z8),
-        StageModel("Z812B", 34554.96, 12.0, ("dc_servo",), 10, _Z8),
-        StageModel("Z806", 34554.96, 6.0, ("dc_servo",), 11, _Z8),
-        StageModel("DDSM100", 2000.0, 100.0, ("brushless_dc",), 0, _BBD),
-        StageModel("DDS220", 20000.0, 220.0, ("brushless_dc",), 0, _BBD),
-        StageModel("MLS203-X", 20000.0, 110.0, ("brushless_dc",), 0, _BBD + "; X travel 110 mm"),
-        StageModel("MLS203-Y", 20000.0, 75.0, ("brushless_dc",), 0, _BBD + "; Y travel 75 mm"),
-        StageModel("NRT100", 409600.0, 100.0, ("stepper",), 0, _BSC),
-        StageModel("NRT150", 409600.0, 150.0, ("stepper",), 0, _BSC),
-        StageModel("DRV250", 409600.0, 50.0, ("stepper",), 0, _BSC),
+        StageModel("MTS25-Z8", 34554.96, 25.0, ("dc_servo",), 7, _Z8, 2.4, _V_MTS),
+        StageModel("MTS50-Z8", 34554.96, 50.0, ("dc_servo",), 8, _Z8, 2.4, _V_MTS),
+        StageModel("Z825B", 34554.96, 25.0, ("dc_servo",), 9, _Z8, 2.6, _V_Z8),
+        StageModel("Z812B", 34554.96, 12.0, ("dc_servo",), 10, _Z8, 2.6, _V_Z8),
+        StageModel("Z806", 34554.96, 6.0, ("dc_servo",), 11, _Z8, 2.6, _V_Z8),
+        StageModel("DDSM100", 2000.0, 100.0, ("brushless_dc",), 0, _BBD, 500.0, _V_CHECK),
+        StageModel("DDS220", 20000.0, 220.0, ("brushless_dc",), 0, _BBD, 300.0, _V_CHECK),
+        StageModel("MLS203-X", 20000.0, 110.0, ("brushless_dc",), 0, _BBD + "; X travel 110 mm",
+                   250.0, _V_CHECK),
+        StageModel("MLS203-Y", 20000.0, 75.0, ("brushless_dc",), 0, _BBD + "; Y travel 75 mm",
+                   250.0, _V_CHECK),
+        StageModel("NRT100", 409600.0, 100.0, ("stepper",), 0, _BSC, 30.0, _V_CHECK),
+        StageModel("NRT150", 409600.0, 150.0, ("stepper",), 0, _BSC, 30.0, _V_CHECK),
+        StageModel("DRV250", 409600.0, 50.0, ("stepper",), 0, _BSC, 5.0, _V_CHECK),
     )
 }
 

@@ -16,6 +16,13 @@ _DCSTATUS = struct.Struct("<HihHI")  # chan, position, velocity, reserved, statu
 _STATUS = struct.Struct("<HiiI")  # chan, position, encoder count, status bits
 _VELPARAMS = struct.Struct("<Hiii")  # chan, min velocity, acceleration, max velocity
 _HWINFO = struct.Struct("<I8sH3BB48s12sHHH")
+# K-Cube trigger messages: the documented packets end in 6 reserved words (Thorlabs' own
+# KBD101 serial example: headers 23 05 16 00 and 26 05 2E 00, i.e. 22 and 46 bytes);
+# clients send shorter ones (thorlabs-apt-device: 12 and 34 bytes, pylablib: 10 and 34).
+_TRIGIO = struct.Struct("<5H12x")  # chan, trig1 mode, trig1 polarity, trig2 mode, polarity
+_POSTRIG = struct.Struct("<H8i12x")  # chan, fwd start/interval/pulses, rev ..., width, cycles
+TRIGIO_MIN_SIZE = 10
+POSTRIG_MIN_SIZE = 34
 
 
 def _check_size(what: str, data: bytes, size: int) -> None:
@@ -153,3 +160,64 @@ def unpack_hwinfo(data: bytes) -> HardwareInfo:
         n_channels=n_channels,
         stage_id=struct.unpack_from("<H", reserved, 10)[0],
     )
+
+
+@dataclass(frozen=True)
+class TrigIOConfig:
+    """``MOT_SET/GET_KCUBETRIGIOCONFIG``: mode and polarity of the two trigger ports.
+
+    Modes: :class:`~stages.apt.protocol.TrigMode`; polarities:
+    :class:`~stages.apt.protocol.TrigPolarity`.
+    """
+
+    chan_ident: int
+    trig1_mode: int
+    trig1_polarity: int
+    trig2_mode: int
+    trig2_polarity: int
+
+
+def pack_trigioconfig(c: TrigIOConfig) -> bytes:
+    """The documented 22-byte packet (reserved words zero)."""
+    return _TRIGIO.pack(c.chan_ident, c.trig1_mode, c.trig1_polarity, c.trig2_mode,
+                        c.trig2_polarity)
+
+
+def unpack_trigioconfig(data: bytes) -> TrigIOConfig:
+    """Inverse of :func:`pack_trigioconfig`; the reserved words may be missing."""
+    _check_size("trigger I/O configuration", data, TRIGIO_MIN_SIZE)
+    return TrigIOConfig(*struct.unpack_from("<5H", data))
+
+
+@dataclass(frozen=True)
+class PosTrigParams:
+    """``MOT_SET/GET_KCUBEPOSTRIGPARAMS``: where a moving axis pulses its trigger output.
+
+    Positions and intervals in encoder counts (the position counter's units),
+    pulse width in microseconds (1 to 1 000 000), ``cycles`` forward/reverse
+    cycles (protocol doc field names: StartPosFwd, IntervalFwd, NumPulsesFwd,
+    StartPosRev, IntervalRev, NumPulsesRev, PulseWidth, NumCycles).
+    """
+
+    chan_ident: int
+    start_fwd_counts: int
+    interval_fwd_counts: int
+    pulses_fwd: int
+    start_rev_counts: int
+    interval_rev_counts: int
+    pulses_rev: int
+    pulse_width_us: int
+    cycles: int
+
+
+def pack_postrigparams(p: PosTrigParams) -> bytes:
+    """The documented 46-byte packet (reserved words zero)."""
+    return _POSTRIG.pack(p.chan_ident, p.start_fwd_counts, p.interval_fwd_counts, p.pulses_fwd,
+                         p.start_rev_counts, p.interval_rev_counts, p.pulses_rev,
+                         p.pulse_width_us, p.cycles)
+
+
+def unpack_postrigparams(data: bytes) -> PosTrigParams:
+    """Inverse of :func:`pack_postrigparams`; the reserved words may be missing."""
+    _check_size("position trigger parameters", data, POSTRIG_MIN_SIZE)
+    return PosTrigParams(*struct.unpack_from("<H8i", data))

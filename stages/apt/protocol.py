@@ -116,9 +116,45 @@ class MsgId(enum.IntEnum):
     MOT_SET_TRIGGER = 0x0500
     MOT_REQ_TRIGGER = 0x0501
     MOT_GET_TRIGGER = 0x0502
+    MOT_SET_KCUBETRIGIOCONFIG = 0x0523
+    MOT_REQ_KCUBETRIGIOCONFIG = 0x0524
+    MOT_GET_KCUBETRIGIOCONFIG = 0x0525
+    MOT_SET_KCUBEPOSTRIGPARAMS = 0x0526
+    MOT_REQ_KCUBEPOSTRIGPARAMS = 0x0527
+    MOT_GET_KCUBEPOSTRIGPARAMS = 0x0528
     MOT_SET_KCUBEKSTLOOPPARAMS = 0x0529
     MOT_REQ_KCUBEKSTLOOPPARAMS = 0x052A
     MOT_GET_KCUBEKSTLOOPPARAMS = 0x052B
+
+
+class TrigMode(enum.IntEnum):
+    """K-Cube trigger port modes (``MOT_SET_KCUBETRIGIOCONFIG`` ``Trig1Mode``/``Trig2Mode``).
+
+    Values of the protocol doc and of Kinesis' ``KMOT_TriggerPortMode``. Only
+    one port at a time may be in one of the three position-step modes.
+    """
+
+    DISABLED = 0x00
+    IN_GPI = 0x01
+    IN_RELMOVE = 0x02
+    IN_ABSMOVE = 0x03
+    IN_HOME = 0x04
+    OUT_GPO = 0x0A
+    OUT_INMOTION = 0x0B
+    OUT_MAXVELOCITY = 0x0C
+    OUT_POSSTEPS_FWD = 0x0D
+    OUT_POSSTEPS_REV = 0x0E
+    OUT_POSSTEPS_BOTH = 0x0F
+    OUT_FWDLIMIT = 0x10
+    OUT_REVLIMIT = 0x11
+    OUT_EITHERLIMIT = 0x12
+
+
+class TrigPolarity(enum.IntEnum):
+    """K-Cube trigger port polarity: the active state is logic high (1) or low (2)."""
+
+    HIGH = 1
+    LOW = 2
 
 
 class StatusBits(enum.IntFlag):

@@ -42,7 +42,7 @@ class Pending:
     Attributes
     ----------
     kind : str
-        ``"move"`` or ``"home"``.
+        ``"move"``, ``"home"`` or ``"velocity"`` (runs until a stop or a travel limit).
     target_counts, start_counts : int
         Commanded position and the position reported just before the command.
     mark : int
@@ -98,6 +98,15 @@ class _Judge:
             what = f"{' and '.join(sides)} {switch} hit: {what}"
         return self.fail(what, st)
 
+    def parked_any_s(self, statuses: list[Received]) -> float:
+        """How long the trailing run of at-rest updates has lasted (wherever the axis is)."""
+        run = []
+        for e in reversed(statuses):
+            if e.status.has(_BUSY):
+                break
+            run.append(e)
+        return run[0].t_s - run[-1].t_s if run else 0.0
+
     def parked_s(self, statuses: list[Received]) -> float:
         """How long the trailing run of at-rest, on-target updates has lasted."""
         run = []
@@ -131,6 +140,8 @@ def evaluate(name: str, p: Pending, statuses: list[Received], events: list[Recei
         Motion error, a stop short of the target, or a limit switch.
     """
     j, S = _Judge(name, p, tol_counts, counts_per_um), P.StatusBits
+    if p.kind == "velocity":
+        return _evaluate_velocity(j, statuses, events)
     for e in events:  # end-of-move messages: always about a command the controller has seen
         if e.kind == "homed":
             if p.kind == "home":  # done once a status update says so too
@@ -165,3 +176,22 @@ def evaluate(name: str, p: Pending, statuses: list[Received], events: list[Recei
     if last.has(P.LIMIT_MASK) or idle >= IDLE_STATUSES_TO_FAIL:
         raise j.stopped_short(last)
     return None
+
+
+def _evaluate_velocity(j: _Judge, statuses: list[Received], events: list[Received]
+                       ) -> bool | None:
+    """A velocity move is done when it has stopped: by a stop command or at a travel limit."""
+    for e in events:
+        if e.kind == "homed":
+            continue
+        if e.status.has(P.StatusBits.MOTION_ERROR):
+            raise j.fail("motion error (position error) during velocity move", e.status)
+        return True
+    first = next((i for i, s in enumerate(statuses) if s.status.has(_BUSY)), None)
+    if first is None:
+        return None
+    post = statuses[first:]
+    for e in post:
+        if e.status.has(P.StatusBits.MOTION_ERROR):
+            raise j.fail("motion error (position error) during velocity move", e.status)
+    return True if j.parked_any_s(post) >= LOST_EOM_S else None

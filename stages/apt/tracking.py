@@ -45,17 +45,22 @@ _KINDS = {
     "mot_get_statusupdate": "status", "mot_get_dcstatusupdate": "status",
     "mot_move_completed": "completed", "mot_move_stopped": "stopped", "mot_move_homed": "homed",
     "mot_get_poscounter": "poscounter", "mot_get_statusbits": "statusbits",
+    "mot_get_kcubetrigconfig": "trigio", "mot_get_kcubeposttrigparams": "postrig",
 }
+#: Replies kept as the library's decoded fields, not as a status.
+_FIELD_KINDS = ("trigio", "postrig")
 
 
 @dataclass(frozen=True)
 class Received:
-    """One logged message: arrival number and time, kind, and status (if it carries one)."""
+    """One logged message: arrival number and time, kind, and status (if it carries one);
+    ``fields``: the library's decoded fields of a reply that is no status (K-Cube triggers)."""
 
     seq: int
     t_s: float
     kind: str
     status: MotorStatus | None
+    fields: dict[str, Any] | None = None
 
 
 def status_from_message(m: Any) -> MotorStatus:
@@ -121,11 +126,14 @@ class MessageLog:
                     int(m.hw_version), int(m.mod_state), int(m.nchs)))
             else:
                 bay = self._bay_index(m.source)
-                status = None if kind == "homed" else status_from_message(m)
-                entry = Received(self._seq, now, kind, status)
+                if kind in _FIELD_KINDS:
+                    entry = Received(self._seq, now, kind, None, fields=m._asdict())
+                else:
+                    status = None if kind == "homed" else status_from_message(m)
+                    entry = Received(self._seq, now, kind, status)
                 if kind == "status":
                     self._statuses[bay].append(entry)
-                elif kind in ("poscounter", "statusbits"):
+                elif kind in ("poscounter", "statusbits", *_FIELD_KINDS):
                     self._replies[bay].append(entry)
                 else:
                     self._events[bay].append(entry)
@@ -157,7 +165,8 @@ class MessageLog:
                 [e for e in self._events[bay] if e.seq > seq])
 
     def replies(self, bay: int, seq: int) -> list[Received]:
-        """``MOT_GET_POSCOUNTER`` / ``MOT_GET_STATUSBITS`` replies after ``seq`` (lock held).
+        """Replies to requests of ours after ``seq`` (lock held): ``MOT_GET_POSCOUNTER``,
+        ``MOT_GET_STATUSBITS`` and the K-Cube trigger GETs.
 
         The library never requests these, so every one is the answer to a
         request of ours.
