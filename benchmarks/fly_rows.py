@@ -103,3 +103,22 @@ def fly_summary(step_row, rows: list, shifts: dict, n: int, tau_s: float) -> lis
                  f"forward - backward edge {raw:+.2f} px raw, {dec:+.2f} px deconvolved "
                  "(target |difference| <= 0.2 px)")
     return lines
+
+
+def spi_stream_summary(step_row, rows: list) -> list[str]:
+    """Lines comparing streamed single-pixel scans (the lock-in's memory fitted out) with
+    the step raster ``step_row``: the fastest that reaches its SSIM, or the best."""
+    reach = next((r for r in sorted(rows, key=lambda r: r.lab_time_s)
+                  if r.ssim_own >= step_row.ssim_own), None)
+    best = max(rows, key=lambda r: r.ssim_own)
+    caveat = ("(the bucket's MIR power noise limits them: a reference channel is issue 13, "
+              "item 2)")
+    if reach is None:
+        return [f"streamed single pixel (TV): best SSIM {best.ssim_own:.3f} "
+                f"({best.method}, {best.ratio:g}, {best.dwell_tc:g} tc, "
+                f"{best.lab_time_s / 60:.1f} min); none reaches the step raster's "
+                f"{step_row.ssim_own:.3f} {caveat}"]
+    return [f"streamed single pixel reaches the step raster's SSIM at ratio {reach.ratio:g}, "
+            f"{reach.dwell_tc:g} tc per pattern: {reach.lab_time_s / 60:.1f} min, SSIM "
+            f"{reach.ssim_own:.3f}: {reach.lab_time_s / step_row.lab_time_s:.2f} of its lab time "
+            f"{caveat}"]

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from fly_rows import fly_rows, fly_summary
+from fly_rows import fly_rows, fly_summary, spi_stream_summary
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -94,8 +94,8 @@ def raster_recipe(dwell_tc: float, seed: int) -> Recipe:
     )
 
 
-def spi_recipe(ratio: float, dwell_tc: float, seed: int) -> Recipe:
-    """The settings of ``scans/single_pixel.toml`` with another ratio and dwell."""
+def spi_recipe(ratio: float, dwell_tc: float, seed: int, readout: str = "reads") -> Recipe:
+    """The settings of ``scans/single_pixel.toml`` with another ratio, dwell and readout."""
     text = f"""kind = "single_pixel"
 name = "lab_time_spi"
 [single_pixel]
@@ -107,6 +107,7 @@ fov_um = {FOV_UM!r}
 center_x_um = {CENTRE_UM!r}
 center_y_um = {CENTRE_UM!r}
 dwell_tc = {dwell_tc!r}
+readout = "{readout}"
 [lockin]
 time_constant_s = {TIME_CONSTANT_S!r}
 sensitivity_V = {SPI_SENSITIVITY_V!r}
@@ -195,16 +196,18 @@ class Runner:
                     ssim(image, truth), ssim_c, psnr(image, truth), psnr_c)]
 
     def single_pixel(self, ratio: float, dwell: float, power_noise: bool = True,
-                     recons: tuple[str, ...] = ("pinv", "tv")) -> list[Row]:
-        recipe = spi_recipe(ratio, dwell, self.seed)
+                     recons: tuple[str, ...] = ("pinv", "tv"), readout: str = "reads") -> list[Row]:
+        recipe = spi_recipe(ratio, dwell, self.seed, readout)
         lab = self._lab(recipe, power_noise)
-        path = self.folder / f"spi_{dwell:g}tc_{ratio:g}_{power_noise}.h5"
+        path = self.folder / f"spi_{dwell:g}tc_{ratio:g}_{power_noise}_{readout}.h5"
         result = run_single_pixel(lab, recipe, path, progress=False, handle_ctrl_c=False)
         assert result.exit_status == "success", result.error_message
         scan = load_single_pixel(path)
         assert np.allclose(scan.x_um, pixel_centres_um(N, FOV_UM, CENTRE_UM))
         truth = scan.truth_V
         method = "full Hadamard" if ratio == 1.0 else "compressive Hadamard"
+        if readout == "stream":
+            method += ", streamed"
         if power_noise:
             self.truths["spi"] = truth
             if ratio == 1.0 and dwell == max(SPI_DWELL_TC):
@@ -462,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
                     for row in run.single_pixel(ratio, dwell)]
         ablation_rows = (run.raster(10, power_noise=False)
                          + run.single_pixel(1.0, 10, power_noise=False, recons=("pinv",)))
+        stream_rows = [row for dwell in (1, 2) for ratio in (0.5, 1.0)
+                       for row in run.single_pixel(ratio, dwell, recons=("tv",),
+                                                   readout="stream")]
         fly, shifts = fly_rows(Path(tmp), args.seed, N, FOV_UM, CENTRE_UM, TIME_CONSTANT_S,
                                SLOPE_DB_PER_OCT, score_common, reference, Row)
     ceilings = {}
@@ -473,9 +479,10 @@ def main(argv: list[str] | None = None) -> int:
                               None, psnr_c))
     rows = raster_rows + spi_rows + truth_rows + ablation_rows
     wall_s = time.perf_counter() - start
-    lines = table_lines(rows + fly)
+    lines = table_lines(rows + stream_rows + fly)
     print("\n".join(lines))
     fly_lines = fly_summary(raster_rows[0], fly, shifts, N, TIME_CONSTANT_S)
+    fly_lines += spi_stream_summary(raster_rows[0], stream_rows)
     print("\nfly scan against the step raster (same chart, same lock-in):")
     print("\n".join("  " + line for line in fly_lines))
     print(f"\nwall time {wall_s:.1f} s")

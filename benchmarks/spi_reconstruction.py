@@ -23,7 +23,8 @@ once. BLAS/OpenMP are limited to ONE thread.
 
 Reference (camera, measured on this kind of machine): TV by primal-dual
 24.9 / 26.9 / 29.9 dB at 5 / 10 / 25 % for 128^2, about 0.12 s at 25 %
-(200 iterations); cvxpy + Clarabel at 64^2, 30 % random: 25.25 dB in 14.6 s.
+(200 iterations; before the fused TV loop: ``benchmarks/tv_speed.py`` times it now);
+cvxpy + Clarabel at 64^2, 30 % random: 25.25 dB in 14.6 s.
 Targets: our TV >= reference + 0.3 dB, <= 0.15 s at 128^2 / 25 %, within
 0.3 dB of the cvxpy optimum at 64^2 while >= 1000x faster.
 """

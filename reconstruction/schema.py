@@ -76,9 +76,11 @@ lab time, the stage position then (from the fitted motion profile) and X/Y."""
 
 LINE_DTYPE = np.dtype([("line", "<i8"), ("direction", "<i1"), ("x_from_um", "<f8"),
                        ("x_to_um", "<f8"), ("y_um", "<f8"), ("t_move_s", "<f8"),
-                       ("samples", "<i8"), ("t_wall_s", "<f8")])
-"""One line of a fly scan (``/entry/lines``): its direction, run-up-to-run-up extent, the
-lab time its move started (relative to the scan's start) and its samples in the stream."""
+                       ("samples", "<i8"), ("t_end_s", "<f8"), ("t_wall_s", "<f8")])
+"""One block of buffered samples (``/entry/lines``): a fly-scan line (direction, extent of
+its samples, the lab time its move started) or a run of single-pixel patterns (direction
+0, the lab time its first pattern appeared); its samples in the stream and when it ended
+(lab times relative to the scan's start)."""
 
 EMPTY_POINT = np.array([(-1, -1, -1, *[np.nan] * 6, 0, np.nan, np.nan, 0)], POINT_DTYPE)[0]
 EMPTY_SPI_POINT = np.array([(-1, *[np.nan] * 4, 0, np.nan, np.nan, 0)], SPI_POINT_DTYPE)[0]
@@ -202,6 +204,47 @@ SINGLE_PIXEL = Layout("single_pixel", (
                 attrs=_units("V", "noise-free lock-in X per lit pixel"), optional=True),
     GroupSpec(CALIBRATION, "NXcollection", optional=True),
 ), points=POINTS, signal=SIGNAL, resume_fields=("t_lab_s",))
+
+#: Reconstructions stored in a single-pixel file (``mirimager reconstruct``,
+#: :func:`reconstruction.nxprocess.store_reconstruction`): one NXprocess per run,
+#: ``/entry/reconstruction_{k}`` with k = 1, 2, ... (never reused, nothing overwritten),
+#: holding how it was made, the solver's parameters and the image as NXdata (whose
+#: ``title`` attribute the writer sets);
+#: ``/entry@default`` names the newest, so NeXus viewers plot the image, not the bucket
+#: trace. ``{k}`` is filled in by the writer; ``{name}`` are further solver parameters.
+RECONSTRUCTION_PREFIX = "reconstruction_"
+RECONSTRUCTION = f"{ENTRY}/{RECONSTRUCTION_PREFIX}{{k}}"
+TEXT = np.dtype("O")
+"""A variable-length UTF-8 string dataset."""
+_I8, _REC_PARAMS, _REC_DATA = np.dtype("<i8"), f"{RECONSTRUCTION}/parameters", \
+    f"{RECONSTRUCTION}/data"
+STORED_RECONSTRUCTION = Layout("reconstruction", (
+    GroupSpec(RECONSTRUCTION, "NXprocess", {"default": "data"}),
+    DatasetSpec(f"{RECONSTRUCTION}/program", TEXT),
+    DatasetSpec(f"{RECONSTRUCTION}/version", TEXT),
+    DatasetSpec(f"{RECONSTRUCTION}/date", TEXT, attrs={"long_name": "UTC, ISO 8601"}),
+    DatasetSpec(f"{RECONSTRUCTION}/sequence_index", _I8),
+    DatasetSpec(f"{RECONSTRUCTION}/method", TEXT),
+    DatasetSpec(f"{RECONSTRUCTION}/measurements", _I8,
+                attrs={"long_name": "complementary pairs used (the first ones measured)"}),
+    DatasetSpec(f"{RECONSTRUCTION}/ratio", _F8, attrs=_units("1", "measurements / pixels")),
+    DatasetSpec(f"{RECONSTRUCTION}/noise_sigma_V", _F8,
+                attrs=_units("V", "noise of one measurement")),
+    GroupSpec(_REC_PARAMS, "NXparameters"),
+    DatasetSpec(f"{_REC_PARAMS}/eps_V", _F8, attrs=_units("V", "constraint radius (NaN: none)")),
+    DatasetSpec(f"{_REC_PARAMS}/lam", _F8, attrs={"long_name": "penalty weight (NaN: none)"}),
+    DatasetSpec(f"{_REC_PARAMS}/iterations", _I8, attrs={"long_name": "-1: not iterative"}),
+    DatasetSpec(f"{_REC_PARAMS}/converged", np.dtype("u1")),
+    DatasetSpec(f"{_REC_PARAMS}/residual_V", _F8, attrs=_units("V", "|A x - y|")),
+    DatasetSpec(f"{_REC_PARAMS}/solve_s", _F8, attrs=_units("s")),
+    DatasetSpec(f"{_REC_PARAMS}/{{name}}", _F8, optional=True),  # others (text if text)
+    GroupSpec(_REC_DATA, "NXdata", {"signal": "image", "axes": np.array(["y_um", "x_um"], "S"),
+                                    "y_um_indices": 0, "x_um_indices": 1}),
+    DatasetSpec(f"{_REC_DATA}/image", _F8, ("size", "size"),
+                attrs=_units("V", "lock-in X per lit pixel, reconstructed")),
+    DatasetSpec(f"{_REC_DATA}/x_um", _F8, ("size",), attrs=_units("um")),
+    DatasetSpec(f"{_REC_DATA}/y_um", _F8, ("size",), attrs=_units("um")),
+))
 
 #: Calibration runs: one group per MIR-power sweep (``responsivity``, ``pump_sweep/<i>``,
 #: ``spectral_sweep/<i>``), ``temperature_sweep`` and ``decay``, each made by the run when

@@ -35,7 +35,7 @@ from .schema import (
     check_root,
     member,
 )
-from .spi import basis_from_spec, reconstruct
+from .spi import basis_from_spec, estimate_noise, reconstruct
 
 METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv")
 
@@ -177,6 +177,12 @@ class SinglePixelImage(SinglePixelImageDisplay):
     measurements: int
     ratio: float
     metrics: dict[str, float] | None
+    noise_sigma_V: float = float("nan")
+    """Noise of one measurement: the solver's (given or estimated from the pair sums), or
+    for ``pinv``, which has no noise model, the pair-sum estimate (NaN if none)."""
+    solver: dict[str, Any] = field(default_factory=dict)
+    """What the solver reports (``reconstruct(..., return_info=True)``): eps, lam,
+    iterations, converged, residual, seconds."""
 
 
 def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
@@ -219,7 +225,15 @@ def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
     kwargs: dict[str, Any] = {"noise_sigma": noise_sigma}
     if method in ("tv", "wavelet", "cvxpy-tv") and noise_sigma is None:
         kwargs = {"raw": raw}
-    image = reconstruct(y, basis, method=method, **kwargs)
+    image, info = reconstruct(y, basis, method=method, return_info=True, **kwargs)
+    sigma = info.get("sigma")
+    if sigma is None:  # pinv: no noise model; the level is still worth recording
+        sigma = noise_sigma
+    if sigma is None:
+        try:
+            sigma = estimate_noise(y, basis, raw=raw)
+        except ValueError:
+            sigma = float("nan")
     metrics = compare(image, scan.truth_V) if scan.truth_V is not None else None
     return SinglePixelImage(image, scan.x_um, scan.y_um, method, pairs,
-                            pairs / full.size**2, metrics)
+                            pairs / full.size**2, metrics, float(sigma), info)

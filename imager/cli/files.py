@@ -21,7 +21,9 @@ def add_reconstruct(sub) -> None:
         "reconstruct", help="image from a scan file (no hardware needed)",
         description="Assemble the image from a scan file (also a partial one: unmeasured "
         "pixels grey), correct and export PNG (scale bar, colour bar) and float32 TIFF. "
-        "Prints PSNR/SSIM/correlation against the truth for simulated scans.",
+        "Prints PSNR/SSIM/correlation against the truth for simulated scans. A single-pixel "
+        "file also gets the image stored in it (a new NXprocess, the file's default plot; "
+        "see --no-store).",
     )
     p.add_argument("file", metavar="FILE", help="scan file (.h5)")
     p.add_argument("-o", "--output", metavar="OUT", required=True,
@@ -43,6 +45,11 @@ def add_reconstruct(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing OUT.png/OUT.tif (without it the command refuses "
                         "before computing anything)")
+    p.add_argument("--no-store", action="store_true",
+                   help="single-pixel files: do not store the image in the scan file (by "
+                        "default it is added as a new /entry/reconstruction_K, NXprocess "
+                        "with NXdata, and made the file's default plot; nothing in the file "
+                        "is overwritten)")
     p.set_defaults(func=cmd_reconstruct)
 
 
@@ -108,6 +115,17 @@ def _reconstruct_single_pixel(args) -> int:
           f"{scan.basis_spec['kind']} {scan.basis_spec['size']}x{scan.basis_spec['size']}")
     if rec.metrics:
         print("vs truth: " + format_metrics(rec.metrics))
+    if args.no_store:
+        return 0
+    from imager import __version__
+    from reconstruction.errors import ScanFileError
+    from reconstruction.nxprocess import store_reconstruction
+
+    try:  # after the PNG/TIFF: a file that cannot take it still gets its images
+        where = store_reconstruction(args.file, rec, scan, version=__version__)
+    except ScanFileError as exc:
+        raise UserError(f"{exc} (image files written; --no-store skips storing)") from None
+    print(f"stored:   {where} in {args.file} (its default plot)")
     return 0
 
 
@@ -213,6 +231,15 @@ def cmd_info(args) -> int:
         "settings": scan.settings,
         "has_truth": scan.truth_V is not None,
     }
+    stored = []
+    if kind == "single_pixel":
+        from reconstruction.nxprocess import stored_reconstructions
+
+        try:
+            stored = stored_reconstructions(args.file)
+            info["reconstructions"] = [dataclasses.asdict(r) for r in stored]
+        except ScanFileError as exc:
+            info["reconstructions_error"] = str(exc)
     try:
         events = load_events(args.file)
         info["events"] = [dataclasses.asdict(e) for e in events]
@@ -242,6 +269,10 @@ def cmd_info(args) -> int:
         print(f"{device + ':':<10}{items}" if len(device) < 9 else f"{device}: {items}")
     if scan.truth_V is not None:
         print("truth:    noise-free expected image stored (simulated scan)")
+    if stored or "reconstructions_error" in info:
+        print(f"images:   {info.get('reconstructions_error') or f'{len(stored)} stored'}")
+        for stored_one in stored:
+            print(f"          {stored_one.summary()}")
     if changes or "settings_changes_error" in info:
         print(f"changes:  {info.get('settings_changes_error') or f'{len(changes)} setting(s)'}")
         for change in changes:

@@ -47,13 +47,14 @@ class ScanResult(ScanResultDisplay):
 
 
 def file_sinks(path: str | Path, kind: str, signal: np.ndarray, *, resume: bool,
-               calibration: dict | None, progress: bool):
+               calibration: dict | None, progress: bool, block_points: int | None = None):
     """The sinks of a recipe's scan (file, progress bar, ``signal`` filled as readings
-    arrive) and, with ``resume``, where the stopped file left off (else None)."""
+    arrive) and, with ``resume``, where the stopped file left off (else None);
+    ``block_points``: the scan is written in blocks of that many points."""
     if resume:
         file = ScanFileSink.reopen(path, kind)
         signal[...] = file.writer.signal_so_far()
-        where = file.resume_from()
+        where = file.resume_from(block_points)
     else:
         file, where = ScanFileSink(path, calibration), None
     return (file, ArraySink(signal), ProgressSink(progress)), where
@@ -108,9 +109,10 @@ def run_raster(
     """
     grid = recipe.grid
     image = live_image if live_image is not None else np.full(grid.shape, np.nan)
+    fly = recipe.sections["scan"]["mode"] == "fly"
     sinks, where = file_sinks(path, "raster", image, resume=resume, calibration=calibration,
-                              progress=progress)
-    plan = (fly_plan if recipe.sections["scan"]["mode"] == "fly" else raster_plan)(recipe, where)
+                              progress=progress, block_points=grid.nx if fly else None)
+    plan = (fly_plan if fly else raster_plan)(recipe, where)
     run = run_plan(lab, plan, sinks, faults or policy_from_recipe(recipe), stop=stop,
                    handle_ctrl_c=handle_ctrl_c)
     return ScanResult(Path(path), grid, image, run.status, run.points_done, run.lab_time_s,

@@ -70,8 +70,11 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
         raise recipe.error("kind: this lab has no pattern projector for single-pixel scans")
     basis = single_pixel_basis(recipe)
     raw = live_raw if live_raw is not None else np.full(basis.n_patterns, np.nan)
+    spi = recipe.sections["single_pixel"]
     sinks, where = file_sinks(path, "single_pixel", raw, resume=resume,
-                              calibration=calibration, progress=progress)
+                              calibration=calibration, progress=progress,
+                              block_points=spi["block_patterns"] if spi["readout"] == "stream"
+                              else None)
     run = run_plan(lab, single_pixel_plan(recipe, basis, where), sinks,
                    faults or policy_from_recipe(recipe), stop=stop, handle_ctrl_c=handle_ctrl_c)
     return SinglePixelResult(Path(path), basis, raw, run.status, run.points_done,

@@ -13,7 +13,7 @@ import numpy as np
 
 from imager.engine.context import Sink
 from imager.engine.progress import LabProgress
-from imager.plans.fly import FLY_LINE
+from imager.plans.blocks import STREAM_BLOCK
 
 
 class ProgressSink(Sink):
@@ -58,5 +58,6 @@ class ArraySink(Sink):
             self.array[event.at] = event.reading.x_V
 
     def data(self, name: str, payload: Any) -> None:
-        if name == FLY_LINE:  # a fly-scan line: its binned pixels
-            self.array[payload.iy, payload.ix] = payload.X_V
+        if name == STREAM_BLOCK:  # a fly-scan line, a run of patterns
+            for point in payload.points:
+                self.array[point.at] = point.X_V

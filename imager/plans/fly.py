@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from imager.plans.raster import RasterGrid
+from imager.plans.blocks import STREAM_BLOCK, BlockPoint, StreamBlock, pick_rate, stream_rows
+from imager.plans.raster import RasterGrid, grid_point
 from imager.plans.resume import Plan, ResumeFrom
 from imager.plans.steps import (
     BeginPoint,
@@ -49,9 +50,6 @@ from imager.plans.steps import (
     Track,
     WaitSettled,
 )
-
-FLY_LINE = "fly_line"
-"""Name of the document (``Emit``) carrying one measured line (:class:`FlyLine`)."""
 
 
 @dataclass(frozen=True)
@@ -99,30 +97,6 @@ class FlyGeometry:
         return (lo, hi, 1) if forward else (hi, lo, -1)
 
 
-@dataclass(frozen=True)
-class FlyLine:
-    """One measured line: the samples (lab times relative to the scan's start,
-    positions, X, Y) and the binned pixels, as the sinks receive it."""
-
-    iy: int
-    direction: int
-    y_um: float
-    t_move_s: float
-    samples: np.ndarray
-    """``reconstruction.schema.STREAM_DTYPE`` rows."""
-    ix: np.ndarray
-    x_um: np.ndarray
-    X_V: np.ndarray
-    Y_V: np.ndarray
-    t_lab_s: np.ndarray
-    nx: int
-
-    @property
-    def points(self) -> int:
-        """Pixels this line fills (for progress)."""
-        return int(self.nx)
-
-
 def fly_geometry(recipe: Any, tau_s: float, stage_settings: dict, max_velocity: float,
                  rates_Hz: tuple[float, ...], capacity: int) -> FlyGeometry:
     """The velocity, run-up and rate a fly recipe asks for on these devices.
@@ -144,11 +118,7 @@ def fly_geometry(recipe: Any, tau_s: float, stage_settings: dict, max_velocity: 
                            f"{pitch:g} um pixel is {velocity:g} um/s, above the stage's "
                            f"{max_velocity:g} um/s; use fly_pixel_tc >= "
                            f"{pitch / (max_velocity * tau_s):.3g}")
-    offered = [r for r in rates_Hz if r <= scan["stream_rate_Hz"] * (1 + 1e-9)]
-    if not offered:
-        raise recipe.error(f"[scan] stream_rate_Hz: {scan['stream_rate_Hz']:g} Hz is below this "
-                           f"lock-in's slowest buffer rate, {min(rates_Hz):g} Hz")
-    rate = max(offered)  # the fastest the lock-in offers up to the one asked for
+    rate = pick_rate(recipe, "[scan] stream_rate_Hz", scan["stream_rate_Hz"], rates_Hz)
     acceleration = float(stage_settings["acceleration_um_per_s2"])
     run_up = velocity**2 / (2 * acceleration) + scan["run_up_tc"] * tau_s * velocity
     geometry = FlyGeometry(grid, velocity, max_velocity, acceleration, run_up, float(rate),
@@ -193,7 +163,7 @@ def fly_plan(recipe: Any, resume: ResumeFrom | None = None) -> Plan:
         yield Restore(resume.changes, resume.where)
         # replay the two lines before, each move at its lab time: the lock-in's filter
         # then ends them where it did, and the resumed lines equal an uninterrupted scan's
-        for row in resume.previous_lines:
+        for row in resume.previous_blocks:
             yield from _move_line(geometry, int(row["line"]),
                                   resume.lab_start_s + float(row["t_move_s"]))
     describe = {"grid": grid, "dwell_s": geometry.settle_s, "x_edges_um": edges,
@@ -233,12 +203,19 @@ def fly_plan(recipe: Any, resume: ResumeFrom | None = None) -> Plan:
             deconvolve=recipe.sections["scan"]["deconvolve"],
             x_um=data_x if triggers else None)
         data = replace(data, t_s=line.t_s)
-        pix = np.arange(grid.nx) if direction > 0 else np.arange(grid.nx)[::-1]
-        yield Emit(FLY_LINE, points=grid.nx, payload=FlyLine(
-            iy, direction, float(y_um[iy]), t_move - lab_start_s,
-            _samples(iy, data, line.x_um, y_um[iy], lab_start_s), pix,
-            line.bin_x_um[pix], line.X_V[pix], line.Y_V[pix], line.bin_t_s[pix] - lab_start_s,
-            grid.nx))
+        t_end = yield Now()
+        samples = stream_rows(iy, data.t_s, data.x_V, data.y_V, line.x_um, y_um[iy], lab_start_s)
+        row = (iy, direction, float(line.x_um[0]) if len(samples) else np.nan,
+               float(line.x_um[-1]) if len(samples) else np.nan, float(y_um[iy]),
+               t_move - lab_start_s, len(samples), t_end - lab_start_s)
+        points = []
+        for k in range(grid.nx):  # in plan order: snake lines run backwards
+            p = grid_point(grid, iy * grid.nx + k)
+            points.append(BlockPoint(p.index, (p.index, p.ix, p.iy, p.x_um, p.y_um),
+                                     float(line.bin_x_um[p.ix]), float(y_um[iy]),
+                                     float(line.X_V[p.ix]), float(line.Y_V[p.ix]),
+                                     float(line.bin_t_s[p.ix]) - lab_start_s, (p.iy, p.ix)))
+        yield Emit(STREAM_BLOCK, StreamBlock(iy, samples, row, points), points=grid.nx)
         yield Checkpoint()
 
 
@@ -264,12 +241,3 @@ def _move_line(geometry: FlyGeometry, iy: int, catch_up_s: float) -> Plan:
     yield Set("stage_x", "velocity_um_per_s", geometry.velocity_um_per_s)
     yield Move(x_to, y)
     yield Track()  # as the line did: the clock ends where it ended
-
-
-def _samples(iy: int, data: Any, x_um: np.ndarray, y_um: float, lab_start_s: float) -> np.ndarray:
-    from reconstruction.schema import STREAM_DTYPE
-
-    rows = np.empty(len(data.t_s), STREAM_DTYPE)
-    rows["line"], rows["t_lab_s"], rows["x_um"] = iy, data.t_s - lab_start_s, x_um
-    rows["y_um"], rows["X_V"], rows["Y_V"] = y_um, data.x_V, data.y_V
-    return rows

@@ -100,6 +100,12 @@ class RasterGrid:
         return ix, iy
 
 
+def grid_point(grid: RasterGrid, index: int) -> RasterPoint:
+    """Plan point ``index`` of ``grid``."""
+    ix, iy = grid.grid_index(index)
+    return RasterPoint(index, ix, iy, float(grid.x_um[ix]), float(grid.y_um[iy]))
+
+
 def raster_points(grid: RasterGrid, start_index: int = 0) -> Iterator[RasterPoint]:
     """Yield the plan points of ``grid`` in acquisition order.
 

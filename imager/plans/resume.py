@@ -47,9 +47,9 @@ class ResumeFrom:
     changes: Sequence[Any]
     recent_done: Sequence[Any]
     where: str = "the scan file"
-    previous_lines: Sequence[Any] = ()
-    """Fly scans: the ``/entry/lines`` rows of the (up to two) lines before the first
-    incomplete one, oldest first."""
+    previous_blocks: Sequence[Any] = ()
+    """Scans written in blocks (fly lines, runs of patterns): the ``/entry/lines`` rows of
+    the (up to two) blocks before the first incomplete one, oldest first."""
 
     def replay(self, put_back: Callable[[Any], tuple]) -> Plan:
         """Restore the settings, then replay the recent points (``put_back(record)``

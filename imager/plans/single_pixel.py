@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from imager.plans.resume import Plan, ResumeFrom
+from imager.plans.spi_stream import stream_patterns, stream_setup
 from imager.plans.steps import (
     BeginPoint,
     Call,
@@ -23,6 +24,7 @@ from imager.plans.steps import (
     Open,
     Position,
     Read,
+    Restore,
     Set,
     WaitSettled,
 )
@@ -48,22 +50,43 @@ def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None)
     yield WaitSettled()
     yield Set("projector", "fov_um", spi["fov_um"])
     dwell_s = recipe.dwell_s((yield Get("lockin", "time_constant_s")))
+    streamed = spi["readout"] == "stream"
+    stream = (yield from stream_setup(recipe, dwell_s)) if streamed else None
     n_patterns = basis.n_patterns
     chunk = min(n_patterns, (yield Get("projector", "max_patterns")))
     start = resume.first_missing if resume is not None else 0
+    if streamed:  # a resumed stream restarts at its block
+        start -= start % spi["block_patterns"]
     loaded = max(start - 2, 0)  # index of the first pattern in the projector's memory
     yield Call("projector", "load", (basis.patterns(loaded, min(loaded + chunk, n_patterns)),))
     yield Set("projector", "enabled", True)
     yield Finally((Set("projector", "enabled", False),))
-    if resume is not None:
+    if resume is not None and not streamed:
         yield from resume.replay(
             lambda record: (Call("projector", "show", (int(record["index"]) - loaded,)),))
+    elif resume is not None:
+        yield Restore(resume.changes, resume.where)
     describe = {"basis_spec": basis.spec(), "n_patterns": n_patterns, "fov_um": spi["fov_um"],
                 "center_um": centre, "dwell_s": dwell_s}
-    yield Open("single_pixel", n_patterns, describe, recipe.text, recipe.name,
-               truth=lambda sim: sim.expected_pattern_image(),
-               **(resume.open_args() if resume is not None else {}))
+    open_args = resume.open_args() if resume is not None else {}
+    if streamed and resume is not None:
+        open_args["points_done"] = start
+    lab_start_s = yield Open("single_pixel", n_patterns, describe, recipe.text, recipe.name,
+                             truth=lambda sim: sim.expected_pattern_image(), **open_args)
     position = yield Position()
+    if streamed:
+
+        def loader(k: int) -> Plan:
+            nonlocal loaded
+            if not loaded <= k < loaded + chunk:
+                loaded = k
+                yield Call("projector", "load",
+                           (basis.patterns(k, min(k + chunk, n_patterns)),))
+            return k - loaded
+
+        yield from stream_patterns(recipe, basis, dwell_s, stream, position, lab_start_s,
+                                   loader, resume)
+        return
     for k in range(start, n_patterns):
         if k >= loaded + chunk:
             loaded = k

@@ -100,6 +100,19 @@ KIND_SECTIONS["single_pixel"]["single_pixel"] = {
     "center_y_um": Field("float", 12500.0),
     "dwell_s": Field("float", None, 0.0, 3600.0, help="wait after each pattern, seconds"),
     "dwell_tc": Field("float", None, 0.0, 1000.0, help="wait in lock-in time constants"),
+    "readout": Field("str", "reads", choices=("reads", "stream"),
+                     help="reads: one lock-in reading per pattern after the dwell; stream: "
+                          "the lock-in's buffer records through the pattern sequence and each "
+                          "pattern's bucket is fitted with the filter's memory taken out, so "
+                          "patterns can be shown at 1-2 time constants"),
+    "stream_rate_Hz": Field("float", 512.0, 0.0625, 1e6,
+                            help="stream: buffer rate (the fastest the lock-in offers up to "
+                                 "this)"),
+    "block_patterns": Field("int", 256, 1, 100000,
+                            help="stream: patterns per buffer recording (must fit the buffer)"),
+    "settle_tc": Field("float", 25.0, 0.0, 1000.0,
+                       help="stream: lock-in settling on a block's first pattern, time "
+                            "constants"),
 }
 
 KIND_SECTIONS["calibration"]["calibration"] = {

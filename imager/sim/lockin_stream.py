@@ -14,12 +14,15 @@ correlated over the time constant as on the instrument: each sample interval
 ``dt`` feeds the noise cascade a constant input of rms ``density /
 sqrt(2 dt)`` per quadrature (the mean of one-sided white noise over ``dt``),
 giving an output rms ``density * sqrt(ENBW)`` once ``dt`` is well below the
-time constant, as single readings have. Draws come from the current point's
-Philox stream (:meth:`SimulatedLockIn.begin_point`), so a line started with
+time constant, as single readings have. The MIR power noise (``power_rel_rms``,
+the rms of the power averaged over the time constant, which single readings draw
+independently) multiplies the signal at the input the same way, so a filtered
+sample carries that rms too, correlated over the time constant (the twin's
+implicit assumption for single readings: the QCL's fluctuation is fast against
+it). Draws come from the current point's Philox stream
+(:meth:`SimulatedLockIn.begin_point`), so a line started with
 ``begin_point(line)`` gets the same noise on every run. The slow gain drift
-applies; the MIR power noise of single readings (``power_rel_rms``) does not
-(simplification: it would be correlated over the QCL's own time scales, which
-the twin does not model).
+applies too.
 """
 
 from __future__ import annotations
@@ -128,8 +131,11 @@ class StreamingMixin:
         x, y = z.real, z.imag
         if self.noise is not None:
             dt = max(t_s - stream.t_last_s, 1e-9)
-            g0, g1 = self._noise_rng().standard_normal(2).tolist()
+            g0, g1, g2 = self._noise_rng().standard_normal(3).tolist()
             w = complex(g0, g1) * (self.noise_density_V_per_rtHz() / math.sqrt(2.0 * dt))
+            if self._locked():  # MIR power noise: multiplies the signal, filtered likewise
+                u = self._signal(t_s) * self._rot
+                w += u * (g2 * self.noise.power_rel_rms / math.sqrt(2.0 * dt * self.enbw_Hz()))
             noise = stream.noise_state
             saved, self._state = self._state, noise
             self._step(w, dt)  # the same cascade, on the noise alone

@@ -197,7 +197,9 @@ class FileWriter:
         history.append({"at": utc_now_iso(), "previous_status": _text(entry.attrs["exit_status"]),
                         "previous_error": _text(entry.attrs.get("error_message", ""))})
         _set_attrs(entry, {"resumed": json.dumps(history), "exit_status": "running",
-                           "error_message": "", "end_time": ""})
+                           "error_message": "", "end_time": "",
+                           # a stored reconstruction of fewer points is no longer the plot
+                           "default": "data"})
         done = points.fields("done")[()].astype(bool)
         self.points_written = int(done.sum())
         missing = np.flatnonzero(~done)
@@ -224,9 +226,34 @@ class FileWriter:
         self.file.flush()
         self.points_written += 1
 
-    def fly_resume_state(self) -> Any:
-        """Fly scans only (:class:`~imager.storage.writer.ScanWriter`); none here."""
-        return ()
+    def write_block(self, block: Any) -> None:
+        """Write a :class:`~imager.plans.blocks.StreamBlock` (a fly-scan line, a run of
+        single-pixel patterns): its samples to ``/entry/stream``, its row to
+        ``/entry/lines``, its points' records and values; flushed once, when all of it
+        is written."""
+        t_wall = time.time()
+        self.append_rows("stream", block.samples, flush=False)
+        self.append_rows("lines", np.array([block.line_record(t_wall)], LOGS["lines"].dtype),
+                         flush=False)
+        self.write_records([(p.index, (*p.head, p.x_um, p.y_um, p.X_V, p.Y_V, 0, p.t_lab_s,
+                                       t_wall, 1), p.at, p.X_V) for p in block.points])
+
+    def block_resume_state(self, block_points: int) -> list:
+        """For a scan written in blocks of ``block_points`` points (fly lines, pattern
+        runs) being resumed: drop the stream samples and ``/entry/lines`` rows from the
+        block of the first missing point on; the rows of the (up to) two blocks before
+        it, oldest first."""
+        lines = self.file.get(LOGS["lines"].path)
+        if lines is None:
+            return []
+        first = self.first_missing // block_points
+        rows = lines[()]
+        lines.resize((int((rows["line"] < first).sum()),))
+        stream = self.file.get(LOGS["stream"].path)
+        if stream is not None:
+            stream.resize((int((stream.fields("line")[()] < first).sum()),))
+        self.file.flush()
+        return [row for line in (first - 2, first - 1) for row in rows[rows["line"] == line][-1:]]
 
     def signal_so_far(self) -> np.ndarray:
         """The layout's signal as written (NaN where not measured)."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from imager.plans.fly import FLY_LINE
+from imager.plans.blocks import STREAM_BLOCK
 from imager.plans.resume import ResumeFrom
 from imager.storage.base import FileWriter
 from imager.storage.single_pixel import SinglePixelWriter
@@ -78,12 +78,14 @@ class ScanFileSink:
         sink.writer = WRITERS[kind][0].reopen(path)
         return sink
 
-    def resume_from(self) -> ResumeFrom:
-        """Where the reopened file left off: what the plan needs to continue it."""
+    def resume_from(self, block_points: int | None = None) -> ResumeFrom:
+        """Where the reopened file left off: what the plan needs to continue it.
+        ``block_points``: the scan is written in blocks of that many points (fly lines,
+        runs of patterns); it resumes at the block of its first missing point."""
         w = self.writer
+        blocks = w.block_resume_state(block_points) if block_points else []
         return ResumeFrom(w.first_missing, w.points_written, w.lab_start_s,
-                          w.settings_to_restore, w.recent_done, str(self.path),
-                          w.fly_resume_state())
+                          w.settings_to_restore, w.recent_done, str(self.path), blocks)
 
     def open(self, run: Any) -> None:
         if self.writer is None:
@@ -98,8 +100,8 @@ class ScanFileSink:
             event.t_wall_s, 1), event.at, r.x_V)
 
     def data(self, name: str, payload: Any) -> None:
-        if name == FLY_LINE:
-            self.writer.write_fly_line(payload)
+        if name == STREAM_BLOCK:
+            self.writer.write_block(payload)
 
     def log_event(self, kind: str, message: str, index: int = -1,
                   t_lab_s: float = math.nan) -> None:

@@ -11,7 +11,6 @@ Files are created atomically and never overwritten (:class:`FileWriter`,
 from __future__ import annotations
 
 import datetime as _dt
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,12 +39,9 @@ from imager.storage.header import (  # noqa: F401 - FORMAT_VERSION, write_header
 from reconstruction.schema import (  # noqa: F401 - POINT_DTYPE re-exported
     CALIBRATION,
     DATA,
-    LINE_DTYPE,
-    LINES,
     POINT_DTYPE,
     RASTER,
     SCAN,
-    STREAM,
     TRUTH,
     X_EDGES,
 )
@@ -145,43 +141,6 @@ class ScanWriter(FileWriter):
                                    float(y_um[0]), float(y_um[-1]), y_um.size, order)
 
         return cls._reopened(path, sizes, attach)
-
-    def write_fly_line(self, line: Any) -> None:
-        """Write a fly-scan line (:class:`imager.plans.fly.FlyLine`): its samples to
-        ``/entry/stream``, its row to ``/entry/lines``, its pixels' records and values;
-        flushed once, when all of it is written."""
-        self.append_rows("stream", line.samples, flush=False)
-        self.append_rows("lines", np.array([(
-            line.iy, line.direction, line.samples["x_um"][0] if len(line.samples) else np.nan,
-            line.samples["x_um"][-1] if len(line.samples) else np.nan, line.y_um,
-            line.t_move_s, len(line.samples), time.time())], LINE_DTYPE), flush=False)
-        nx, iy, t_wall = self.grid.nx, line.iy, time.time()
-        order_k = line.ix if line.direction > 0 else nx - 1 - line.ix
-        x_set, y_set = self.grid.x_um, self.grid.y_um[iy]
-        self.write_records([
-            (iy * nx + int(k), (iy * nx + int(k), int(ix), iy, float(x_set[ix]), float(y_set),
-                                float(x), line.y_um, float(X), float(Y), 0, float(t), t_wall, 1),
-             (iy, int(ix)), float(X))
-            for k, ix, x, X, Y, t in zip(order_k, line.ix, line.x_um, line.X_V, line.Y_V,
-                                         line.t_lab_s, strict=True)])
-
-    def fly_resume_state(self) -> Any:
-        """For a fly scan being resumed: drop the stream samples and line rows of the lines
-        to measure again (from the first incomplete one); the rows of the (up to) two lines
-        before it, oldest first."""
-        lines = self.file.get(LINES)
-        if lines is None:
-            return ()
-        first = self.first_missing // self.grid.nx
-        rows = lines[()]
-        keep = rows["line"] < first
-        lines.resize((int(keep.sum()),))
-        stream = self.file.get(STREAM)
-        if stream is not None:
-            stream.resize((int((stream.fields("line")[()] < first).sum()),))
-        self.file.flush()
-        return [row for line in (first - 2, first - 1)
-                for row in rows[rows["line"] == line][-1:]]
 
     def image_so_far(self) -> np.ndarray:
         """The ``X_V`` grid as written (NaN where not measured)."""

@@ -73,7 +73,8 @@ def reconstruct(
         residual norm, seconds.
     **options
         ``wavelet``, ``levels`` and ``shifts`` for ``method="wavelet"``;
-        ``relax`` for ``tv``/``wavelet``; ``solver`` for ``cvxpy-tv``.
+        ``relax`` for ``tv``/``wavelet``; ``discretization``, ``min_iter`` for
+        ``tv``; ``solver`` for ``cvxpy-tv``.
 
     Returns
     -------

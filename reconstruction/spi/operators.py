@@ -36,12 +36,18 @@ class LinearOperator:
     orthonormal_rows : bool
         ``A A^T = I`` (all single-pixel measurement operators): the solvers
         then project onto ``||A x - y|| <= eps`` in closed form.
+    full_transform : bool
+        ``A = S T`` with ``T`` an orthonormal ``N x N`` transform given by
+        `transform` / `inverse_transform` and ``S`` keeping the entries
+        `index` (Hadamard and random operators): the solvers then work on the
+        ``N`` coefficients in place, two transforms and no temporaries per step.
     """
 
     shape_in: tuple[int, ...] = ()
     shape_out: tuple[int, ...] = ()
     norm: float = 1.0
     orthonormal_rows: bool = False
+    full_transform: bool = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -79,6 +85,13 @@ def dottest(op: LinearOperator, rng: np.random.Generator | int | None = 0) -> fl
     return abs(lhs - rhs) / max(scale, np.finfo(float).tiny)
 
 
+def _flat_out(out: np.ndarray, n: int) -> np.ndarray:
+    """The flat view of an ``(n, n)`` output array (it must be C-contiguous to be one)."""
+    if out.shape != (n, n) or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous array of shape {(n, n)}")
+    return out.reshape(-1)
+
+
 def _square(x: np.ndarray, n: int) -> np.ndarray:
     x = np.asarray(x)
     if x.shape != (n, n):
@@ -100,6 +113,7 @@ class HadamardOperator(LinearOperator):
     """
 
     orthonormal_rows = True
+    full_transform = True
 
     def __init__(self, n: int, index: np.ndarray) -> None:
         self.n = int(n)
@@ -108,13 +122,28 @@ class HadamardOperator(LinearOperator):
         self.shape_out = (self.index.size,)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = _square(x, self.n)
-        return fwht(x.reshape(-1))[self.index]
+        return self.transform(x)[self.index]
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
         c = np.zeros(self.n * self.n, dtype=np.result_type(y, np.float64))
         c[self.index] = y
-        return fwht(c).reshape(self.n, self.n)
+        return self.inverse_transform(c)
+
+    def transform(
+        self, x: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
+    ) -> np.ndarray:
+        """All ``n * n`` coefficients ``T x`` (flat; `out`, `work`: as for `fwht`)."""
+        x = _square(x, self.n)
+        return fwht(x.reshape(-1), out=out, work=work)
+
+    def inverse_transform(
+        self, c: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The image ``T^T c`` of flat coefficients `c` (`out`: an ``(n, n)`` array)."""
+        if out is None:
+            return fwht(c, work=work).reshape(self.n, self.n)
+        fwht(c, out=_flat_out(out, self.n), work=work)
+        return out
 
 
 class RandomOperator(LinearOperator):
@@ -138,6 +167,7 @@ class RandomOperator(LinearOperator):
     """
 
     orthonormal_rows = True
+    full_transform = True
 
     def __init__(self, n: int, index: np.ndarray, perm: np.ndarray, signs: np.ndarray) -> None:
         self.n = int(n)
@@ -148,16 +178,42 @@ class RandomOperator(LinearOperator):
         self.shape_out = (self.index.size,)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = _square(x, self.n)
-        return fwht(x.reshape(-1)[self.perm] * self.signs)[self.index]
+        return self.transform(x)[self.index]
 
     def adjoint(self, y: np.ndarray) -> np.ndarray:
         c = np.zeros(self.n * self.n, dtype=np.result_type(y, np.float64))
         c[self.index] = y
-        z = fwht(c) * self.signs
-        out = np.empty_like(z)
-        out[self.perm] = z
-        return out.reshape(self.n, self.n)
+        return self.inverse_transform(c)
+
+    def transform(
+        self, x: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
+    ) -> np.ndarray:
+        """All ``n * n`` coefficients ``H_N D P x`` (flat; `out`, `work`: as for `fwht`)."""
+        x = _square(x, self.n)
+        if out is None:
+            out = np.empty(self.n * self.n, dtype=np.result_type(x, np.float64))
+        elif out.shape != (self.n * self.n,) or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous array of shape {(self.n * self.n,)}")
+        if x.dtype != out.dtype:
+            x = x.astype(out.dtype)
+        np.take(x.reshape(-1), self.perm, out=out)
+        out *= self.signs
+        return fwht(out, out=out, work=work)
+
+    def inverse_transform(
+        self, c: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The image ``P^T D H_N c`` of flat coefficients `c` (`out`: an ``(n, n)`` array).
+
+        `work` (size ``n * n``) receives the transform before the permutation.
+        """
+        if out is None:
+            out = np.empty((self.n, self.n), dtype=np.result_type(c, np.float64))
+        flat = _flat_out(out, self.n)
+        z = fwht(c, out=work, work=flat)
+        z *= self.signs
+        flat[self.perm] = z
+        return out
 
 
 class FourierOperator(LinearOperator):

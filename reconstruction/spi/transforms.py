@@ -69,11 +69,36 @@ def _blocks(bits: int) -> list[int]:
         return []
     count = -(-bits // _MAX_BLOCK_BITS)
     base, extra = divmod(bits, count)
-    return [base + 1 if i < extra else base for i in range(count)]
+    # the smaller blocks first (measured: 2^14 [3, 3, 4, 4] ~15 % faster than [4, 4, 3, 3])
+    return [base + 1 if i >= count - extra else base for i in range(count)]
+
+
+def _plan(bits: int, in_place: bool) -> list[int]:
+    """Block sizes (bits) of the passes; an even count when the input is the output.
+
+    With ``k`` passes alternating between the output and one work buffer, the
+    first pass writes into the output when ``k`` is odd: that must not be the
+    input itself, so one block is split in two.
+    """
+    blocks = _blocks(bits)
+    if in_place and len(blocks) % 2 == 1:
+        widest = max(range(len(blocks)), key=blocks.__getitem__)
+        b = blocks[widest]
+        if b >= 2:
+            blocks[widest : widest + 1] = [b - b // 2, b // 2]
+        else:
+            blocks.append(0)  # a 1-point "transform": a copy into the work buffer
+    return blocks
+
+
+def _shares(a: np.ndarray, b: np.ndarray) -> bool:
+    return a is b or np.may_share_memory(a, b)
 
 
 @one_blas_thread
-def fwht(x: np.ndarray) -> np.ndarray:
+def fwht(
+    x: np.ndarray, out: np.ndarray | None = None, work: np.ndarray | None = None
+) -> np.ndarray:
     """Orthonormal fast Walsh-Hadamard transform along the last axis (natural order).
 
     The transform is symmetric and orthonormal, hence its own inverse and
@@ -83,36 +108,83 @@ def fwht(x: np.ndarray) -> np.ndarray:
     ----------
     x : ndarray, shape (..., N)
         Real input; ``N`` a power of two.
+    out : ndarray, optional
+        C-contiguous array of the result's shape and dtype to write into (may be
+        `x` itself: an in-place transform). Default: a new array.
+    work : ndarray, optional
+        C-contiguous scratch array of the same size and dtype (its contents are
+        overwritten); default: allocated when needed. Solvers that transform
+        every iteration pass both, so nothing is allocated.
 
     Returns
     -------
     ndarray, shape (..., N)
-        ``x @ H_N / sqrt(N)``, a new array of the same floating dtype
+        ``x @ H_N / sqrt(N)`` (`out` when given), of the same floating dtype
         (float64 for integer input).
+
+    Notes
+    -----
+    Each pass applies one Hadamard block of order ``f <= 16`` along its own
+    axis of the reshaped array as a matrix product written straight into the
+    destination (``np.matmul(..., out=)``), alternating between `out` and
+    `work`: no temporaries, no copy of the input.
     """
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind != "f":
         x = x.astype(float)
     shape = x.shape
-    n = shape[-1]
+    n = shape[-1] if shape else 1
     if not is_power_of_two(n):
         raise ValueError(f"transform length must be a power of two, got {n}")
-    batch = x.size // n if n else 0
-    out = np.array(x, copy=True, order="C").reshape(batch, n)
-    lead = batch
-    dtype = out.dtype.name
-    for bits in _blocks(n.bit_length() - 1):
-        f = 1 << bits
-        rest = out.size // (lead * f)
+    if out is None:
+        out = np.empty(shape, dtype=x.dtype)
+    elif out.shape != shape or out.dtype != x.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous {x.dtype} array of shape {shape}")
+    batch = x.size // n
+    if batch == 0:
+        return out
+    schedule = _schedule(n, batch, _shares(x, out))
+    if not schedule:  # N == 1: the identity
+        if not _shares(x, out):
+            out[...] = x
+        return out
+    if len(schedule) > 1 and (
+        work is None or work.size != x.size or work.dtype != x.dtype or _shares(work, x)
+        or _shares(work, out) or not work.flags.c_contiguous
+    ):
+        work = np.empty(shape, dtype=x.dtype)
+    dtype = x.dtype.name
+    src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    for f, kind, view, to_out in schedule:
+        dst = out if to_out else work
         h = sylvester(f, dtype)
-        if rest == 1:
-            out = out.reshape(lead, f) @ h
-        elif lead == 1:
-            out = h @ out.reshape(f, rest)
+        if kind == 0:
+            np.matmul(src.reshape(view), h, out=dst.reshape(view))
         else:
-            out = np.matmul(h, out.reshape(lead, f, rest))
+            np.matmul(h, src.reshape(view), out=dst.reshape(view))
+        src = dst
+    return out
+
+
+@lru_cache(maxsize=256)
+def _schedule(n: int, batch: int, in_place: bool) -> tuple[tuple[int, int, tuple, bool], ...]:
+    """The passes of `fwht`: ``(f, kind, view, to_out)`` with ``kind`` 0 for
+    ``X (lead, f) @ H_f`` and 1 for ``H_f @ X (..., f, rest)``; the last pass
+    writes into the output."""
+    blocks = _plan(n.bit_length() - 1, in_place)
+    passes = []
+    lead = batch
+    for i, bits in enumerate(blocks):
+        f = 1 << bits
+        rest = n * batch // (lead * f)
+        if rest == 1:
+            passes.append((f, 0, (lead, f), (len(blocks) - i) % 2 == 1))
+        elif lead == 1:
+            passes.append((f, 1, (f, rest), (len(blocks) - i) % 2 == 1))
+        else:
+            passes.append((f, 1, (lead, f, rest), (len(blocks) - i) % 2 == 1))
         lead *= f
-    return out.reshape(shape)
+    return tuple(passes)
 
 
 def sequency(n: int) -> np.ndarray:

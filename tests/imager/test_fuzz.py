@@ -518,7 +518,7 @@ def _check_scan_file(path: Path, out_dir: Path, capsys) -> None:
             assert_one_line(str(exc), f"{path}: ")
     out = out_dir / f"out{next(_outputs)}"
     for argv in (["info", str(path)], ["info", "--json", str(path)],
-                 ["reconstruct", str(path), "-o", str(out)]):
+                 ["reconstruct", str(path), "-o", str(out), "--no-store"]):
         capsys.readouterr()
         status = main(argv)
         err = capsys.readouterr().err
@@ -973,7 +973,7 @@ def test_hdf5_hang_on_zeroed_heap(scan_files, work_dir):
         commands = [["info", str(path)]]
         if name == "spi.h5":
             commands += [["info", "--json", str(path)],
-                         ["reconstruct", str(path), "-o", str(folder / "out")],
+                         ["reconstruct", str(path), "-o", str(folder / "out"), "--no-store"],
                          ["resume", str(path), "--no-progress"]]
         for argv in commands:
             # `info` of the single-pixel file with the default probe timeout, the others

@@ -16,7 +16,9 @@ dual residuals (Goldstein, Li & Yuan, arXiv:1305.0546, 2015):
 Both vanish exactly at a saddle point. The stopping rule is
 ``||r_P|| <= tol ||K^T p+||`` and ``||r_D|| <= tol ||K x+||``: the optimality
 conditions ``0 in dG(x) + K^T p`` and ``K x in dF*(p)`` hold to a relative
-accuracy ``tol``.
+accuracy ``tol``, checked every ``check_every`` iterations and not before
+``min_iter`` (`AdaptiveSteps`, shared with the fused TV iteration of
+`reconstruction.spi.solvers.tv_kernel`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from ...threads import one_blas_thread
 
-__all__ = ["PrimalDual", "SolverInfo"]
+__all__ = ["AdaptiveSteps", "PrimalDual", "SolverInfo"]
 
 _TINY = 1e-300
 
@@ -53,6 +55,53 @@ class SolverInfo:
     primal_residual: float = float("nan")
     dual_residual: float = float("nan")
     history: list[tuple[int, float, float]] = field(default_factory=list)
+
+
+class AdaptiveSteps:
+    """Step sizes ``tau, sigma`` balanced from the residuals, and the stopping rule.
+
+    Parameters
+    ----------
+    norm : float
+        Upper bound of ``||K||``: ``tau sigma = (0.99 / norm)**2``.
+    scale : float
+        Typical primal amplitude: the first ``tau / sigma = scale**2``.
+    tol : float
+        Relative tolerance of both residuals.
+    adaptive : bool
+        Balance ``tau / sigma`` (Goldstein, Li & Yuan): when one residual
+        exceeds ``1.5`` times the other, move the ratio by ``1 / (1 - alpha)``,
+        ``alpha`` starting at 0.5 and shrinking by 0.95 each time.
+    min_iter : int
+        No convergence is declared before this iteration.
+    """
+
+    def __init__(
+        self, norm: float, scale: float, tol: float, adaptive: bool = True, min_iter: int = 0
+    ) -> None:
+        theta = 0.99 / float(norm)
+        scale = scale if scale > 0 else 1.0
+        self.tau, self.sigma = theta * scale, theta / scale
+        self.tol, self.adaptive, self.min_iter = float(tol), adaptive, int(min_iter)
+        self._alpha, self._eta, self._delta = 0.5, 0.95, 1.5
+
+    def update(self, info: SolverInfo, it: int, rp: float, rd: float) -> bool:
+        """Record the relative residuals of iteration `it`; True when converged,
+        else adapt the steps."""
+        info.history.append((it, float(rp), float(rd)))
+        info.primal_residual, info.dual_residual = float(rp), float(rd)
+        if rp <= self.tol and rd <= self.tol and it >= self.min_iter:
+            info.converged = True
+            return True
+        if self.adaptive:
+            a = self._alpha
+            if rp > self._delta * rd:
+                self.tau, self.sigma = self.tau / (1 - a), self.sigma * (1 - a)
+                self._alpha *= self._eta
+            elif rd > self._delta * rp:
+                self.tau, self.sigma = self.tau * (1 - a), self.sigma / (1 - a)
+                self._alpha *= self._eta
+        return False
 
 
 class PrimalDual:
@@ -80,6 +129,8 @@ class PrimalDual:
         Over-relaxation ``rho`` in ``(0, 2)``: ``x <- x + rho (x+ - x)``, same
         for ``p`` (Condat, J. Optim. Theory Appl. 158, 2013); 1 is plain
         Chambolle-Pock.
+    min_iter : int
+        No convergence is declared before this iteration.
     """
 
     def __init__(
@@ -94,8 +145,10 @@ class PrimalDual:
         check_every: int = 5,
         adaptive: bool = True,
         relax: float = 1.0,
+        min_iter: int = 0,
     ) -> None:
         self.K, self.KT, self.norm = K, KT, float(norm)
+        self.min_iter = int(min_iter)
         self.prox_g, self.prox_fstar = prox_g, prox_fstar
         self.tol, self.maxiter = float(tol), int(maxiter)
         self.check_every = max(1, int(check_every))
@@ -126,15 +179,13 @@ class PrimalDual:
         p = np.zeros_like(kx) if p0 is None else np.array(p0, dtype=float, copy=True)
         if scale is None:
             scale = float(np.sqrt(np.mean(x * x)))
-        scale = scale if scale > 0 else 1.0
-        theta = 0.99 / self.norm
-        tau, sigma = theta * scale, theta / scale
-        alpha, eta, delta = 0.5, 0.95, 1.5
+        steps = AdaptiveSteps(self.norm, scale, self.tol, self.adaptive, self.min_iter)
         ktp = self.KT(p)
         info = self.info = SolverInfo()
         rho = self.relax
         it = 0
         for it in range(1, self.maxiter + 1):
+            tau, sigma = steps.tau, steps.sigma
             v = ktp * (-tau)
             v += x
             x_new = self.prox_g(v, tau)
@@ -150,19 +201,9 @@ class PrimalDual:
                 rd = np.linalg.norm((p - p_new) / sigma - (kx - kx_new))
                 rp /= max(float(np.linalg.norm(ktp_new)), _TINY)
                 rd /= max(float(np.linalg.norm(kx_new)), _TINY)
-                info.history.append((it, float(rp), float(rd)))
-                info.primal_residual, info.dual_residual = float(rp), float(rd)
-                if rp <= self.tol and rd <= self.tol:
-                    info.converged = True
+                if steps.update(info, it, float(rp), float(rd)):
                     x, p = x_new, p_new
                     break
-                if self.adaptive:
-                    if rp > delta * rd:
-                        tau, sigma = tau / (1 - alpha), sigma * (1 - alpha)
-                        alpha *= eta
-                    elif rd > delta * rp:
-                        tau, sigma = tau * (1 - alpha), sigma / (1 - alpha)
-                        alpha *= eta
             if rho == 1.0:
                 x, kx, p, ktp = x_new, kx_new, p_new, ktp_new
             else:

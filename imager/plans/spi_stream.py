@@ -1,0 +1,90 @@
+"""Single-pixel patterns read through the lock-in's buffer (``[single_pixel] readout =
+"stream"``): the filter's memory of the previous pattern is fitted out.
+
+Patterns are shown in blocks of ``block_patterns``. Each block starts on its first
+pattern with the lock-in settled (``settle_tc`` time constants), then the buffer
+records while the patterns follow each other every dwell; the bucket value of every
+pattern is the least-squares fit of the piecewise-constant input through the known
+n-pole filter (:func:`reconstruction.pattern_stream.pattern_values`). A block is
+written whole (samples, its ``/entry/lines`` row, the patterns' readings). A resumed
+scan restarts at the block of its first missing pattern, at the lab time the block
+began, so it equals an uninterrupted scan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imager.plans.blocks import STREAM_BLOCK, BlockPoint, StreamBlock, pick_rate, stream_rows
+from imager.plans.resume import Plan, ResumeFrom
+from imager.plans.steps import (
+    BeginPoint,
+    Call,
+    CatchUp,
+    Checkpoint,
+    Dwell,
+    Emit,
+    Get,
+    Now,
+    StartStream,
+    StopStream,
+)
+
+
+def stream_setup(recipe: Any, dwell_s: float) -> Plan:
+    """Check the lock-in can record a block; replies ``(rate_Hz, tau_s, n_poles)``."""
+    spi = recipe.sections["single_pixel"]
+    rate = pick_rate(recipe, "[single_pixel] stream_rate_Hz", spi["stream_rate_Hz"],
+                     (yield Get("lockin", "stream_rates_Hz")))
+    capacity = yield Get("lockin", "stream_capacity")
+    samples = spi["block_patterns"] * dwell_s * rate * 1.25  # 25 %: pattern switching
+    if samples > capacity:
+        raise recipe.error(f"[single_pixel] block_patterns: {spi['block_patterns']} patterns of "
+                           f"{dwell_s:g} s at {rate:g} Hz need ~{samples:.0f} samples, more than "
+                           f"the lock-in's buffer of {capacity}; use block_patterns <= "
+                           f"{int(capacity / (dwell_s * rate * 1.25))}")
+    tau_s = yield Get("lockin", "time_constant_s")
+    n_poles = int((yield Get("lockin", "filter_slope_dB_per_oct"))) // 6
+    return rate, tau_s, n_poles
+
+
+def stream_patterns(recipe: Any, basis: Any, dwell_s: float, stream: tuple, position: tuple,
+                    lab_start_s: float, loader: Any, resume: ResumeFrom | None) -> Plan:
+    """Every block of patterns from the first one to measure (``loader(k)`` gives the
+    steps that make pattern ``k`` showable and its index in the projector's memory)."""
+    from reconstruction.pattern_stream import pattern_values
+
+    rate, tau_s, n_poles = stream
+    spi = recipe.sections["single_pixel"]
+    block, n_patterns = spi["block_patterns"], basis.n_patterns
+    first_block = (resume.first_missing // block) if resume is not None else 0
+    if resume is not None and resume.previous_blocks:  # the block began when the last ended
+        yield CatchUp(lab_start_s + float(resume.previous_blocks[-1]["t_end_s"]))
+    for b in range(first_block, -(-n_patterns // block)):
+        ks = range(b * block, min((b + 1) * block, n_patterns))
+        switch_s = []
+        for j, k in enumerate(ks):
+            slot = yield from loader(k)
+            yield BeginPoint(k)
+            switch_s.append((yield Now()))
+            yield Call("projector", "show", (slot,))
+            if j == 0:
+                yield Dwell(spi["settle_tc"] * tau_s)
+                yield StartStream(rate)
+            yield Dwell(dwell_s)
+        data = yield StopStream()
+        t_end = yield Now()
+        x_values = pattern_values(data.t_s, data.x_V, np.array(switch_s), tau_s, n_poles)
+        y_values = pattern_values(data.t_s, data.y_V, np.array(switch_s), tau_s, n_poles)
+        ends = np.append(switch_s[1:], t_end)
+        mid = (np.array(switch_s) + ends) / 2 - lab_start_s
+        row = (b, 0, position[0], position[0], position[1], switch_s[0] - lab_start_s,
+               len(data.t_s), t_end - lab_start_s)
+        points = [BlockPoint(k, (k,), position[0], position[1], float(x_values[j]),
+                             float(y_values[j]), float(mid[j]), (k,)) for j, k in enumerate(ks)]
+        samples = stream_rows(b, data.t_s, data.x_V, data.y_V, position[0], position[1],
+                              lab_start_s)
+        yield Emit(STREAM_BLOCK, StreamBlock(b, samples, row, points), points=len(points))
+        yield Checkpoint()
