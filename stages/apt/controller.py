@@ -147,10 +147,18 @@ class AptController:
         return AptStage(name, self, stage, bay=bay, **kwargs)
 
     def send(self, frame_bytes: bytes) -> int:
-        """Write raw bytes on the library's event loop; return the mark number after it."""
+        """Write raw bytes on the library's event loop; return the number of the last
+        message logged before they were queued.
+
+        A reply that answers nothing but a request of ours (hardware info, position
+        counter, trigger settings) and is numbered after it is the answer. Not a
+        :meth:`mark`: this thread may lose the CPU after queueing while the reply
+        arrives, and a mark taken then would come after it.
+        """
         self.ensure_open()
+        seq = self.log.seq
         self.device._loop.call_soon_threadsafe(self.device._write, frame_bytes)
-        return self.mark()
+        return seq
 
     def ensure_open(self) -> None:
         """Raise :class:`StageError` if the controller has been closed."""

@@ -170,8 +170,10 @@ class AptStage(FlyMotion):
         self._settled_counts, self._stopped = None, False
         overlapped = self._pending is not None
         start = self._latest().status.position_counts
+        sent_after = self.controller.log.seq
         send()
-        self._pending = Pending(kind, target_counts, start, self.controller.mark(), overlapped)
+        self._pending = Pending(kind, target_counts, start, self.controller.mark(), overlapped,
+                                sent_after)
 
     # ------------------------------------------------------------- interface
     def move_to(self, position_um: float) -> None:
@@ -233,10 +235,8 @@ class AptStage(FlyMotion):
             return self._axis_status(got.status.position_counts, got.status.status_bits,
                                      got.t_s)
         ctl, log, dest = self.controller, self.controller.log, self._dev.bays[self.bay]
-        for req in (P.MsgId.MOT_REQ_POSCOUNTER, P.MsgId.MOT_REQ_STATUSBITS):
-            self._dev._loop.call_soon_threadsafe(
-                self._dev._write, P.encode(P.short(req, dest, P.HOST, 1)))
-        seq = ctl.mark()
+        seq = min(ctl.send(P.encode(P.short(req, dest, P.HOST, 1)))
+                  for req in (P.MsgId.MOT_REQ_POSCOUNTER, P.MsgId.MOT_REQ_STATUSBITS))
 
         def both() -> tuple[Received, Received] | None:
             got = {e.kind: e for e in log.replies(self.bay, seq)}
@@ -304,7 +304,14 @@ class AptStage(FlyMotion):
         self.wait_settled(timeout_s)
 
     def _evaluate(self, p: Pending) -> bool | None:
-        statuses, events = self.controller.log.since(self.bay, p.mark)
+        log = self.controller.log
+        statuses, events = log.since(self.bay, p.mark)
+        if p.kind == "home" and p.sent_after >= 0:
+            # MOVE_HOMED answers nothing but a homing command: one decoded before the mark
+            # (a fast homing while this thread waited for the CPU) is this command's too
+            early = [e for e in log.since(self.bay, p.sent_after)[1]
+                     if e.kind == "homed" and e.seq <= p.mark]
+            events = early + events
         return evaluate(self.name, p, statuses, events, self._tol_counts, self._cpu)
 
     # ---------------------------------------------------------------- extras

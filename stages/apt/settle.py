@@ -49,6 +49,11 @@ class Pending:
         Message number of the mark scheduled after the command's write.
     overlapped : bool
         Issued before the previous command was confirmed finished.
+    sent_after : int
+        Message number just before the command was queued (-1: unknown). A
+        ``MOVE_HOMED`` numbered between this and ``mark`` still answers a
+        homing command: the calling thread was descheduled between queueing
+        the command and its mark while the whole homing ran.
     """
 
     kind: str
@@ -56,6 +61,7 @@ class Pending:
     start_counts: int
     mark: int
     overlapped: bool
+    sent_after: int = -1
 
 
 def describe(st: MotorStatus, counts_per_um: float) -> str:

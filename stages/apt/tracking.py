@@ -159,6 +159,12 @@ class MessageLog:
             return self._marks.pop(token) if ok else None
 
     # --------------------------------------------------------------- queries
+    @property
+    def seq(self) -> int:
+        """Number of the last message logged."""
+        with self.cond:
+            return self._seq
+
     def since(self, bay: int, seq: int) -> tuple[list[Received], list[Received]]:
         """``(status updates, end-of-move events)`` of ``bay`` after ``seq`` (lock held)."""
         return ([e for e in self._statuses[bay] if e.seq > seq],

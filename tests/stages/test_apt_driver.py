@@ -298,6 +298,30 @@ def test_garbled_replies_are_skipped_by_the_library(rig):
         250.0, abs=0.05)
 
 
+def test_homing_done_before_the_command_mark_still_counts(rig, monkeypatch):
+    """The caller's thread may lose the CPU between queueing a command and its mark
+    (a loaded machine): a fast homing is then over, MOVE_HOMED included, before the
+    mark. Simulated by holding the mark back until MOVE_HOMED has arrived."""
+    emu = rig.emulator(start_um=100.0)
+    x = rig.stage(emu)
+    ctl, mark = x.controller, x.controller.mark
+
+    def homed_then_status():
+        with ctl.log.cond:
+            statuses, events = ctl.log.since(x.bay, 0)
+            homed = [e.seq for e in events if e.kind == "homed"]
+            return bool(homed) and any(s.seq > homed[0] for s in statuses)
+
+    def late_mark(timeout_s=2.0):
+        wait_for(homed_then_status, "MOVE_HOMED and a status update decoded")
+        return mark(timeout_s)
+
+    monkeypatch.setattr(ctl, "mark", late_mark)
+    x.home(timeout_s=PATIENCE_S)
+    assert x.read_status(fresh=True, timeout_s=PATIENCE_S).homed
+    assert x.position_um() == 0.0
+
+
 # --------------------------------------------------------------------- two axes
 def test_two_axes_on_two_single_channel_controllers(rig):
     ex, ey = rig.emulator(start_um=100.0), rig.emulator("TDC001", "Z825B", start_um=200.0)
