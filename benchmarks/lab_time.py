@@ -173,8 +173,9 @@ class Runner:
 
     def _lab(self, recipe: Recipe, power_noise: bool):
         lab = simulated_lab_for(recipe)
-        if not power_noise:  # ablation: no MIR power fluctuation per reading
+        if not power_noise:  # ablation: no MIR power fluctuation
             lab.lockin.noise = replace(lab.lockin.noise, power_rel_rms=0.0)
+            lab.lockin.gain_fluctuation = None
         return lab
 
     def raster(self, dwell: float, power_noise: bool = True) -> list[Row]:

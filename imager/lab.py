@@ -52,7 +52,10 @@ class Capabilities:
     ``power_meter`` watches the MIR power (:mod:`imager.engine.power`),
     ``projector`` structures the pump (single-pixel), ``temperature``,
     ``photometer`` and ``decay_recorder`` serve calibration sweeps, ``sim`` is a
-    simulated lab's :class:`SimHooks` (hardware labs: None).
+    simulated lab's :class:`SimHooks` (hardware labs: None). ``reference`` reads a
+    MIR reference detector on a pick-off of the beam through its own lock-in
+    (``read_xy``; ``start_stream``/``stop_stream``/``read_stream`` to buffer alongside
+    the signal lock-in): the engine reads it with every signal reading.
     """
 
     power_meter: PowerMeter | None = None
@@ -60,6 +63,7 @@ class Capabilities:
     temperature: Any = None
     photometer: Any = None
     decay_recorder: Any = None
+    reference: Any = None
     sim: SimHooks | None = None
 
 

@@ -72,7 +72,7 @@ def _number(settings: dict, device: str, key: str) -> float | None:
 
 
 _SOLVERS = {"pinv": "pseudo-inverse", "tikhonov": "Tikhonov", "tv": "TV", "wavelet": "wavelet-l1",
-            "cvxpy-tv": "TV (cvxpy)"}
+            "cvxpy-tv": "TV (cvxpy)", "pnp-nlm": "TV + PnP non-local means"}
 
 
 def image_title(file_name: str, scan, rec) -> str:

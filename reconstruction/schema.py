@@ -49,6 +49,7 @@ EVENTS = "/entry/events"
 SETTINGS_CHANGES = "/entry/settings_changes"
 STREAM = "/entry/stream"
 LINES = "/entry/lines"
+REFERENCE = "/entry/reference"
 CALIBRATION = "/entry/calibration"
 RESPONSIVITY = "/entry/calibration/responsivity"
 
@@ -81,6 +82,11 @@ LINE_DTYPE = np.dtype([("line", "<i8"), ("direction", "<i1"), ("x_from_um", "<f8
 its samples, the lab time its move started) or a run of single-pixel patterns (direction
 0, the lab time its first pattern appeared); its samples in the stream and when it ended
 (lab times relative to the scan's start)."""
+
+REFERENCE_DTYPE = np.dtype([("index", "<i8"), ("X_V", "<f8"), ("Y_V", "<f8"),
+                            ("status", "<u4"), ("t_lab_s", "<f8")])
+"""The MIR reference channel's reading taken with point ``index`` (``/entry/reference``;
+a resumed scan may append a point again: the last row of an index counts)."""
 
 EMPTY_POINT = np.array([(-1, -1, -1, *[np.nan] * 6, 0, np.nan, np.nan, 0)], POINT_DTYPE)[0]
 EMPTY_SPI_POINT = np.array([(-1, *[np.nan] * 4, 0, np.nan, np.nan, 0)], SPI_POINT_DTYPE)[0]
@@ -169,7 +175,9 @@ _SAMPLE = (GroupSpec(SAMPLE, "NXsample", optional=True),
 LOGS = {"events": DatasetSpec(EVENTS, EVENT_DTYPE, log=True),
         "settings_changes": DatasetSpec(SETTINGS_CHANGES, SETTING_DTYPE, log=True),
         "stream": DatasetSpec(STREAM, STREAM_DTYPE, log=True),
-        "lines": DatasetSpec(LINES, LINE_DTYPE, log=True)}
+        "lines": DatasetSpec(LINES, LINE_DTYPE, log=True),
+        "reference": DatasetSpec(REFERENCE, REFERENCE_DTYPE, log=True, attrs=_units(
+            "V", "MIR reference channel, lock-in X and Y per point"))}
 
 RASTER = Layout("raster", (
     *_SAMPLE,

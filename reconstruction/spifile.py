@@ -22,6 +22,7 @@ from .hdf5_read import (
     _settings,
 )
 from .metrics import compare
+from .reference import normalise_by_reference, read_reference
 from .scanfile import read_scan_file
 from .schema import (
     BASIS,
@@ -37,7 +38,7 @@ from .schema import (
 )
 from .spi import basis_from_spec, estimate_noise, reconstruct
 
-METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv")
+METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv", "pnp-nlm")
 
 
 @dataclass
@@ -54,6 +55,9 @@ class SinglePixelScan(SinglePixelScanDisplay):
         Noise-free lock-in X per lit pixel, (n, n) (simulated scans).
     x_um, y_um : ndarray
         Pixel centres on the film.
+    reference_V : ndarray or None
+        The MIR reference channel's X per pattern (NaN where none), or None if the
+        scan had no reference channel.
     """
 
     raw_V: np.ndarray
@@ -70,6 +74,7 @@ class SinglePixelScan(SinglePixelScanDisplay):
     lab: dict[str, Any] = field(default_factory=dict)
     scan_attrs: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
+    reference_V: np.ndarray | None = None
 
     @property
     def basis(self):
@@ -163,7 +168,8 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
         settings=_settings(entry, path),
         recipe_toml=_read_text(recipe) if isinstance(recipe, h5py.Dataset) else "",
         path=path, lab=_optional_group(f, LAB, path) or {},
-        scan_attrs=_attrs(groups[SCAN]), calibration=_optional_group(f, CALIBRATION, path))
+        scan_attrs=_attrs(groups[SCAN]), calibration=_optional_group(f, CALIBRATION, path),
+        reference_V=read_reference(f, raw.size))
 
 
 @dataclass
@@ -187,19 +193,23 @@ class SinglePixelImage(SinglePixelImageDisplay):
 
 def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
                              ratio: float | None = None,
-                             noise_sigma: float | None = None) -> SinglePixelImage:
+                             noise_sigma: float | None = None,
+                             reference: bool = True) -> SinglePixelImage:
     """Reconstruct the image from the measured complementary pairs.
 
     Parameters
     ----------
     scan : SinglePixelScan
-    method : {"pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv"}
+    method : {"pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv", "pnp-nlm"}
     ratio : float, optional
         Use only the first ``ratio * n^2`` measurements (in acquisition order),
         to see what a shorter acquisition would have given. Default: all
         measured pairs.
     noise_sigma : float, optional
         Noise of one reading; default estimated from the pair sums.
+    reference : bool
+        Divide each reading by the MIR reference channel's (normalised to its
+        mean; :mod:`reconstruction.reference`) when the scan has one. Default on.
 
     Returns
     -------
@@ -220,12 +230,16 @@ def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
     basis = basis_from_spec({**scan.basis_spec, "ratio": pairs / full.size**2})
     if basis.m != pairs:  # ratio rounding: keep the measured prefix exactly
         raise ValueError(f"cannot form a {pairs}-measurement basis from {scan.basis_spec}")
-    raw = scan.raw_V[: 2 * pairs]
+    raw = scan.raw_V
+    if reference and scan.reference_V is not None:
+        raw = normalise_by_reference(raw, scan.reference_V)
+    raw = raw[: 2 * pairs]
     y = basis.combine(raw)
     kwargs: dict[str, Any] = {"noise_sigma": noise_sigma}
-    if method in ("tv", "wavelet", "cvxpy-tv") and noise_sigma is None:
+    if method in ("tv", "wavelet", "cvxpy-tv", "pnp-nlm") and noise_sigma is None:
         kwargs = {"raw": raw}
     image, info = reconstruct(y, basis, method=method, return_info=True, **kwargs)
+    info["reference_normalised"] = int(bool(reference and scan.reference_V is not None))
     sigma = info.get("sigma")
     if sigma is None:  # pinv: no noise model; the level is still worth recording
         sigma = noise_sigma

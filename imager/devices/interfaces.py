@@ -47,11 +47,13 @@ class LockInReading:
 @dataclass(frozen=True)
 class StreamData:
     """Samples from a lock-in's buffer: times ``t_s`` (seconds since the stream started:
-    ``k / rate`` for a rate-driven buffer) and outputs ``x_V``, ``y_V``."""
+    ``k / rate`` for a rate-driven buffer) and outputs ``x_V``, ``y_V``; ``ref_x_V``: the
+    MIR reference channel's X recorded alongside (None: no reference channel)."""
 
     t_s: np.ndarray
     x_V: np.ndarray
     y_V: np.ndarray
+    ref_x_V: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -79,7 +79,8 @@ class RunStart:
 
 @dataclass(slots=True)
 class PointEvent:
-    """One reading: where it goes in the file (``at``, ``head``), what was read, when."""
+    """One reading: where it goes in the file (``at``, ``head``), what was read, when;
+    ``reference``: the MIR reference channel's reading taken with it (None: no channel)."""
 
     index: int
     at: tuple | None
@@ -90,6 +91,7 @@ class PointEvent:
     t_lab_s: float
     t_wall_s: float
     points_done: int
+    reference: LockInReading | None = None
 
 
 @dataclass

@@ -205,10 +205,12 @@ def _read(ctx: ScanContext, step: s.Read) -> Any:
                              ctx.monitor)
     else:
         reading = lab.lockin.read_xy()
+    reference = ctx.caps.reference.read_xy() if ctx.caps.reference is not None else None
     x_um, y_um = step.position_um or lab.stage.position_um()
     ctx.points_done += 1
     event = PointEvent(step.index, step.at, step.head, reading, x_um, y_um,
-                       lab.clock.now_s() - ctx.lab_start_s, time.time(), ctx.points_done)
+                       lab.clock.now_s() - ctx.lab_start_s, time.time(), ctx.points_done,
+                       reference)
     for method in ctx._fanout["point"]:
         method(event)
     return reading
@@ -254,15 +256,24 @@ def _now(ctx: ScanContext, step: s.Now) -> float:
 def _start_stream(ctx: ScanContext, step: s.StartStream) -> None:
     ctx.stream_start_s = ctx.lab.clock.now_s()
     ctx.lab.lockin.start_stream(step.rate_Hz)
+    if ctx.caps.reference is not None:
+        ctx.caps.reference.start_stream(step.rate_Hz)
 
 
 def _stop_stream(ctx: ScanContext, step: s.StopStream) -> StreamData:
     """The samples, their times moved onto the lab clock (the stream's start + t)."""
-    lockin = ctx.lab.lockin
+    lockin, reference = ctx.lab.lockin, ctx.caps.reference
     lockin.stop_stream()
     data = lockin.read_stream()
+    ref_x_V = None
+    if reference is not None:
+        reference.stop_stream()
+        ref_x_V = np.asarray(reference.read_stream().x_V, float)
+        if len(ref_x_V) != len(data.x_V):
+            raise RuntimeError(f"reference channel recorded {len(ref_x_V)} samples, the "
+                               f"signal lock-in {len(data.x_V)}: their buffers must run alike")
     return StreamData(np.asarray(data.t_s, float) + ctx.stream_start_s,
-                      np.asarray(data.x_V, float), np.asarray(data.y_V, float))
+                      np.asarray(data.x_V, float), np.asarray(data.y_V, float), ref_x_V)
 
 
 def _track(ctx: ScanContext, step: s.Track) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

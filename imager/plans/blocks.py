@@ -21,8 +21,9 @@ STREAM_BLOCK = "stream_block"
 @dataclass(frozen=True)
 class BlockPoint:
     """One point measured from a block: its plan index, the kind's leading record fields
-    (``head``), position, X and Y, lab time (s since the scan's start) and where its
-    value goes in the signal array (``at``)."""
+    (``head``), position, X and Y, lab time (s since the scan's start), where its
+    value goes in the signal array (``at``) and the MIR reference channel's X fitted
+    the same way (NaN: no reference channel)."""
 
     index: int
     head: tuple
@@ -32,6 +33,7 @@ class BlockPoint:
     Y_V: float
     t_lab_s: float
     at: tuple
+    ref_X_V: float = float("nan")
 
 
 @dataclass(frozen=True)

@@ -78,12 +78,15 @@ def stream_patterns(recipe: Any, basis: Any, dwell_s: float, stream: tuple, posi
         t_end = yield Now()
         x_values = pattern_values(data.t_s, data.x_V, np.array(switch_s), tau_s, n_poles)
         y_values = pattern_values(data.t_s, data.y_V, np.array(switch_s), tau_s, n_poles)
+        ref_values = (np.full(len(ks), np.nan) if data.ref_x_V is None else
+                      pattern_values(data.t_s, data.ref_x_V, np.array(switch_s), tau_s, n_poles))
         ends = np.append(switch_s[1:], t_end)
         mid = (np.array(switch_s) + ends) / 2 - lab_start_s
         row = (b, 0, position[0], position[0], position[1], switch_s[0] - lab_start_s,
                len(data.t_s), t_end - lab_start_s)
         points = [BlockPoint(k, (k,), position[0], position[1], float(x_values[j]),
-                             float(y_values[j]), float(mid[j]), (k,)) for j, k in enumerate(ks)]
+                             float(y_values[j]), float(mid[j]), (k,), float(ref_values[j]))
+                  for j, k in enumerate(ks)]
         samples = stream_rows(b, data.t_s, data.x_V, data.y_V, position[0], position[1],
                               lab_start_s)
         yield Emit(STREAM_BLOCK, StreamBlock(b, samples, row, points), points=len(points))

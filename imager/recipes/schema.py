@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imager.instruments.srs import SLOPES_DB_PER_OCT, SR830, SR860
+from imager.twin.detection import AMPLIFIER_GAINS_V_PER_A
+from imager.twin.limits import PATTERNED_LIMIT_MW, SPOT_LIMIT_MW
 
 #: every full scale some supported lock-in offers (the device refuses one off its own ladder)
 _SENSITIVITY_RANGE_V = (min(SR830.ladder_V + SR860.ladder_V), max(SR830.ladder_V + SR860.ladder_V))
@@ -134,6 +136,17 @@ KIND_SECTIONS["calibration"]["calibration"] = {
     "decay_samples": Field("int", 400, 16, 100000, help="samples per decay trace"),
 }
 
+# the pump's range depends on how it reaches the film (imager.twin.limits): a focused
+# spot (raster, calibration) or the DMD's flat-top field (single-pixel)
+for _kind, _limit, _why in (
+        ("raster", SPOT_LIMIT_MW, "focused 1 um spot: the film's 20 MW/cm^2"),
+        ("calibration", SPOT_LIMIT_MW, "focused 1 um spot: the film's 20 MW/cm^2"),
+        ("single_pixel", PATTERNED_LIMIT_MW, "DMD field: the DMD's 2 W/cm^2 on its array")):
+    KIND_SECTIONS[_kind]["pump"] = {
+        "power_mW": Field("float", 0.5, 0.01, round(_limit, 1),
+                          help=f"980 nm pump power (limit: {_why}; imager.twin.limits)"),
+    }
+
 COMMON_SECTIONS.update({
     "lockin": {
         "time_constant_s": Field("float", 0.03, 1e-5, 3e4, help="output filter time constant"),
@@ -147,9 +160,6 @@ COMMON_SECTIONS.update({
     "source": {
         "wavelength_um": Field("float", 7.4, 6.8, 8.6, help="QCL wavelength"),
         "power_mW": Field("float", 50.0, 0.0, 500.0, help="MIR power (capped by the lab)"),
-    },
-    "pump": {
-        "power_mW": Field("float", 0.5, 0.01, 500.0, help="980 nm pump power"),
     },
     "faults": {  # bounds of the engine's fault handling (imager.engine.faults)
         "max_read_retries": Field("int", 3, 0, 100,
@@ -180,5 +190,12 @@ COMMON_SECTIONS.update({
         "channel": Field("str", "660", choices=("660", "ratio"),
                          help="photodiode channel: 660 nm band-pass or 525/545 ratio"),
         "temperature_K": Field("float", 298.0, 77.0, 500.0, help="sample stage temperature"),
+        "reference_channel": Field("bool", False,
+                                   help="MIR reference detector on a beam pick-off, on a "
+                                        "second lock-in; readings are normalised by it"),
+        "detector_gain_V_per_A": Field("float", 5e8, choices=AMPLIFIER_GAINS_V_PER_A,
+                                       help="photodiode amplifier gain (1-2-5 ladder, 1e3-1e12 "
+                                            "V/A); higher: less noise, less bandwidth, "
+                                            "saturates sooner at the 10 V output swing"),
     },
 })

@@ -41,6 +41,8 @@ def simulated_lab_for(recipe: Recipe | None = None):
         noise=sim["noise"],
         channel=sim["channel"],
         temperature_K=sim["temperature_K"],
+        reference_channel=sim["reference_channel"],
+        detector_gain_V_per_A=sim["detector_gain_V_per_A"],
     )
     try:
         return SimulatedLab(config)

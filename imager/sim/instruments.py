@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 
 from imager.devices.interfaces import Settings
+from imager.twin.limits import PUMP_MAX_MW, check_pump_mW
 
 
 class _HookedDevice:
@@ -184,17 +185,19 @@ class SimulatedSource(_HookedDevice):
 
 
 class SimulatedPump(_HookedDevice):
-    """980 nm pump laser (focused to the readout spot).
+    """980 nm pump laser: a focused readout spot, or a DMD-patterned field.
 
     Parameters
     ----------
     power_mW : float
-        Output power, 0..``max_power_mW`` (the design covers 10 uW to 500 mW).
+        Output power, 0..``max_power_mW``.
     max_power_mW : float
-        Power cap.
+        Power cap of the laser itself; default the larger of the per-mode limits of
+        :mod:`imager.twin.limits` (the DMD-patterned field's). The mode's own limit
+        (:meth:`check_mode`) is tighter for the focused spot.
     """
 
-    def __init__(self, power_mW: float = 0.5, max_power_mW: float = 500.0) -> None:
+    def __init__(self, power_mW: float = 0.5, max_power_mW: float = PUMP_MAX_MW) -> None:
         super().__init__()
         if not (math.isfinite(max_power_mW) and max_power_mW > 0):
             raise ValueError(f"pump.max_power_mW must be > 0, got {max_power_mW!r}")
@@ -211,6 +214,14 @@ class SimulatedPump(_HookedDevice):
         value = _check_range("pump", "power_mW", value, 0.0, self.max_power_mW, "mW")
         self._changing()
         self._power_mW = value
+
+    def check_mode(self, mode: str, *, pump_fwhm_um: float = 1.0, fov_um: float = 400.0) -> None:
+        """Raise ValueError (one line) if the power now exceeds ``mode``'s limit.
+
+        ``mode`` is ``"spot"`` (focused) or ``"patterned"`` (DMD field); see
+        :func:`imager.twin.limits.check_pump_mW`.
+        """
+        check_pump_mW(mode, self._power_mW, pump_fwhm_um=pump_fwhm_um, fov_um=fov_um)
 
     def settings(self) -> Settings:
         """Every setting worth recording in a scan file."""

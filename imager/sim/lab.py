@@ -29,14 +29,22 @@ from imager.sim.instruments import SimulatedChopper, SimulatedPump, SimulatedSou
 from imager.sim.lockin import LOCKIN_INPUT_NOISE_V_PER_RTHZ, NoiseModel, SimulatedLockIn
 from imager.sim.optics import MirOptics
 from imager.sim.power_meter import SimulatedPowerMeter
+from imager.sim.power_noise import FluctuationModel, PowerFluctuation
 from imager.sim.probes import (
     SimulatedBandPhotometer,
     SimulatedDecayRecorder,
     SimulatedTemperatureController,
 )
-from imager.sim.projector import SimulatedProjector, pixel_response_map_V
+from imager.sim.projector import (
+    SimulatedProjector,
+    flat_top_film,
+    lit_pixel_pump_mW,
+    pixel_response_map_V,
+)
+from imager.sim.reference import SimulatedReferenceChannel
 from imager.sim.twin_film import RateEquationFilm
 from imager.twin import Film, FilmParameters
+from imager.twin.detection import Detector, check_gain
 from stages.interface import Clock
 from stages.simulated import SimulatedStage, StageDynamics
 from stages.xy import XYStage
@@ -94,6 +102,13 @@ class SimConfig:
     temperature_K : float
         Initial sample-stage (lattice) temperature, 298 K (the paper's room
         temperature).
+    reference_channel : bool
+        A MIR reference detector on a pick-off of the beam, on a second lock-in
+        (:mod:`imager.sim.reference`); off by default, as in the paper.
+    detector_gain_V_per_A : float
+        Transimpedance gain of the default film's photodiode amplifier, one of
+        :data:`imager.twin.detection.AMPLIFIER_GAINS_V_PER_A` (5e8: the default raster
+        stays far from saturation); its noise, bandwidth and saturation follow it.
     """
 
     seed: int = 0
@@ -114,6 +129,8 @@ class SimConfig:
         default_factory=lambda: NoiseModel(input_noise_V_per_rtHz=LOCKIN_INPUT_NOISE_V_PER_RTHZ))
     channel: str = "660"
     temperature_K: float = 298.0
+    reference_channel: bool = False
+    detector_gain_V_per_A: float = 5e8
 
 
 def _build_chart(cfg: SimConfig) -> Chart:
@@ -180,8 +197,9 @@ class SimulatedLab:
             beam_centre_um=cfg.mir_beam_center_um,
         )
         self.film = cfg.film if cfg.film is not None else RateEquationFilm(
-            Film(FilmParameters(pump_fwhm_um=cfg.pump_fwhm_um)), channel=cfg.channel,
-            temperature_K=cfg.temperature_K)
+            Film(FilmParameters(pump_fwhm_um=cfg.pump_fwhm_um)),
+            detector=Detector(transimpedance_V_per_A=check_gain(cfg.detector_gain_V_per_A)),
+            channel=cfg.channel, temperature_K=cfg.temperature_K)
         xc, yc = cfg.chart_center_um
         travel = (float(cfg.stage_travel_um[0]), float(cfg.stage_travel_um[1]))
         if stages is None:
@@ -196,6 +214,17 @@ class SimulatedLab:
         self.power_meter = SimulatedPowerMeter(self.source)
         self._detector_rot = cmath.exp(1j * math.radians(cfg.detector_phase_deg))
         detector_noise = getattr(self.film, "detector_noise_V_per_rtHz", None)
+        nm = cfg.noise_model
+        #: The MIR source's relative power fluctuation, a function of lab time
+        #: (:mod:`imager.sim.power_noise`) that every lock-in reading the beam shares.
+        self.mir_fluctuation = PowerFluctuation(
+            FluctuationModel(nm.power_rel_rms, nm.power_correlation_s), int(cfg.seed), stream=0)
+        #: The pump's relative power fluctuation; the signal follows it with the film's
+        #: local exponent (:meth:`pump_exponent`).
+        self.pump_fluctuation = PowerFluctuation(
+            FluctuationModel(nm.pump_rel_rms, nm.pump_correlation_s), int(cfg.seed), stream=1)
+        self._exponent_key: tuple | None = None
+        self._exponent = 0.0
         self.lockin = SimulatedLockIn(
             self.clock,
             self.signal_phasor,
@@ -204,7 +233,11 @@ class SimulatedLab:
             seed=int(cfg.seed),
             noise=cfg.noise_model if cfg.noise else None,
             detector_noise=self._detector_noise_V_per_rtHz if callable(detector_noise) else None,
+            gain_fluctuation=self.gain_fluctuation,
         )
+        self.reference = (SimulatedReferenceChannel(self, seed=(int(cfg.seed) + 1) % 2**64,
+                                                    noise=bool(cfg.noise))
+                          if cfg.reference_channel else None)
         self.temperature = SimulatedTemperatureController(
             self.clock, cfg.temperature_K, on_set=self._set_film_temperature)
         self._set_film_temperature(cfg.temperature_K)
@@ -216,6 +249,8 @@ class SimulatedLab:
         self.projector = SimulatedProjector(self.clock)
         if isinstance(self.stage_x, SimulatedStage):  # K-Cube TRIG OUT -> lock-in TRIG IN
             self.stage_x.trigger_outputs.append(lambda t_s: self.lockin.trigger())
+            if self.reference is not None:  # the same pulse into both lock-ins
+                self.stage_x.trigger_outputs.append(lambda t_s: self.reference.trigger())
         self.faults = FaultInjector(self)
         self._bucket_key: tuple | None = None
         self._bucket_map: np.ndarray | None = None
@@ -261,20 +296,63 @@ class SimulatedLab:
         return dv * self._detector_rot * self._film_transfer()
 
     def _film_transfer(self, patterned: bool = False) -> complex:
-        """The film's response at the chopper frequency, complex (1: instantaneous).
+        """Film and photodiode amplifier at the chopper frequency, complex (1: instantaneous).
 
         The film response's ``modulation_transfer`` (see :mod:`imager.sim.film`) at
-        the focused pump, or with ``patterned`` at the spot-equivalent pump of a lit
-        DMD pixel (``P A_spot / fov^2``, as :func:`pixel_response_map_V`).
+        the focused pump, or with ``patterned`` the flat-top film of a lit DMD pixel
+        at its spot-equivalent pump (:func:`~imager.sim.projector.flat_top_film`), times
+        the amplifier's first-order low-pass (its phase relative to the film's
+        reference frequency, where the lock-in is phased) and its saturation: 0 when the DC
+        photocurrent (the spot's, or all lit pixels') drives the output beyond its
+        swing (:class:`imager.twin.detection.Detector`).
         """
-        transfer = getattr(self.film, "modulation_transfer", None)
-        if transfer is None:
-            return 1.0 + 0j
-        pump_mW = self.pump.power_mW
+        film, pump_mW, f_Hz = self.film, self.pump.power_mW, self.chopper.frequency_Hz
+        wavelength_um = self.source.wavelength_um
         if patterned:
-            fwhm = self.config.pump_fwhm_um
-            pump_mW *= math.pi * fwhm * fwhm / (4.0 * math.log(2.0)) / self.projector.fov_um**2
-        return transfer(self.chopper.frequency_Hz, pump_mW, self.source.wavelength_um)
+            film = flat_top_film(film)
+            pump_mW = lit_pixel_pump_mW(pump_mW, self.projector.fov_um, self.config.pump_fwhm_um)
+        transfer = getattr(film, "modulation_transfer", None)
+        h = 1.0 + 0j if transfer is None else transfer(f_Hz, pump_mW, wavelength_um)
+        detector = getattr(film, "detector", None)
+        if detector is None or not hasattr(film, "response"):
+            return h
+        currents = film.response(pump_mW, wavelength_um).photocurrents_A
+        dc_A = currents["660"] if film.channel == "660" else max(currents["525"], currents["545"])
+        if patterned:
+            n = self.projector.shape[0]
+            pattern = self.projector.current_pattern()
+            lit = float(pattern.sum()) if pattern is not None else 0.5 * n * n
+            dc_A *= lit * (self.projector.fov_um / max(n, 1)) ** 2 / film.film.spot_area_um2
+        amplifier = detector.transfer_phased(f_Hz, getattr(film, "reference_frequency_Hz", None))
+        return h * amplifier * detector.output_factor(dc_A)
+
+    def gain_fluctuation(self, t_s: float, tau_s: float, n_poles: int) -> float:
+        """Relative signal fluctuation a lock-in (``tau_s``, ``n_poles``) holds at ``t_s``:
+        the MIR power's plus the pump power's times :meth:`pump_exponent`."""
+        g = self.mir_fluctuation.filtered(t_s, tau_s, n_poles)
+        if self.pump_fluctuation.model.rel_rms > 0.0:
+            g += self.pump_exponent() * self.pump_fluctuation.filtered(t_s, tau_s, n_poles)
+        return g
+
+    def pump_exponent(self) -> float:
+        """``d ln(signal) / d ln(pump power)`` now (focused spot, or the flat-top film of
+        a lit DMD pixel at its spot-equivalent pump, as :meth:`_film_transfer`)."""
+        patterned = self.projector.current_pattern() is not None
+        pump_mW, wavelength_um = self.pump.power_mW, self.source.wavelength_um
+        key = (patterned, pump_mW, wavelength_um, self.temperature.temperature_K)
+        if key != self._exponent_key:
+            film = self.film
+            if patterned:
+                film = flat_top_film(film)
+                pump_mW = lit_pixel_pump_mW(pump_mW, self.projector.fov_um,
+                                            self.config.pump_fwhm_um)
+            h, intensity = 0.01, 1e-9  # small MIR intensity: the signal is linear in it
+            up = film.dV_V(intensity, pump_mW * (1.0 + h), wavelength_um)
+            down = film.dV_V(intensity, pump_mW * (1.0 - h), wavelength_um)
+            self._exponent = (math.log(up / down) / math.log((1.0 + h) / (1.0 - h))
+                              if up > 0.0 and down > 0.0 else 0.0)
+            self._exponent_key = key
+        return self._exponent
 
     def pixel_response_map_V(self) -> np.ndarray:
         """Signal of each DMD pixel when lit (patterned mode), ``(n, n)`` volts, cached.
@@ -304,23 +382,27 @@ class SimulatedLab:
         """Photodiode-chain noise density now (focused spot, or the lit DMD field).
 
         Patterned mode, 660 nm channel: the shot noise of the photocurrent of all
-        lit pixels (each ``a^2 / A_spot`` spots at the equivalent pump, see
-        :func:`imager.sim.projector.pixel_response_map_V`) plus the chain's
-        Johnson and amplifier noise. Other channels keep the spot density.
+        lit pixels (each ``a^2 / A_spot`` spots of the flat-top film at the
+        equivalent pump, see :func:`imager.sim.projector.pixel_response_map_V`) plus
+        the chain's Johnson and amplifier noise. Other channels keep the spot
+        density. Both pass the amplifier's low-pass at the chopper frequency.
         """
         film = self.film
         wavelength_um = self.source.wavelength_um
+        detector = getattr(film, "detector", None)
+        roll_off = 1.0 if detector is None else abs(detector.transfer(self.chopper.frequency_Hz))
         pattern = self.projector.current_pattern()
         if pattern is None or getattr(film, "channel", None) != "660":
-            return film.detector_noise_V_per_rtHz(self.pump.power_mW, wavelength_um)
+            return film.detector_noise_V_per_rtHz(self.pump.power_mW, wavelength_um) * roll_off
         n = self.projector.shape[0]
         a = self.projector.fov_um / n
-        spot_area_um2 = math.pi * self.config.pump_fwhm_um**2 / (4.0 * math.log(2.0))
-        ratio = a * a / spot_area_um2
-        response = film.response(self.pump.power_mW / (n * n) / ratio, wavelength_um)
+        ratio = a * a / film.film.spot_area_um2
+        p_equiv_mW = lit_pixel_pump_mW(self.pump.power_mW, self.projector.fov_um,
+                                       self.config.pump_fwhm_um)
+        response = flat_top_film(film).response(p_equiv_mW, wavelength_um)
         current_A = response.photocurrents_A["660"] * float(pattern.sum()) * ratio
-        detector = film.detector
-        return detector.transimpedance_V_per_A * detector.current_noise_A_per_rtHz(current_A)
+        return (detector.transimpedance_V_per_A * detector.current_noise_A_per_rtHz(current_A)
+                * roll_off)
 
     def expected_image(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
         """Noise-free, fully settled lock-in X on a grid, shape ``(ny, nx)``, volts.
@@ -382,14 +464,14 @@ class SimulatedLab:
     def begin_point(self, index: int) -> None:
         """Start scan point ``index`` (seeds that point's lock-in and probe noise)."""
         self.lockin.begin_point(index)
-        for probe in (self.photometer, self.decay_recorder):
+        for probe in (self.photometer, self.decay_recorder, self.reference):
             if probe is not None:
                 probe.begin_point(index)
 
     def end_point(self) -> None:
         """Leave the current point (later readings use the out-of-point noise stream)."""
         self.lockin.end_point()
-        for probe in (self.photometer, self.decay_recorder):
+        for probe in (self.photometer, self.decay_recorder, self.reference):
             if probe is not None:
                 probe.end_point()
 
@@ -401,6 +483,7 @@ class SimulatedLab:
             temperature=getattr(self, "temperature", None),
             photometer=getattr(self, "photometer", None),
             decay_recorder=getattr(self, "decay_recorder", None),
+            reference=self.reference,
             sim=SimHooks(begin_point=self.begin_point, expected_image=self.expected_image,
                          expected_pattern_image=self.expected_pattern_image,
                          advance_to=getattr(self.clock, "advance_to", None),  # a real clock: none
@@ -417,6 +500,7 @@ class SimulatedLab:
             "pump": self.pump,
             "temperature": self.temperature,
             "power_meter": self.power_meter,
+            **({"reference": self.reference} if self.reference is not None else {}),
         }
 
     def settings(self) -> Settings:
@@ -441,6 +525,7 @@ class SimulatedLab:
             "noise": bool(cfg.noise),
             "detector_phase_deg": cfg.detector_phase_deg,
             "channel": cfg.channel if cfg.film is None else "custom film",
+            "reference_channel": bool(cfg.reference_channel),
         }
         film_settings = getattr(self.film, "settings", None)
         if callable(film_settings):

@@ -51,9 +51,23 @@ class NoiseModel:
         :data:`LOCKIN_INPUT_NOISE_V_PER_RTHZ` instead, because its film response
         supplies the photodiode's own noise (shot, Johnson, amplifier).
     power_rel_rms : float
-        Relative rms of the MIR power, averaged over the lock-in time constant,
-        applied multiplicatively per reading. Chosen: 1 %, inside the paper's
-        "QCL power noise < 3 %".
+        Relative rms of the MIR power fluctuation, applied multiplicatively.
+        Chosen: 1 %, inside the paper's "QCL power noise < 3 %". A lock-in on its
+        own draws it independently per reading; in the simulated lab it is one
+        correlated process of lab time (:mod:`imager.sim.power_noise`, correlation
+        time ``power_correlation_s``) shared by the signal and reference lock-ins.
+    power_correlation_s : float
+        Correlation time of that fluctuation in the simulated lab, s. Chosen: 1 s
+        (a QCL's output power wanders with its TEC regulation and mode competition
+        on second scales; the paper gives no spectrum, only the < 3 % bound).
+    pump_rel_rms : float
+        Relative rms of the 980 nm pump power fluctuation (simulated lab only).
+        Chosen: 0.3 % (a current-stabilised laser-diode pump; pump-module data
+        sheets quote 0.1-1 % power stability). The signal follows it with the
+        film's local exponent ``d ln dV / d ln P`` (~0.6 for the focused spot at
+        0.5 mW, ~1.9 for a DMD-patterned field at 500 mW: the twin's rate equations).
+    pump_correlation_s : float
+        Its correlation time, s. Chosen: 1 s (the driver's thermal regulation).
     drift_rel_rms : float
         Slow multiplicative drift ``1 + a * sin(2 pi t / period + phi)`` with rms
         ``a / sqrt(2)`` equal to this; ``phi`` comes from the seed, ``t`` is lab time.
@@ -72,6 +86,9 @@ class NoiseModel:
 
     input_noise_V_per_rtHz: float = 1.0e-6
     power_rel_rms: float = 0.01
+    power_correlation_s: float = 1.0
+    pump_rel_rms: float = 0.003
+    pump_correlation_s: float = 1.0
     drift_rel_rms: float = 0.0374
     drift_period_s: float = 5.0 * 3600.0
 
@@ -110,6 +127,11 @@ class SimulatedLockIn(StreamingMixin):
         ``detector_noise() -> V/sqrt(Hz)``: noise density of the detector feeding
         the input (it may change with the pump power), added in quadrature to
         ``noise.input_noise_V_per_rtHz``. Ignored when ``noise`` is None.
+    gain_fluctuation : callable, optional
+        ``gain_fluctuation(t_s, tau_s, n_poles) -> float``: the relative input power
+        fluctuation at lab time ``t_s`` as this filter holds it
+        (:meth:`imager.sim.power_noise.PowerFluctuation.filtered`); replaces the
+        per-reading draw of ``noise.power_rel_rms``. Ignored when ``noise`` is None.
 
     Attributes
     ----------
@@ -139,6 +161,7 @@ class SimulatedLockIn(StreamingMixin):
         reference_phase_deg: float = 0.0,
         max_substeps: int = 6,
         detector_noise: Callable[[], float] | None = None,
+        gain_fluctuation: Callable[[float, float, int], float] | None = None,
     ) -> None:
         if not 0 <= int(seed) < 2**64:
             raise ValueError(f"lockin seed must be in 0 ... 2**64 - 1, got {seed!r}")
@@ -149,6 +172,7 @@ class SimulatedLockIn(StreamingMixin):
         self._seed = int(seed)
         self.noise = noise
         self._detector_noise = detector_noise
+        self.gain_fluctuation = gain_fluctuation
         self._max_substeps = max(1, int(max_substeps))
         self._tau_s = self._check_tau(time_constant_s)
         self._n = self._check_slope(filter_slope_dB_per_oct) // 6
@@ -382,6 +406,13 @@ class SimulatedLockIn(StreamingMixin):
         return 1.0 + nm.drift_rel_rms * math.sqrt(2.0) * math.sin(
             2.0 * math.pi * t_s / nm.drift_period_s + self._drift_phase)
 
+    def _power_fluctuation(self, t_s: float, g: float) -> float:
+        """Relative input power fluctuation in a reading at ``t_s`` (``g``: a standard
+        normal draw, used when no shared process is given)."""
+        if self.gain_fluctuation is not None:
+            return self.gain_fluctuation(t_s, self._tau_s, self._n)
+        return self.noise.power_rel_rms * g
+
     def output_V(self) -> complex:
         """Noise-free filter output ``X + iY`` now (after :meth:`sync`)."""
         self.sync()
@@ -394,9 +425,9 @@ class SimulatedLockIn(StreamingMixin):
         x, y = z.real, z.imag
         status = 0
         if self.noise is not None:
-            nm = self.noise
             g0, g1, g2 = self._noise_rng().standard_normal(3).tolist()
-            gain = self.drift_factor(self._t_sync_s) + nm.power_rel_rms * g2
+            gain = self.drift_factor(self._t_sync_s) + self._power_fluctuation(
+                self._t_sync_s, g2)
             sigma = self.noise_rms_V()
             x = x * gain + sigma * g0
             y = y * gain + sigma * g1

@@ -14,15 +14,14 @@ correlated over the time constant as on the instrument: each sample interval
 ``dt`` feeds the noise cascade a constant input of rms ``density /
 sqrt(2 dt)`` per quadrature (the mean of one-sided white noise over ``dt``),
 giving an output rms ``density * sqrt(ENBW)`` once ``dt`` is well below the
-time constant, as single readings have. The MIR power noise (``power_rel_rms``,
-the rms of the power averaged over the time constant, which single readings draw
-independently) multiplies the signal at the input the same way, so a filtered
-sample carries that rms too, correlated over the time constant (the twin's
-implicit assumption for single readings: the QCL's fluctuation is fast against
-it). Draws come from the current point's Philox stream
-(:meth:`SimulatedLockIn.begin_point`), so a line started with
-``begin_point(line)`` gets the same noise on every run. The slow gain drift
-applies too.
+time constant, as single readings have. The MIR power fluctuation: in the
+simulated lab, the lab's correlated process (:mod:`imager.sim.power_noise`) as
+the filter holds it at the sample's time, as for single readings; a lock-in on
+its own multiplies the signal at the input by white noise of rms
+``power_rel_rms`` over the time constant, filtered likewise. Draws come from
+the current point's Philox stream (:meth:`SimulatedLockIn.begin_point`), so a
+line started with ``begin_point(line)`` gets the same noise on every run. The
+slow gain drift applies too.
 """
 
 from __future__ import annotations
@@ -133,7 +132,8 @@ class StreamingMixin:
             dt = max(t_s - stream.t_last_s, 1e-9)
             g0, g1, g2 = self._noise_rng().standard_normal(3).tolist()
             w = complex(g0, g1) * (self.noise_density_V_per_rtHz() / math.sqrt(2.0 * dt))
-            if self._locked():  # MIR power noise: multiplies the signal, filtered likewise
+            shared = self.gain_fluctuation is not None
+            if self._locked() and not shared:  # MIR power noise: filtered like the signal
                 u = self._signal(t_s) * self._rot
                 w += u * (g2 * self.noise.power_rel_rms / math.sqrt(2.0 * dt * self.enbw_Hz()))
             noise = stream.noise_state
@@ -141,6 +141,8 @@ class StreamingMixin:
             self._step(w, dt)  # the same cascade, on the noise alone
             self._state = saved
             gain = self.drift_factor(t_s)
+            if shared:  # the lab's correlated process, as this filter holds it
+                gain += self.gain_fluctuation(t_s, self._tau_s, self._n)
             x, y = x * gain + noise[-1].real, y * gain + noise[-1].imag
         s = self._sensitivity_V
         stream.t_s.append(t_s)

@@ -235,6 +235,10 @@ class FileWriter:
         self.append_rows("stream", block.samples, flush=False)
         self.append_rows("lines", np.array([block.line_record(t_wall)], LOGS["lines"].dtype),
                          flush=False)
+        refs = [(p.index, p.ref_X_V, np.nan, 0, p.t_lab_s) for p in block.points
+                if np.isfinite(p.ref_X_V)]
+        if refs:
+            self.append_rows("reference", np.array(refs, LOGS["reference"].dtype), flush=False)
         self.write_records([(p.index, (*p.head, p.x_um, p.y_um, p.X_V, p.Y_V, 0, p.t_lab_s,
                                        t_wall, 1), p.at, p.X_V) for p in block.points])
 

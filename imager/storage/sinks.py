@@ -16,11 +16,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from imager.plans.blocks import STREAM_BLOCK
 from imager.plans.resume import ResumeFrom
 from imager.storage.base import FileWriter
 from imager.storage.single_pixel import SinglePixelWriter
 from imager.storage.writer import ScanWriter
+from reconstruction.schema import LOGS
 
 
 def _raster(path: Path, run: Any, calibration: Mapping | None) -> FileWriter:
@@ -94,7 +97,11 @@ class ScanFileSink:
     def point(self, event: Any) -> None:
         if event.at is None:
             return
-        r = event.reading
+        r, ref = event.reading, event.reference
+        if ref is not None:  # on disk with the point's record (one flush)
+            self.writer.append_rows("reference", np.array(
+                [(event.index, ref.x_V, ref.y_V, int(ref.status), event.t_lab_s)],
+                LOGS["reference"].dtype), flush=False)
         self.writer.write_record(event.index, event.head + (
             event.x_um, event.y_um, r.x_V, r.y_V, int(r.status), event.t_lab_s,
             event.t_wall_s, 1), event.at, r.x_V)

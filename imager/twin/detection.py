@@ -15,12 +15,19 @@ Lock-in amplitude (rms of the fundamental) of a square wave of peak-to-peak
 ``dV`` is ``sqrt(2)/pi * dV``. Noise densities at the lock-in input:
 photocurrent shot noise ``sqrt(2 q I)``, the feedback resistor's Johnson noise
 ``sqrt(4 k T / R_f)`` and the amplifier's input current noise, times the gain.
+
+The transimpedance amplifier has a switchable gain (:data:`AMPLIFIER_GAINS_V_PER_A`),
+a first-order bandwidth ``1 / (2 pi R_f C_f)`` that rolls off the chopped signal
+(:meth:`Detector.transfer`), and an output that saturates at
+:attr:`Detector.output_swing_V`: a DC level beyond the swing pins the output to
+the rail and the chopped modulation is lost (:meth:`Detector.output_factor`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from imager.twin.constants import (
     BAND_WAVELENGTH_NM,
@@ -29,11 +36,28 @@ from imager.twin.constants import (
     Q_E_C,
     photon_energy_J,
 )
-from imager.twin.film import Film
+
+if TYPE_CHECKING:  # the film needs scipy; recipes import this module's facts
+    from imager.twin.film import Film
 
 SQUARE_WAVE_FUNDAMENTAL = math.sqrt(2.0) / math.pi
 """rms of the fundamental of a 0/1 square wave (50 % duty): sqrt(2)/pi = 0.450."""
 CHANNELS = ("660", "ratio")
+AMPLIFIER_GAINS_V_PER_A: tuple[float, ...] = tuple(
+    float(f"{m}e{e}") for e in range(3, 12) for m in (1, 2, 5)) + (1e12,)
+"""Selectable transimpedance gains, V/A: the 1-2-5 ladder of a switchable current
+preamplifier, 1e3 to 1e12 V/A (the sensitivity ladder of the Stanford Research
+Systems SR570 current preamplifier, 1 mA/V to 1 pA/V in 1-2-5 steps; SR570
+manual, "Specifications")."""
+
+
+def check_gain(gain_V_per_A: float, field: str = "detector_gain_V_per_A") -> float:
+    """Return the gain if it is on :data:`AMPLIFIER_GAINS_V_PER_A`, else raise ValueError."""
+    value = float(gain_V_per_A)
+    if not any(math.isclose(value, g, rel_tol=1e-9) for g in AMPLIFIER_GAINS_V_PER_A):
+        raise ValueError(f"{field} must be one of 1e3, 2e3, 5e3, ... 5e11, 1e12 V/A "
+                         f"(a 1-2-5 ladder), got {gain_V_per_A!r}")
+    return value
 
 
 def _default_responsivity() -> dict[str, float]:
@@ -56,10 +80,21 @@ class Detector:
     transimpedance_V_per_A : float
         Amplifier gain, 5e8 V/A (chosen: femtowatt-class receiver; keeps the
         lock-in amplitude of a default raster, also at twice the MIR power,
-        inside the lock-in's default 1 mV range).
+        inside the lock-in's default 1 mV range). A lab selects it from
+        :data:`AMPLIFIER_GAINS_V_PER_A`; its Johnson noise, bandwidth and
+        saturation follow the choice.
     amplifier_noise_A_per_rtHz : float
         Input current noise of the amplifier's op-amp, 1 fA/sqrt(Hz) (chosen:
         FET-input op-amp class), added to the feedback resistor's Johnson noise.
+    feedback_capacitance_F : float
+        Capacitance across the feedback resistor, 0.1 pF (chosen: the parasitic
+        capacitance of a high-value chip resistor and its layout, ~0.1-0.3 pF). It
+        sets the bandwidth ``1 / (2 pi R_f C_f)``: 3.2 kHz at 5e8 V/A, 318 Hz at
+        5e9 V/A, 32 Hz at 5e10 V/A, 1.6 Hz at 1e12 V/A.
+    output_swing_V : float
+        Output saturates at +-this, 10 V (into high impedance: the swing of
+        Thorlabs amplified photodetectors, e.g. the PDB440/450 monitor outputs'
+        "+10 V for high impedance loads", and of +-15 V op-amp stages).
     resistor_temperature_K : float
         Temperature of the feedback resistor, 295 K.
     ratio_scale_V : float
@@ -73,13 +108,16 @@ class Detector:
     amplifier_noise_A_per_rtHz: float = 1e-15
     resistor_temperature_K: float = 295.0
     ratio_scale_V: float = 0.01
+    feedback_capacitance_F: float = 0.1e-12
+    output_swing_V: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.collection_efficiency <= 1.0:
             raise ValueError("Detector.collection_efficiency must be within (0, 1]")
         if set(self.responsivity_A_per_W) != set(BANDS):
             raise ValueError(f"Detector.responsivity_A_per_W needs the bands {BANDS}")
-        for name in ("transimpedance_V_per_A", "resistor_temperature_K", "ratio_scale_V"):
+        for name in ("transimpedance_V_per_A", "resistor_temperature_K", "ratio_scale_V",
+                     "feedback_capacitance_F", "output_swing_V"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"Detector.{name} must be > 0")
         if not self.amplifier_noise_A_per_rtHz >= 0:
@@ -100,10 +138,46 @@ class Detector:
         return math.sqrt(2.0 * Q_E_C * abs(current_A) + johnson
                          + self.amplifier_noise_A_per_rtHz**2)
 
+    @property
+    def bandwidth_Hz(self) -> float:
+        """-3 dB bandwidth of the transimpedance stage, ``1 / (2 pi R_f C_f)``, Hz."""
+        return 1.0 / (2.0 * math.pi * self.transimpedance_V_per_A * self.feedback_capacitance_F)
+
+    def transfer(self, f_Hz: float) -> complex:
+        """First-order low-pass of the amplifier at ``f_Hz`` (complex, 1 at DC)."""
+        return 1.0 / (1.0 + 1j * f_Hz / self.bandwidth_Hz)
+
+    def transfer_phased(self, f_Hz: float, ref_Hz: float | None) -> complex:
+        """:meth:`transfer` at ``f_Hz`` with the phase it has at ``ref_Hz`` taken out.
+
+        The lock-in's reference phase is set at ``ref_Hz`` (as the film's slope is
+        expressed there, :mod:`imager.sim.twin_film`): the magnitude is absolute, the
+        phase the extra lag relative to ``ref_Hz``. ``None``: plain :meth:`transfer`.
+        """
+        h = self.transfer(f_Hz)
+        if ref_Hz is None:
+            return h
+        r = self.transfer(ref_Hz)
+        return h * abs(r) / r
+
+    def saturated(self, dc_current_A: float) -> bool:
+        """True if a photocurrent ``dc_current_A`` drives the output beyond its swing."""
+        return abs(dc_current_A) * self.transimpedance_V_per_A > self.output_swing_V
+
+    def output_factor(self, dc_current_A: float) -> float:
+        """Fraction of the chopped signal the output still carries: 1, or 0 when saturated.
+
+        The MIR modulation is a small fraction of the photocurrent, so the DC level
+        decides: beyond the swing the output sits at the rail and the lock-in sees
+        no modulation.
+        """
+        return 0.0 if self.saturated(dc_current_A) else 1.0
+
     def settings(self) -> dict[str, float]:
         """Flat settings for scan files."""
         out = {k: v for k, v in asdict(self).items() if k != "responsivity_A_per_W"}
         out.update({f"responsivity_{b}_A_per_W": v for b, v in self.responsivity_A_per_W.items()})
+        out["bandwidth_Hz"] = self.bandwidth_Hz
         return out
 
 

@@ -9,6 +9,7 @@ and reconstruction are regenerated from it.
 >>> x = reconstruct(y, basis, method="tv")        # doctest: +SKIP
 """
 
+from .adaptive import IndexedHadamardBasis, adaptive_hadamard, next_hadamard_patterns
 from .api import METHODS, reconstruct
 from .bases import Basis, HadamardBasis, RandomBasis, basis_from_spec
 from .fourier import FourierBasis, four_step
@@ -29,11 +30,14 @@ __all__ = [
     "Basis",
     "FourierBasis",
     "HadamardBasis",
+    "IndexedHadamardBasis",
     "RandomBasis",
+    "adaptive_hadamard",
     "basis_from_spec",
     "dottest",
     "estimate_noise",
     "four_step",
+    "next_hadamard_patterns",
     "noise_radius",
     "reconstruct",
     "sigma_from_coefficients",

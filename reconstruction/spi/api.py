@@ -16,7 +16,7 @@ from .solvers.wavelet import WaveletL1
 
 __all__ = ["METHODS", "reconstruct"]
 
-METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv")
+METHODS = ("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv", "pnp-nlm")
 
 
 @one_blas_thread
@@ -49,7 +49,9 @@ def reconstruct(
         ``"tikhonov"`` (gradient-regularised least squares), ``"tv"``
         (total-variation compressed sensing), ``"wavelet"`` (wavelet-l1),
         ``"cvxpy-tv"`` (the TV problem solved by cvxpy: exact reference,
-        small sizes; needs cvxpy).
+        small sizes; needs cvxpy), ``"pnp-nlm"`` (TV, then plug-and-play
+        ADMM with non-local means: keeps repeated structure; ~0.5 s at
+        128^2; needs scikit-image).
     noise_sigma : float, optional
         Standard deviation of the noise on each measurement. Default:
         estimated from `raw` when given (pair sums,
@@ -61,7 +63,8 @@ def reconstruct(
         The raw bucket readings of the complementary pairs `y` came from.
     lam : float, optional
         Penalty weight: solves the penalised problem instead of the
-        noise-constrained one (``tikhonov``, ``tv``, ``wavelet``, ``cvxpy-tv``).
+        noise-constrained one (``tikhonov``, ``tv``, ``wavelet``, ``cvxpy-tv``,
+        ``pnp-nlm``).
     discrepancy : float
         Constraint radius ``eps = discrepancy * noise_sigma * sqrt(m)``.
     tol, maxiter : optional
@@ -74,7 +77,8 @@ def reconstruct(
     **options
         ``wavelet``, ``levels`` and ``shifts`` for ``method="wavelet"``;
         ``relax`` for ``tv``/``wavelet``; ``discretization``, ``min_iter`` for
-        ``tv``; ``solver`` for ``cvxpy-tv``.
+        ``tv``; ``solver`` for ``cvxpy-tv``; ``strength``, ``decay``,
+        ``iterations``, ``patch_size``, ``patch_distance`` for ``pnp-nlm``.
 
     Returns
     -------
@@ -126,6 +130,11 @@ def reconstruct(
         x = solver.solve(y, x0)
     elif method == "wavelet":
         solver = WaveletL1(op, eps=eps, lam=lam, **iterative, **options)
+        x = solver.solve(y, x0)
+    elif method == "pnp-nlm":
+        from .solvers.pnp import PlugAndPlayNLM
+
+        solver = PlugAndPlayNLM(op, eps=eps, lam=lam, tv_options=iterative, **options)
         x = solver.solve(y, x0)
     else:
         from .solvers.cvx import cvxpy_tv

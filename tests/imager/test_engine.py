@@ -85,8 +85,9 @@ def test_one_timeout_is_retried_and_logged(tmp_path, small_recipe):
     reference = run_raster(simulated_lab_for(recipe), recipe, tmp_path / "r.h5", progress=False)
     result = run_raster(lab, recipe, tmp_path / "t.h5", progress=False)
     assert result.exit_status == "success" and result.points_done == 36
-    # the retry costs lab time (slow drift), nothing else: same image to the drift
-    np.testing.assert_allclose(result.image_V, reference.image_V, rtol=1e-3, atol=1e-7)
+    # the retry costs lab time, nothing else: the same image up to what moves on with lab
+    # time (slow drift; the 1 % MIR power fluctuation, correlated over 1 s)
+    np.testing.assert_allclose(result.image_V, reference.image_V, rtol=0.05, atol=1e-7)
     with h5py.File(tmp_path / "t.h5", "r") as f:
         events = f["entry/events"][()]
     assert events["kind"].tolist() == [b"read_error"] and events["index"].tolist() == [9]

@@ -112,20 +112,20 @@ def _changes(path):
 
 
 def test_resume_restores_the_sensitivity_the_scan_re_ranged_to(tmp_path):
-    """Re-ranged at points 15 and 38 (1e-4 -> 2e-4 -> 5e-4 V), stopped at 53: the resumed
+    """Re-ranged at points 15 and 17 (1e-4 -> 2e-4 -> 5e-4 V), stopped at 53: the resumed
     scan starts at 5e-4 V, does not overload again, and equals the uninterrupted scan."""
     recipe = default_recipe(scan={"nx": 12, "ny": 10}, lockin={"sensitivity_V": 1e-4})
     full = run_raster(simulated_lab_for(recipe), recipe, tmp_path / "full.h5", progress=False)
     assert [(e.kind, e.index) for e in load_events(tmp_path / "full.h5")] == [
-        ("overload", 15), ("overload", 38)]
+        ("overload", 15), ("overload", 17)]
     assert _changes(tmp_path / "full.h5") == [(15, "lockin", "sensitivity_V", 2e-4),
-                                              (38, "lockin", "sensitivity_V", 5e-4)]
+                                              (17, "lockin", "sensitivity_V", 5e-4)]
     lab = simulated_lab_for(recipe)
     run_raster(lab, recipe, tmp_path / "r.h5", progress=False, stop=_stop_after(lab, 55))
     fresh = simulated_lab_for(recipe)
     done = run_raster(fresh, recipe, tmp_path / "r.h5", progress=False, resume=True)
     assert done.exit_status == "success" and fresh.lockin.sensitivity_V == pytest.approx(5e-4)
-    assert [e.index for e in load_events(tmp_path / "r.h5")] == [15, 38]  # no new overload
+    assert [e.index for e in load_events(tmp_path / "r.h5")] == [15, 17]  # no new overload
     np.testing.assert_allclose(done.image_V, full.image_V, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(load_raster(tmp_path / "r.h5").points["t_lab_s"],
                                   load_raster(tmp_path / "full.h5").points["t_lab_s"])
@@ -145,7 +145,7 @@ def test_a_change_at_the_point_in_flight_is_not_restored(tmp_path):
     done = run_raster(simulated_lab_for(recipe), recipe, tmp_path / "r.h5", progress=False,
                       resume=True)
     np.testing.assert_allclose(done.image_V, full.image_V, rtol=0, atol=1e-12)
-    assert [c[0] for c in _changes(tmp_path / "r.h5")] == [15, 15, 38]
+    assert [c[0] for c in _changes(tmp_path / "r.h5")] == [15, 15, 17]
 
 
 def test_settings_restore_in_order_and_refuse_what_the_lab_lacks(tmp_path):

@@ -24,7 +24,7 @@ size = {size}
 ratio = {ratio}
 dwell_tc = 10
 [lockin]
-sensitivity_V = 0.01
+sensitivity_V = 0.02
 [pump]
 power_mW = 500
 [sim]

@@ -11,6 +11,7 @@ import pytest
 
 from imager.sim.film import FirstOrderFilm
 from imager.sim.lab import SimConfig, SimulatedLab
+from imager.sim.projector import flat_top_film
 from imager.twin.modulation import small_signal_model
 
 SETTLE_TC = 60  # 12 dB/oct: residual (1 + 60) e^-60 ~ 1e-24 of a step
@@ -27,11 +28,13 @@ def _settled(lab: SimulatedLab) -> complex:
 
 
 def _model_ratio(lab: SimulatedLab, f_Hz: float, ref_Hz: float = 100.0) -> complex:
-    """H(f) / H(ref) straight from the twin's linearised model (not through the lab)."""
+    """H(f) / H(ref) straight from the twin's linearised model (not through the lab),
+    times the photodiode amplifier's low-pass at those frequencies."""
     film = lab.film
     model = small_signal_model(film.film, film.temperature_K, lab.pump.power_mW * 1e-3,
                                lab.source.wavelength_um)
-    return model.transfer(f_Hz) / model.transfer(ref_Hz)
+    amplifier = film.detector.transfer(f_Hz) / film.detector.transfer(ref_Hz)
+    return model.transfer(f_Hz) / model.transfer(ref_Hz) * amplifier
 
 
 def test_settled_lockin_at_1kHz_is_the_models_fraction_of_100Hz() -> None:
@@ -50,14 +53,17 @@ def test_settled_lockin_at_1kHz_is_the_models_fraction_of_100Hz() -> None:
 
 
 def test_default_lab_at_100Hz_is_unchanged() -> None:
-    """At the reference 100 Hz the factor is exactly 1: the truth is the film's dV_V itself."""
+    """At the reference 100 Hz the film's factor is exactly 1: the truth is the film's dV_V
+    itself, times the photodiode amplifier's |H| there (0.9995 at 5e8 V/A)."""
     lab = SimulatedLab(SimConfig(noise=False))
     assert lab.chopper.frequency_Hz == 100.0
-    assert lab._film_transfer() == 1.0
+    amplifier = abs(lab.film.detector.transfer(100.0))
+    assert 0.999 < amplifier < 1.0
+    assert lab._film_transfer() == pytest.approx(amplifier, rel=1e-12)
     x = np.linspace(12300.0, 12700.0, 9)
     intensity = lab.optics.intensity_grid_W_per_um2(x, x, lab.source.power_mW * 1e-3)
     before = lab.film.dV_V(intensity, lab.pump.power_mW, lab.source.wavelength_um)
-    np.testing.assert_array_equal(lab.expected_image(x, x), before)
+    np.testing.assert_allclose(lab.expected_image(x, x), before * amplifier, rtol=1e-12)
 
 
 def test_expected_image_and_responsivity_follow_the_chopper() -> None:
@@ -85,7 +91,9 @@ def test_patterned_bucket_matches_its_truth_at_a_fast_chopper() -> None:
     fwhm = lab.config.pump_fwhm_um
     p_eq_mW = lab.pump.power_mW * math.pi * fwhm**2 / (4 * math.log(2)) / lab.projector.fov_um**2
     quasi_static = float((pattern[0] * lab.pixel_response_map_V()).sum())
-    h = lab.film.modulation_transfer(700.0, p_eq_mW, lab.source.wavelength_um)
+    h = flat_top_film(lab.film).modulation_transfer(700.0, p_eq_mW, lab.source.wavelength_um)
+    detector = lab.film.detector
+    h *= detector.transfer_phased(700.0, lab.film.reference_frequency_Hz)
     assert bucket == pytest.approx(quasi_static * h.real, rel=1e-9)
     assert h.real < 0.9
 

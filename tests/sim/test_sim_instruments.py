@@ -36,7 +36,7 @@ def test_source_ranges_name_the_field():
 
 def test_pump_and_chopper_validation():
     with pytest.raises(ValueError, match="pump.power_mW"):
-        SimulatedPump().power_mW = 600.0
+        SimulatedPump().power_mW = 4000.0  # above every mode's limit (imager.twin.limits)
     with pytest.raises(ValueError, match="frequency_Hz"):
         SimulatedChopper().frequency_Hz = 0.0
 

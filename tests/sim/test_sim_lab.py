@@ -169,12 +169,16 @@ def test_same_point_same_noise_even_when_resumed():
         full.begin_point(i)
         readings.append(settle_at(full, float(x), 12500.0))
     resumed = SimulatedLab(config)
+    resumed.stage.move_to(float(xs[5]), 12500.0)  # where the scan left the stage
+    resumed.stage.wait_settled()
     resumed.clock.advance_to(starts[6])  # the engine restores the lab time on resume
     for i in range(6, 10):
         resumed.begin_point(i)
         r = settle_at(resumed, float(xs[i]), 12500.0)
         assert r.x_V == pytest.approx(readings[i].x_V, abs=5e-9)
     other = SimulatedLab(dataclasses.replace(config, seed=6))
+    other.stage.move_to(float(xs[5]), 12500.0)
+    other.stage.wait_settled()
     other.clock.advance_to(starts[6])
     other.begin_point(6)
     assert abs(settle_at(other, float(xs[6]), 12500.0).x_V - readings[6].x_V) > 5e-9
