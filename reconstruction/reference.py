@@ -8,6 +8,10 @@ source's power fluctuation multiplies both alike, so
     value_normalised = value * mean(reference) / reference
 
 takes it out while keeping the signal's scale (volts of an average-power reading).
+Patterns read through the lock-in's buffer are normalised sample by sample before
+their fit (exact for fluctuations slow against the time constant; dividing the
+fitted values would leave the fluctuation the fit's deconvolution mixes between
+neighbouring patterns): their rows say ``applied`` and they are left as they are.
 """
 
 from __future__ import annotations
@@ -20,19 +24,22 @@ from .schema import REFERENCE
 __all__ = ["normalise_by_reference", "read_reference"]
 
 
-def read_reference(f: h5py.File, n_points: int) -> np.ndarray | None:
-    """Reference X per point index, shape ``(n_points,)``, NaN where none was recorded;
-    None if the scan has no reference channel. A point written twice (a resumed
-    scan replays its last block) counts with its last row."""
+def read_reference(f: h5py.File, n_points: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Reference X per point index and whether it is already applied, shapes
+    ``(n_points,)`` (NaN / False where none was recorded); None if the scan has no
+    reference channel. A point written twice (a resumed scan replays its last block)
+    counts with its last row."""
     table = f.get(REFERENCE)
     if not isinstance(table, h5py.Dataset) or table.shape[0] == 0:
         return None
     rows = table[()]
-    out = np.full(int(n_points), np.nan)
+    values, applied = np.full(int(n_points), np.nan), np.zeros(int(n_points), bool)
     index = rows["index"].astype(np.int64)
     keep = (index >= 0) & (index < n_points)
-    out[index[keep]] = rows["X_V"][keep]  # later rows overwrite earlier ones
-    return out
+    values[index[keep]] = rows["X_V"][keep]  # later rows overwrite earlier ones
+    if "applied" in (rows.dtype.names or ()):
+        applied[index[keep]] = rows["applied"][keep] == 1
+    return values, applied
 
 
 def normalise_by_reference(values: np.ndarray, reference_V: np.ndarray) -> np.ndarray:

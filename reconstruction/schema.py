@@ -84,9 +84,10 @@ its samples, the lab time its move started) or a run of single-pixel patterns (d
 (lab times relative to the scan's start)."""
 
 REFERENCE_DTYPE = np.dtype([("index", "<i8"), ("X_V", "<f8"), ("Y_V", "<f8"),
-                            ("status", "<u4"), ("t_lab_s", "<f8")])
+                            ("status", "<u4"), ("t_lab_s", "<f8"), ("applied", "u1")])
 """The MIR reference channel's reading taken with point ``index`` (``/entry/reference``;
-a resumed scan may append a point again: the last row of an index counts)."""
+a resumed scan may append a point again: the last row of an index counts). ``applied``:
+the point's reading is already normalised by it (streamed patterns: sample by sample)."""
 
 EMPTY_POINT = np.array([(-1, -1, -1, *[np.nan] * 6, 0, np.nan, np.nan, 0)], POINT_DTYPE)[0]
 EMPTY_SPI_POINT = np.array([(-1, *[np.nan] * 4, 0, np.nan, np.nan, 0)], SPI_POINT_DTYPE)[0]

@@ -58,6 +58,8 @@ class SinglePixelScan(SinglePixelScanDisplay):
     reference_V : ndarray or None
         The MIR reference channel's X per pattern (NaN where none), or None if the
         scan had no reference channel.
+    reference_applied : ndarray or None
+        Per pattern: its reading is already normalised by the reference (streamed).
     """
 
     raw_V: np.ndarray
@@ -75,6 +77,7 @@ class SinglePixelScan(SinglePixelScanDisplay):
     scan_attrs: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
     reference_V: np.ndarray | None = None
+    reference_applied: np.ndarray | None = None
 
     @property
     def basis(self):
@@ -169,7 +172,12 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
         recipe_toml=_read_text(recipe) if isinstance(recipe, h5py.Dataset) else "",
         path=path, lab=_optional_group(f, LAB, path) or {},
         scan_attrs=_attrs(groups[SCAN]), calibration=_optional_group(f, CALIBRATION, path),
-        reference_V=read_reference(f, raw.size))
+        **_reference_fields(f, raw.size))
+
+
+def _reference_fields(f: h5py.File, n: int) -> dict[str, Any]:
+    got = read_reference(f, n)
+    return {} if got is None else {"reference_V": got[0], "reference_applied": got[1]}
 
 
 @dataclass
@@ -210,6 +218,8 @@ def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
     reference : bool
         Divide each reading by the MIR reference channel's (normalised to its
         mean; :mod:`reconstruction.reference`) when the scan has one. Default on.
+        Streamed patterns were normalised sample by sample when acquired: they
+        stay as they are either way.
 
     Returns
     -------
@@ -231,7 +241,8 @@ def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
     if basis.m != pairs:  # ratio rounding: keep the measured prefix exactly
         raise ValueError(f"cannot form a {pairs}-measurement basis from {scan.basis_spec}")
     raw = scan.raw_V
-    if reference and scan.reference_V is not None:
+    applied = scan.reference_applied is not None and bool(scan.reference_applied.any())
+    if reference and scan.reference_V is not None and not applied:
         raw = normalise_by_reference(raw, scan.reference_V)
     raw = raw[: 2 * pairs]
     y = basis.combine(raw)
@@ -239,7 +250,7 @@ def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
     if method in ("tv", "wavelet", "cvxpy-tv", "pnp-nlm") and noise_sigma is None:
         kwargs = {"raw": raw}
     image, info = reconstruct(y, basis, method=method, return_info=True, **kwargs)
-    info["reference_normalised"] = int(bool(reference and scan.reference_V is not None))
+    info["reference_normalised"] = int(applied or bool(reference and scan.reference_V is not None))
     sigma = info.get("sigma")
     if sigma is None:  # pinv: no noise model; the level is still worth recording
         sigma = noise_sigma

@@ -23,7 +23,8 @@ class BlockPoint:
     """One point measured from a block: its plan index, the kind's leading record fields
     (``head``), position, X and Y, lab time (s since the scan's start), where its
     value goes in the signal array (``at``) and the MIR reference channel's X fitted
-    the same way (NaN: no reference channel)."""
+    the same way (NaN: no reference channel; with one, ``X_V`` and ``Y_V`` were fitted
+    from the samples normalised by the reference's, sample by sample)."""
 
     index: int
     head: tuple

@@ -76,10 +76,15 @@ def stream_patterns(recipe: Any, basis: Any, dwell_s: float, stream: tuple, posi
             yield Dwell(dwell_s)
         data = yield StopStream()
         t_end = yield Now()
-        x_values = pattern_values(data.t_s, data.x_V, np.array(switch_s), tau_s, n_poles)
-        y_values = pattern_values(data.t_s, data.y_V, np.array(switch_s), tau_s, n_poles)
-        ref_values = (np.full(len(ks), np.nan) if data.ref_x_V is None else
-                      pattern_values(data.t_s, data.ref_x_V, np.array(switch_s), tau_s, n_poles))
+        weight, ref_values = 1.0, np.full(len(ks), np.nan)
+        if data.ref_x_V is not None:  # the MIR reference: normalise every sample, then fit
+            ref = data.ref_x_V
+            good = np.isfinite(ref) & (ref > 0)
+            if good.any():
+                weight = np.where(good, float(ref[good].mean()) / np.where(good, ref, 1.0), 1.0)
+            ref_values = pattern_values(data.t_s, ref, np.array(switch_s), tau_s, n_poles)
+        x_values = pattern_values(data.t_s, data.x_V * weight, np.array(switch_s), tau_s, n_poles)
+        y_values = pattern_values(data.t_s, data.y_V * weight, np.array(switch_s), tau_s, n_poles)
         ends = np.append(switch_s[1:], t_end)
         mid = (np.array(switch_s) + ends) / 2 - lab_start_s
         row = (b, 0, position[0], position[0], position[1], switch_s[0] - lab_start_s,

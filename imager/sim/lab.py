@@ -35,13 +35,13 @@ from imager.sim.probes import (
     SimulatedDecayRecorder,
     SimulatedTemperatureController,
 )
-from imager.sim.projector import (
-    SimulatedProjector,
-    flat_top_film,
-    lit_pixel_pump_mW,
-    pixel_response_map_V,
-)
+from imager.sim.projector import SimulatedProjector, pixel_response_map_V
 from imager.sim.reference import SimulatedReferenceChannel
+from imager.sim.signal_chain import (
+    detector_noise_V_per_rtHz,
+    film_transfer,
+    pump_exponent,
+)
 from imager.sim.twin_film import RateEquationFilm
 from imager.twin import Film, FilmParameters
 from imager.twin.detection import Detector, check_gain
@@ -296,35 +296,8 @@ class SimulatedLab:
         return dv * self._detector_rot * self._film_transfer()
 
     def _film_transfer(self, patterned: bool = False) -> complex:
-        """Film and photodiode amplifier at the chopper frequency, complex (1: instantaneous).
-
-        The film response's ``modulation_transfer`` (see :mod:`imager.sim.film`) at
-        the focused pump, or with ``patterned`` the flat-top film of a lit DMD pixel
-        at its spot-equivalent pump (:func:`~imager.sim.projector.flat_top_film`), times
-        the amplifier's first-order low-pass (its phase relative to the film's
-        reference frequency, where the lock-in is phased) and its saturation: 0 when the DC
-        photocurrent (the spot's, or all lit pixels') drives the output beyond its
-        swing (:class:`imager.twin.detection.Detector`).
-        """
-        film, pump_mW, f_Hz = self.film, self.pump.power_mW, self.chopper.frequency_Hz
-        wavelength_um = self.source.wavelength_um
-        if patterned:
-            film = flat_top_film(film)
-            pump_mW = lit_pixel_pump_mW(pump_mW, self.projector.fov_um, self.config.pump_fwhm_um)
-        transfer = getattr(film, "modulation_transfer", None)
-        h = 1.0 + 0j if transfer is None else transfer(f_Hz, pump_mW, wavelength_um)
-        detector = getattr(film, "detector", None)
-        if detector is None or not hasattr(film, "response"):
-            return h
-        currents = film.response(pump_mW, wavelength_um).photocurrents_A
-        dc_A = currents["660"] if film.channel == "660" else max(currents["525"], currents["545"])
-        if patterned:
-            n = self.projector.shape[0]
-            pattern = self.projector.current_pattern()
-            lit = float(pattern.sum()) if pattern is not None else 0.5 * n * n
-            dc_A *= lit * (self.projector.fov_um / max(n, 1)) ** 2 / film.film.spot_area_um2
-        amplifier = detector.transfer_phased(f_Hz, getattr(film, "reference_frequency_Hz", None))
-        return h * amplifier * detector.output_factor(dc_A)
+        """Film and photodiode amplifier at the chopper frequency (:func:`film_transfer`)."""
+        return film_transfer(self, patterned)
 
     def gain_fluctuation(self, t_s: float, tau_s: float, n_poles: int) -> float:
         """Relative signal fluctuation a lock-in (``tau_s``, ``n_poles``) holds at ``t_s``:
@@ -335,23 +308,12 @@ class SimulatedLab:
         return g
 
     def pump_exponent(self) -> float:
-        """``d ln(signal) / d ln(pump power)`` now (focused spot, or the flat-top film of
-        a lit DMD pixel at its spot-equivalent pump, as :meth:`_film_transfer`)."""
+        """``d ln(signal) / d ln(pump power)`` now (:func:`pump_exponent`), cached."""
         patterned = self.projector.current_pattern() is not None
-        pump_mW, wavelength_um = self.pump.power_mW, self.source.wavelength_um
-        key = (patterned, pump_mW, wavelength_um, self.temperature.temperature_K)
+        key = (patterned, self.pump.power_mW, self.source.wavelength_um,
+               self.temperature.temperature_K, self.projector.fov_um)
         if key != self._exponent_key:
-            film = self.film
-            if patterned:
-                film = flat_top_film(film)
-                pump_mW = lit_pixel_pump_mW(pump_mW, self.projector.fov_um,
-                                            self.config.pump_fwhm_um)
-            h, intensity = 0.01, 1e-9  # small MIR intensity: the signal is linear in it
-            up = film.dV_V(intensity, pump_mW * (1.0 + h), wavelength_um)
-            down = film.dV_V(intensity, pump_mW * (1.0 - h), wavelength_um)
-            self._exponent = (math.log(up / down) / math.log((1.0 + h) / (1.0 - h))
-                              if up > 0.0 and down > 0.0 else 0.0)
-            self._exponent_key = key
+            self._exponent, self._exponent_key = pump_exponent(self, patterned), key
         return self._exponent
 
     def pixel_response_map_V(self) -> np.ndarray:
@@ -379,30 +341,8 @@ class SimulatedLab:
         return self.pixel_response_map_V() * rot.real
 
     def _detector_noise_V_per_rtHz(self) -> float:
-        """Photodiode-chain noise density now (focused spot, or the lit DMD field).
-
-        Patterned mode, 660 nm channel: the shot noise of the photocurrent of all
-        lit pixels (each ``a^2 / A_spot`` spots of the flat-top film at the
-        equivalent pump, see :func:`imager.sim.projector.pixel_response_map_V`) plus
-        the chain's Johnson and amplifier noise. Other channels keep the spot
-        density. Both pass the amplifier's low-pass at the chopper frequency.
-        """
-        film = self.film
-        wavelength_um = self.source.wavelength_um
-        detector = getattr(film, "detector", None)
-        roll_off = 1.0 if detector is None else abs(detector.transfer(self.chopper.frequency_Hz))
-        pattern = self.projector.current_pattern()
-        if pattern is None or getattr(film, "channel", None) != "660":
-            return film.detector_noise_V_per_rtHz(self.pump.power_mW, wavelength_um) * roll_off
-        n = self.projector.shape[0]
-        a = self.projector.fov_um / n
-        ratio = a * a / film.film.spot_area_um2
-        p_equiv_mW = lit_pixel_pump_mW(self.pump.power_mW, self.projector.fov_um,
-                                       self.config.pump_fwhm_um)
-        response = flat_top_film(film).response(p_equiv_mW, wavelength_um)
-        current_A = response.photocurrents_A["660"] * float(pattern.sum()) * ratio
-        return (detector.transimpedance_V_per_A * detector.current_noise_A_per_rtHz(current_A)
-                * roll_off)
+        """Photodiode-chain noise density now (:func:`detector_noise_V_per_rtHz`)."""
+        return detector_noise_V_per_rtHz(self)
 
     def expected_image(self, x_um: np.ndarray, y_um: np.ndarray) -> np.ndarray:
         """Noise-free, fully settled lock-in X on a grid, shape ``(ny, nx)``, volts.

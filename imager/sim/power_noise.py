@@ -106,7 +106,21 @@ class PowerFluctuation:
         return float((self._gain(tau_s, n_poles) * np.exp(1j * (self._w * t_s + self._phi))
                       ).real.sum())
 
+    def filtered_series(self, t_s: np.ndarray, tau_s: float, n_poles: int) -> np.ndarray:
+        """:meth:`filtered` at every time of ``t_s`` (one array operation)."""
+        t = np.asarray(t_s, dtype=float)
+        if self.model.rel_rms == 0.0:
+            return np.zeros_like(t)
+        phase = np.multiply.outer(t, self._w) + self._phi
+        return (np.exp(1j * phase) @ self._gain(tau_s, n_poles)).real
+
     def filtered_rms(self, tau_s: float, n_poles: int) -> float:
         """rms of :meth:`filtered` over time (the budget of a planner)."""
         g = self._gain(tau_s, n_poles)
         return float(math.sqrt(float(np.sum(np.abs(g) ** 2)) / 2.0))
+
+    def filtered_correlation(self, lag_s: float, tau_s: float, n_poles: int) -> float:
+        """Correlation coefficient of :meth:`filtered` at two times ``lag_s`` apart."""
+        g2 = np.abs(self._gain(tau_s, n_poles)) ** 2
+        total = float(g2.sum())
+        return float(g2 @ np.cos(self._w * lag_s)) / total if total > 0.0 else 0.0

@@ -235,7 +235,7 @@ class FileWriter:
         self.append_rows("stream", block.samples, flush=False)
         self.append_rows("lines", np.array([block.line_record(t_wall)], LOGS["lines"].dtype),
                          flush=False)
-        refs = [(p.index, p.ref_X_V, np.nan, 0, p.t_lab_s) for p in block.points
+        refs = [(p.index, p.ref_X_V, np.nan, 0, p.t_lab_s, 1) for p in block.points
                 if np.isfinite(p.ref_X_V)]
         if refs:
             self.append_rows("reference", np.array(refs, LOGS["reference"].dtype), flush=False)

@@ -100,7 +100,7 @@ class ScanFileSink:
         r, ref = event.reading, event.reference
         if ref is not None:  # on disk with the point's record (one flush)
             self.writer.append_rows("reference", np.array(
-                [(event.index, ref.x_V, ref.y_V, int(ref.status), event.t_lab_s)],
+                [(event.index, ref.x_V, ref.y_V, int(ref.status), event.t_lab_s, 0)],
                 LOGS["reference"].dtype), flush=False)
         self.writer.write_record(event.index, event.head + (
             event.x_um, event.y_um, r.x_V, r.y_V, int(r.status), event.t_lab_s,
