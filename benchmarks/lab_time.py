@@ -61,7 +61,9 @@ RASTER_DWELL_TC = (1, 3, 5, 10, 20)
 SPI_DWELL_TC = (3, 10)
 SPI_RATIOS = (0.05, 0.1, 0.25, 0.5, 1.0)
 SPI_PUMP_MW = 500.0
-SPI_SENSITIVITY_V = 0.01
+SPI_SENSITIVITY_V = 0.02
+#: Strong single pixel: the patterned-mode pump limit (imager.twin.limits), streamed.
+STRONG_SENSITIVITY_V = 0.1
 
 
 @dataclass
@@ -94,8 +96,11 @@ def raster_recipe(dwell_tc: float, seed: int) -> Recipe:
     )
 
 
-def spi_recipe(ratio: float, dwell_tc: float, seed: int, readout: str = "reads") -> Recipe:
-    """The settings of ``scans/single_pixel.toml`` with another ratio, dwell and readout."""
+def spi_recipe(ratio: float, dwell_tc: float, seed: int, readout: str = "reads",
+               pump_mW: float = SPI_PUMP_MW, gain_V_per_A: float = 5e8,
+               reference: bool = False, sensitivity_V: float = SPI_SENSITIVITY_V) -> Recipe:
+    """The settings of ``scans/single_pixel.toml`` with another ratio, dwell, readout, pump,
+    photodiode gain, lock-in sensitivity and MIR reference channel."""
     text = f"""kind = "single_pixel"
 name = "lab_time_spi"
 [single_pixel]
@@ -110,13 +115,15 @@ dwell_tc = {dwell_tc!r}
 readout = "{readout}"
 [lockin]
 time_constant_s = {TIME_CONSTANT_S!r}
-sensitivity_V = {SPI_SENSITIVITY_V!r}
+sensitivity_V = {sensitivity_V!r}
 filter_slope_dB_per_oct = {SLOPE_DB_PER_OCT}
 [pump]
-power_mW = {SPI_PUMP_MW!r}
+power_mW = {pump_mW!r}
 [sim]
 chart = "usaf1951"
 seed = {seed}
+detector_gain_V_per_A = {gain_V_per_A!r}
+reference_channel = {str(reference).lower()}
 """
     return parse_recipe(text, "<lab_time>")
 
@@ -197,10 +204,23 @@ class Runner:
                     ssim(image, truth), ssim_c, psnr(image, truth), psnr_c)]
 
     def single_pixel(self, ratio: float, dwell: float, power_noise: bool = True,
-                     recons: tuple[str, ...] = ("pinv", "tv"), readout: str = "reads") -> list[Row]:
-        recipe = spi_recipe(ratio, dwell, self.seed, readout)
+                     recons: tuple[str, ...] = ("pinv", "tv"), readout: str = "reads",
+                     strong: bool = False, reference: bool = False) -> list[Row]:
+        """One single-pixel acquisition; ``strong``: at the patterned-mode pump limit
+        with the photodiode gain the planner picks (no saturation)."""
+        extra: dict = {}
+        if strong:
+            from imager.planner.recommend import _gain_for
+            from imager.twin.limits import PATTERNED_LIMIT_MW
+
+            pump = round(0.98 * PATTERNED_LIMIT_MW, 1)
+            probe = spi_recipe(ratio, dwell, self.seed, readout, pump_mW=pump)
+            extra = {"pump_mW": pump, "gain_V_per_A": _gain_for(probe, True),
+                     "sensitivity_V": STRONG_SENSITIVITY_V}
+        recipe = spi_recipe(ratio, dwell, self.seed, readout, reference=reference, **extra)
         lab = self._lab(recipe, power_noise)
-        path = self.folder / f"spi_{dwell:g}tc_{ratio:g}_{power_noise}_{readout}.h5"
+        path = self.folder / (f"spi_{dwell:g}tc_{ratio:g}_{power_noise}_{readout}_{strong}_"
+                              f"{reference}.h5")
         result = run_single_pixel(lab, recipe, path, progress=False, handle_ctrl_c=False)
         assert result.exit_status == "success", result.error_message
         scan = load_single_pixel(path)
@@ -209,9 +229,13 @@ class Runner:
         method = "full Hadamard" if ratio == 1.0 else "compressive Hadamard"
         if readout == "stream":
             method += ", streamed"
+        if strong:
+            method += f", {extra['pump_mW'] / 1000:.1f} W"
+        if reference:
+            method += " + MIR reference"
         if power_noise:
             self.truths["spi"] = truth
-            if ratio == 1.0 and dwell == max(SPI_DWELL_TC):
+            if ratio == 1.0 and dwell == max(SPI_DWELL_TC) and not strong:
                 self.noise_V["spi"] = bucket_noise_V(scan.raw_V)
         rows = []
         for recon in recons:
@@ -384,7 +408,7 @@ def _image_key(row: Row) -> str:
 
 
 def write_markdown(path: Path, lines: list[str], rows: list[Row], run: Runner, wall_s: float,
-                   seed: int, fly_lines: list[str] = ()) -> None:
+                   seed: int, fly_lines: list[str] = (), map_lines: list[str] = ()) -> None:
     """The table with a few sentences on how it was made and what it shows."""
 
     def row(method: str, recon: str, dwell: float, ratio: float | None = None) -> Row:
@@ -392,7 +416,7 @@ def write_markdown(path: Path, lines: list[str], rows: list[Row], run: Runner, w
                     and r.dwell_tc == dwell and r.ratio == ratio)
 
     full, compressive, quiet = "full Hadamard", "compressive Hadamard", ", no MIR power noise"
-    r1, r3 = row("step raster", "raw", 1), row("step raster", "raw", 3)
+    r1 = row("step raster", "raw", 1)
     r10 = row("step raster", "raw", 10)
     r10q = row("step raster", "raw" + quiet, 10)
     fp, ft, fp3 = row(full, "pinv", 10, 1.0), row(full, "tv", 10, 1.0), row(full, "pinv", 3, 1.0)
@@ -415,37 +439,45 @@ it by least squares and both are normalised by its range. The "noise-free truth"
 method's ceiling on that scale (beam shading for both; for the raster also aliasing of bars
 finer than the 6.25 um pitch).
 
-The raster is ahead wherever it exists: {r1.ssim_own:.2f} / {r1.ssim_common:.2f} (own / common
-SSIM) in {r1.lab_time_s / 60:.0f} min at 1 tc, flat with dwell, because its
-{moves_min:.0f} min of stage moves and settling already let the filter largely settle and each
-reading's noise is set by the filter bandwidth, not the dwell. Only compressive single pixel
-gives an image in less time (TV on 25 %: {tv25.ssim_own:.2f} / {tv25.ssim_common:.2f} in
-{tv25.lab_time_s / 60:.0f} min, rougher below); at {tv50.lab_time_s / 60:.0f} min TV on 50 %
-({tv50.ssim_own:.2f} / {tv50.ssim_common:.2f}) is still below the raster at 3 tc
-({r3.ssim_own:.2f} / {r3.ssim_common:.2f} in {r3.lab_time_s / 60:.0f} min); full Hadamard
-needs {fp.lab_time_s / 60:.0f} min (8192 readings) for {fp.ssim_own:.2f} /
-{fp.ssim_common:.2f} with `pinv` and {ft.ssim_own:.2f} / {ft.ssim_common:.2f} with TV, which
-only ties the raster on the common scale.
+At the single-pixel settings of `scans/single_pixel.toml` (500 mW over the field) the step
+raster ({r1.ssim_own:.2f} / {r1.ssim_common:.2f} own / common SSIM in {r1.lab_time_s / 60:.0f}
+min at 1 tc; its {moves_min:.0f} min of stage moves let the filter settle, so its SSIM is flat
+with dwell) is matched only slowly: TV on 25 % gives {tv25.ssim_own:.2f} / {tv25.ssim_common:.2f}
+in {tv25.lab_time_s / 60:.0f} min, on 50 % {tv50.ssim_own:.2f} / {tv50.ssim_common:.2f} in
+{tv50.lab_time_s / 60:.0f} min, full Hadamard {fp.ssim_own:.2f} / {fp.ssim_common:.2f}
+(`pinv`) and {ft.ssim_own:.2f} / {ft.ssim_common:.2f} (TV) in {fp.lab_time_s / 60:.0f} min.
+The DMD spreads 500 mW so thinly that the superlinear film gives a pixel at most
+{peak_spi * 1e6:.1f} uV (the focused spot {peak_raster * 1e6:.0f} uV), while each bucket
+reading carries the noise of the whole lit field, {run.noise_V["spi"] * 1e6:.0f} uV rms
+(a dark raster point: {run.noise_V["raster dark"] * 1e6:.0f} uV). Without the MIR power
+fluctuation full-Hadamard `pinv` goes from {fp.ssim_own:.2f} to {fpq.ssim_own:.2f} (raster
+{r10.ssim_own:.2f} -> {r10q.ssim_own:.2f}). At 3 tc the filter keeps about 20 % of the
+previous pattern's bucket: full Hadamard falls to {fp3.ssim_own:.2f} with `pinv`.
 
-Physically, the DMD spreads the pump so thinly that the superlinear film gives a pixel at most
-{peak_spi * 1e6:.1f} uV (the focused spot {peak_raster * 1e6:.0f} uV), while every bucket
-reading carries the noise of the whole lit field, {run.noise_V["spi"] * 1e6:.0f} uV rms (the
-1 % MIR power fluctuation of the whole bucket plus the shot noise of the whole field's
-photocurrent; a dark raster point: {run.noise_V["raster dark"] * 1e6:.0f} uV), which the
-reconstruction spreads over every pixel: without the MIR power noise full-Hadamard `pinv`
-rises from {fp.ssim_own:.2f} to {fpq.ssim_own:.2f} (raster {r10.ssim_own:.2f} ->
-{r10q.ssim_own:.2f}). At 3 tc the filter keeps about 20 % of the previous pattern's bucket:
-more patterns per minute pay off at low ratios, but full Hadamard falls to {fp3.ssim_own:.2f}
-with `pinv`.
+The rows "W" are single pixel as the planner (`mirimager plan`) recommends it: the pump at the
+patterned mode's limit (`imager/twin/limits.py`: the DMD's power handling, 2.9 W over the
+field), the highest photodiode gain that does not saturate, the patterns read through the
+lock-in's buffer and fitted through its filter ("streamed": 1-2 tc per pattern), and the MIR
+reference channel (each sample normalised by a second lock-in on a beam pick-off). The
+summary lines below the fly rows give the lab time at which they reach the step raster's
+SSIM.
 """
     paragraphs = [textwrap.fill(" ".join(p.split()), 95, break_on_hyphens=False)
                   for p in prose.split("\n\n")]
     fly_text = ("Fly scans (`[scan] mode = \"fly\"`, rows \"fly\": dwell = time per pixel in "
                 "time constants, own truth = the settled signal averaged across each pixel):\n\n"
                 + "\n".join(f"* {line}" for line in fly_lines)) if fly_lines else ""
+    map_text = ("## Which mode wins where (planner)\n\n" + textwrap.fill(
+        "Predicted by the acquisition planner (`benchmarks/mode_map.py`; it agrees with twin "
+        "acquisitions within 20 %): PSNR against the noise-free image of the step raster "
+        "above at 1 tc and of streamed full-Hadamard single pixel at 1 tc per pattern, for "
+        "the pump power available over the DMD field and the MIR source's fluctuation. The "
+        "reference channel keeps single pixel ahead when the MIR source is noisy; below "
+        "about 1 W over the field the film's superlinear response leaves single pixel too "
+        "little signal.", 95) + "\n\n" + "\n".join(map_lines)) if map_lines else ""
     text = "\n\n".join(["# Lab time in the twin: image quality against acquisition time",
                          "![SSIM against lab time](lab_time.png)", "\n".join(lines),
-                         *paragraphs, fly_text]) + "\n"
+                         *paragraphs, fly_text, map_text]) + "\n"
     path.write_text(text, encoding="utf-8")
 
 
@@ -469,6 +501,11 @@ def main(argv: list[str] | None = None) -> int:
         stream_rows = [row for dwell in (1, 2) for ratio in (0.5, 1.0)
                        for row in run.single_pixel(ratio, dwell, recons=("tv",),
                                                    readout="stream")]
+        strong_rows = [row for dwell in (1, 2) for ratio in (0.25, 0.5)
+                       for row in run.single_pixel(ratio, dwell, recons=("tv",),
+                                                   readout="stream", strong=True,
+                                                   reference=True)]
+        strong_rows += run.single_pixel(0.5, 1, recons=("tv",), readout="stream", strong=True)
         fly, shifts = fly_rows(Path(tmp), args.seed, N, FOV_UM, CENTRE_UM, TIME_CONSTANT_S,
                                SLOPE_DB_PER_OCT, score_common, reference, Row)
     ceilings = {}
@@ -480,15 +517,22 @@ def main(argv: list[str] | None = None) -> int:
                               None, psnr_c))
     rows = raster_rows + spi_rows + truth_rows + ablation_rows
     wall_s = time.perf_counter() - start
-    lines = table_lines(rows + stream_rows + fly)
+    lines = table_lines(rows + stream_rows + strong_rows + fly)
     print("\n".join(lines))
     fly_lines = fly_summary(raster_rows[0], fly, shifts, N, TIME_CONSTANT_S)
     fly_lines += spi_stream_summary(raster_rows[0], stream_rows)
+    fly_lines += spi_stream_summary(raster_rows[0], [r for r in strong_rows
+                                                     if "reference" in r.method])
     print("\nfly scan against the step raster (same chart, same lock-in):")
     print("\n".join("  " + line for line in fly_lines))
     print(f"\nwall time {wall_s:.1f} s")
     make_figure(rows, ceilings, images, reference, args.out / "lab_time.png")
-    write_markdown(args.out / "lab_time.md", lines, rows, run, wall_s, args.seed, fly_lines)
+    from mode_map import mode_map_lines  # it imports this module's recipes
+
+    map_lines = mode_map_lines(args.seed)
+    print("\n".join(map_lines))
+    write_markdown(args.out / "lab_time.md", lines, rows, run, wall_s, args.seed, fly_lines,
+                   map_lines)
     print(f"wrote {args.out / 'lab_time.png'} and {args.out / 'lab_time.md'}")
     return 0
 

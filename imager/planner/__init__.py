@@ -7,5 +7,6 @@ readout for the fastest acquisition per mode that reaches a target per-pixel SNR
 """
 
 from imager.planner.predict import Prediction, memory_fraction, predict
+from imager.planner.recommend import recommend
 
-__all__ = ["Prediction", "memory_fraction", "predict"]
+__all__ = ["Prediction", "memory_fraction", "predict", "recommend"]

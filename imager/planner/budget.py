@@ -91,7 +91,8 @@ def drift_rel(lab: Any, duration_s: float) -> float:
     return min(nm.drift_rel_rms, slope * duration_s / math.sqrt(12.0))
 
 
-def reading_budget(lab: Any, patterned: bool, period_s: float, duration_s: float) -> ReadingBudget:
+def reading_budget(lab: Any, patterned: bool, period_s: float, duration_s: float,
+                   lit_fraction_max: float = 1.0) -> ReadingBudget:
     """The budget of one reading on ``lab`` as it is set up now.
 
     Parameters
@@ -104,6 +105,8 @@ def reading_budget(lab: Any, patterned: bool, period_s: float, duration_s: float
         Time between two readings that are subtracted (a pattern and its complement).
     duration_s : float
         Length of the whole scan (for the drift).
+    lit_fraction_max : float
+        Largest fraction of the field a pattern lights (saturation is checked there).
     """
     from imager.sim.signal_chain import detector_dc_A
 
@@ -115,7 +118,7 @@ def reading_budget(lab: Any, patterned: bool, period_s: float, duration_s: float
     pump = lab.pump_fluctuation
     exponent = lab.pump_exponent()
     detector = getattr(lab.film, "detector", None)
-    dc_A = detector_dc_A(lab, patterned)
+    dc_A = detector_dc_A(lab, patterned, lit_fraction_max if patterned else None)
     amplifier_V = float("nan") if dc_A is None or detector is None else \
         dc_A * detector.transimpedance_V_per_A
     swing_V = float("nan") if detector is None else detector.output_swing_V
@@ -123,8 +126,9 @@ def reading_budget(lab: Any, patterned: bool, period_s: float, duration_s: float
     if amplifier_V > swing_V:
         usable = [g for g in _gains() if dc_A * g <= 0.8 * swing_V]
         hint = f"; use detector_gain_V_per_A <= {max(usable):g}" if usable else ""
-        warnings.append(f"photodiode amplifier saturates: {amplifier_V:.3g} V DC beyond its "
-                        f"{swing_V:g} V swing, the signal is lost{hint}")
+        what = "the brightest pattern puts" if patterned else "the pump spot puts"
+        warnings.append(f"photodiode amplifier saturates: {what} {amplifier_V:.3g} V DC on it, "
+                        f"beyond its {swing_V:g} V swing: the signal is lost{hint}")
     return ReadingBudget(
         additive_V=li.noise_rms_V() if noisy else 0.0,
         mir_rel=0.0 if (reference or not noisy) else mir.filtered_rms(tau, n),

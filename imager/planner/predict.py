@@ -231,7 +231,8 @@ def _single_pixel(recipe: Any, lab: Any) -> Prediction:
     lab_time = n_patterns * period_s
     if streamed:
         lab_time += math.ceil(n_patterns / spi["block_patterns"]) * spi["settle_tc"] * tau
-    budget = reading_budget(lab, True, period_s, lab_time)
+    fill = float(basis.patterns(0, min(2, n_patterns)).reshape(-1, n * n).mean(axis=1).max())
+    budget = reading_budget(lab, True, period_s, lab_time, lit_fraction_max=fill)
     buckets = basis.raw(truth)  # the noise-free reading of every pattern, in order
     level = float(np.mean(buckets))
     if streamed:

@@ -26,7 +26,8 @@ FLY_PIXEL_TC = (2.0, 4.0, 8.0)
 
 
 def _gain_for(recipe: Any, patterned: bool) -> float:
-    """The highest ladder gain whose DC output stays within 80 % of the swing."""
+    """The highest ladder gain (up to 5e8 V/A) whose DC output stays within 80 % of the
+    swing, for a fully lit field when ``patterned`` (a Hadamard basis's first pattern)."""
     from imager.planner.budget import model_lab
     from imager.sim.signal_chain import detector_dc_A
     from imager.twin.detection import AMPLIFIER_GAINS_V_PER_A
@@ -35,7 +36,7 @@ def _gain_for(recipe: Any, patterned: bool) -> float:
     if patterned:
         spi = recipe.sections["single_pixel"]
         lab.projector.fov_um = spi["fov_um"]
-    dc_A = detector_dc_A(lab, patterned, 0.5 if patterned else None)
+    dc_A = detector_dc_A(lab, patterned, 1.0 if patterned else None)
     detector = getattr(lab.film, "detector", None)
     if dc_A is None or detector is None or dc_A <= 0:
         return recipe.sections["sim"]["detector_gain_V_per_A"]

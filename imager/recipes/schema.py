@@ -190,6 +190,9 @@ COMMON_SECTIONS.update({
         "channel": Field("str", "660", choices=("660", "ratio"),
                          help="photodiode channel: 660 nm band-pass or 525/545 ratio"),
         "temperature_K": Field("float", 298.0, 77.0, 500.0, help="sample stage temperature"),
+        "mir_power_rel_rms": Field("float", 0.01, 0.0, 0.5,
+                                   help="MIR source power fluctuation, relative rms "
+                                        "(correlated over 1 s; the paper: < 3 %)"),
         "reference_channel": Field("bool", False,
                                    help="MIR reference detector on a beam pick-off, on a "
                                         "second lock-in; readings are normalised by it"),

@@ -30,6 +30,9 @@ def simulated_lab_for(recipe: Recipe | None = None):
         candidate = Path(recipe.source).parent / chart
         if candidate.exists():
             chart = str(candidate)
+    from dataclasses import replace
+
+    noise_model = replace(SimConfig().noise_model, power_rel_rms=sim["mir_power_rel_rms"])
     config = SimConfig(
         seed=sim["seed"],
         chart=chart,
@@ -42,6 +45,7 @@ def simulated_lab_for(recipe: Recipe | None = None):
         channel=sim["channel"],
         temperature_K=sim["temperature_K"],
         reference_channel=sim["reference_channel"],
+        noise_model=noise_model,
         detector_gain_V_per_A=sim["detector_gain_V_per_A"],
     )
     try:
