@@ -241,7 +241,8 @@ class Runner:
         for recon in recons:
             image = reconstruct_single_pixel(scan, recon).image
             if power_noise:
-                self.images[f"spi {dwell:g} tc {ratio:g} {recon}"] = image
+                prefix = "strong " if strong and reference else ""
+                self.images[f"{prefix}spi {dwell:g} tc {ratio:g} {recon}"] = image
             ssim_c, psnr_c = score_common(image, self.reference)
             label = recon if power_noise else f"{recon}, no MIR power noise"
             rows.append(Row(method, label, dwell, ratio, result.points_done, result.lab_time_s,
@@ -306,7 +307,7 @@ THUMBNAILS = (  # (images key, title) of the image strip under the plots
     ("spi 10 tc 1 pinv", "full Hadamard, pinv"),
     ("spi 10 tc 1 tv", "full Hadamard, TV"),
     ("spi 10 tc 0.25 tv", "25 % Hadamard, TV"),
-    ("spi 10 tc 0.05 tv", "5 % Hadamard, TV"),
+    ("strong spi 1 tc 0.5 tv", "50 %, 2.9 W, streamed + ref"),
 )
 
 
@@ -329,7 +330,14 @@ def _plot_ssim(ax, rows: list[Row], key: str) -> None:
         ("full Hadamard", "pinv", 10, "full Hadamard, pinv, dwell 10 tc", "s", "C2", "", True),
         ("full Hadamard", "pinv", 3, "full Hadamard, pinv, dwell 3 tc", "s", "C2", "", False),
         ("full Hadamard", "tv", 10, "full Hadamard, TV, dwell 10 tc", "D", "C4", "", True),
+        ("fly", "deconvolved", None, "fly raster, deconvolved (tc per pixel)", "P", "C7", "-",
+         True),
     ]
+    strong = next((r.method for r in rows if r.method.endswith("+ MIR reference")), None)
+    if strong is not None:
+        styles.append((strong, "tv", 1, "single pixel at the planner's settings: "
+                       + strong.split(", ", 2)[-1] + ", TV, 1 tc (ratio)", "*", "C6", "-",
+                       True))
     for method, recon, dwell, label, marker, colour, line, filled in styles:
         pts = _series(rows, method, recon, dwell)
         x = [r.lab_time_s / 60 for r in pts]
@@ -337,9 +345,9 @@ def _plot_ssim(ax, rows: list[Row], key: str) -> None:
         ax.plot(x, y, linestyle=line or "none", marker=marker, color=colour, ms=7,
                 mfc=colour if filled else "white", mew=1.5, label=label)
         for i, (r, xi, yi) in enumerate(zip(pts, x, y, strict=True)):
-            if method == "step raster":
+            if method in ("step raster", "fly"):
                 text = f"{r.dwell_tc:g}"
-            elif method == compressive and dwell == 10 and recon == "tv":
+            elif method == strong or (method == compressive and dwell == 10 and recon == "tv"):
                 text = f"{r.ratio:.0%}"
             else:
                 continue
@@ -404,7 +412,10 @@ def make_figure(rows: list[Row], ceilings: dict[str, float], images: dict[str, n
 def _image_key(row: Row) -> str:
     if row.method == "step raster":
         return f"raster {row.dwell_tc:g} tc"
-    return f"spi {row.dwell_tc:g} tc {row.ratio:g} {row.recon}"
+    if row.ratio is None:  # fly rows
+        return f"{row.method} {row.dwell_tc:g} tc {row.recon}"
+    prefix = "strong " if row.method.endswith("+ MIR reference") else ""
+    return f"{prefix}spi {row.dwell_tc:g} tc {row.ratio:g} {row.recon}"
 
 
 def write_markdown(path: Path, lines: list[str], rows: list[Row], run: Runner, wall_s: float,
@@ -526,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nfly scan against the step raster (same chart, same lock-in):")
     print("\n".join("  " + line for line in fly_lines))
     print(f"\nwall time {wall_s:.1f} s")
-    make_figure(rows, ceilings, images, reference, args.out / "lab_time.png")
+    make_figure(rows + strong_rows + fly, ceilings, images, reference, args.out / "lab_time.png")
     from mode_map import mode_map_lines  # it imports this module's recipes
 
     map_lines = mode_map_lines(args.seed)
