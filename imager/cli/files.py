@@ -23,11 +23,23 @@ def add_reconstruct(sub) -> None:
         "pixels grey), correct and export PNG (scale bar, colour bar) and float32 TIFF. "
         "Prints PSNR/SSIM/correlation against the truth for simulated scans. A single-pixel "
         "file also gets the image stored in it (a new NXprocess, the file's default plot; "
-        "see --no-store).",
+        "see --no-store). Several files, or a folder (its *.h5), reconstruct as a batch on "
+        "dask workers: a local cluster (--workers) or a running one (--scheduler); a file "
+        "that fails is named and skipped, exit status 1 (docs/batch.md).",
     )
-    p.add_argument("file", metavar="FILE", help="scan file (.h5)")
+    p.add_argument("file", metavar="FILE", nargs="+",
+                   help="scan file (.h5); several files or folders: a batch")
     p.add_argument("-o", "--output", metavar="OUT", required=True,
-                   help="OUT.png, OUT.tif, or a name/folder for both")
+                   help="OUT.png, OUT.tif, or a name/folder for both; a batch: a folder, "
+                        "OUT/NAME.png and OUT/NAME.tif per file NAME.h5 (made if missing)")
+    p.add_argument("--workers", metavar="N", type=int, default=None,
+                   help="batch: worker processes of the local dask cluster, one BLAS thread "
+                        "each (default: one per file, at most one per CPU core; with one "
+                        "FILE it makes a batch of one)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="batch: run on this running dask scheduler and its workers instead "
+                        "(the files at the same paths on the workers)")
+    p.add_argument("--no-progress", action="store_true", help="batch: no progress bar")
     p.add_argument("--snake", choices=("auto", "on", "off"), default="auto",
                    help="snake lag correction (default auto: for snake scans)")
     p.add_argument("--background", choices=("none", "plane", "median", "percentile"),
@@ -71,6 +83,11 @@ def add_info(sub) -> None:
 
 
 def cmd_reconstruct(args) -> int:
+    if isinstance(args.file, list):  # from the parser: one FILE is reconstructed as before
+        if len(args.file) > 1 or args.workers is not None or args.scheduler is not None \
+                or Path(args.file[0]).is_dir():
+            return _reconstruct_batch(args)
+        args.file = args.file[0]
     for path in (args.file, args.flat, args.calibration):
         probe(path)
     from reconstruction import load_raster, reconstruct_raster
@@ -136,6 +153,85 @@ def _reconstruct_single_pixel(args) -> int:
         raise UserError(f"{exc} (image files written; --no-store skips storing)") from None
     print(f"stored:   {where} in {args.file} (its default plot)")
     return 0
+
+
+def _reconstruct_batch(args) -> int:
+    """Several files or a folder: one dask task per file (reconstruction/batch.py)."""
+    import os
+    import sys
+    import time
+
+    from reconstruction.batch import BatchError, collect_items, planned_outputs, reconstruct_batch
+
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers: must be an integer >= 1, got {args.workers}")
+    if args.workers is not None and args.scheduler is not None:
+        raise UserError("--workers: sizes the local cluster; a --scheduler's cluster has "
+                        "its own workers (give one of them)")
+    if args.ratio is not None and not args.ratio > 0:
+        raise UserError(f"--ratio: must be > 0, got {args.ratio:g}")
+    out = Path(args.output)
+    if out.suffix.lower() in (".png", ".tif", ".tiff") or (out.exists() and not out.is_dir()):
+        raise UserError(f"-o {args.output}: a batch needs a folder for its images "
+                        "(OUT/NAME.png, OUT/NAME.tif per file)")
+    try:  # before any work: nothing is overwritten, no two files write the same image
+        items = collect_items(args.file)
+        targets = planned_outputs(items, out)
+    except BatchError as exc:
+        raise UserError(str(exc)) from None
+    for path in (args.flat, args.calibration):
+        probe(path)
+    if args.calibration:
+        _calibrated(0.0, None, args.calibration)  # a bad calibration: one line, exit 2
+    for target in targets:
+        check_not_there(target, args.overwrite)
+    check_can_create(out / "x.png", str(out))
+    from tqdm import tqdm
+
+    from imager.cli.probe import probe_scan_file
+
+    workers = args.workers or min(len(items), os.cpu_count() or 1)
+    where = (f"scheduler {args.scheduler}" if args.scheduler else
+             f"local cluster of {workers} worker{'s' * (workers > 1)}")
+    bars: list = []  # shown once the cluster is up (a bad --scheduler: one line, no bar)
+
+    def bar(_=None):
+        if not bars:
+            bars.append(tqdm(total=len(items), unit="file", desc="reconstruct",
+                             file=sys.stderr, disable=args.no_progress, dynamic_ncols=True))
+        return bars[0]
+
+    def progress(result) -> None:
+        bar().update(1)
+        if not result.ok:
+            bar().write(f"failed: {result.message}", file=sys.stderr)
+
+    start = time.perf_counter()
+    try:
+        results = reconstruct_batch(
+            items, method=args.method, out_dir=out, scheduler=args.scheduler,
+            workers=None if args.scheduler else workers, progress=progress, on_ready=bar,
+            check=probe_scan_file, ratio=args.ratio, reference=not args.no_reference,
+            store=not args.no_store, overwrite=args.overwrite,
+            snake={"auto": "auto", "on": True, "off": False}[args.snake],
+            background=None if args.background == "none" else args.background,
+            flat=args.flat and os.path.abspath(args.flat),
+            calibration=args.calibration and os.path.abspath(args.calibration))
+    except BatchError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        for shown in bars:
+            shown.close()
+    for result in results:
+        if result.ok:
+            print(f"{result.path}: {result.message}")
+    failed = [r.path for r in results if not r.ok]
+    print(f"reconstructed {len(results) - len(failed)} of {len(results)} files in "
+          f"{time.perf_counter() - start:.1f} s ({where})")
+    if failed:
+        print(f"mirimager reconstruct: {len(failed)} file{'s' * (len(failed) > 1)} failed "
+              f"(skipped): {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _output_targets(args) -> list[tuple[str, Path]]:
