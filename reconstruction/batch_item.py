@@ -143,18 +143,13 @@ def _single_pixel(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
 
 
 def _raster(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
-    from .raster import reconstruct_raster
+    from .raster import load_flat, reconstruct_raster
     from .scanfile import load_raster
 
     if options.out_dir is None:
         raise ValueError("a raster file's images need an output folder (out_dir)")
     scan = load_raster(item.path)
-    flat = None
-    if options.flat:
-        flat = load_raster(options.flat).image_V
-        if flat.shape != scan.image_V.shape:
-            raise ValueError(f"flat-field reference has shape {flat.shape}, scan "
-                             f"{scan.image_V.shape}")
+    flat = load_flat(scan, options.flat) if options.flat else None
     rec = reconstruct_raster(scan, snake_correction=options.snake,
                              background=options.background, flat=flat)
     outputs = _write_images(item, options, scan, rec)

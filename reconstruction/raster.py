@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -183,3 +184,20 @@ def reconstruct_raster(
         steps=steps,
         lag_estimate=estimate,
     )
+
+
+def load_flat(scan: RasterScan, path: str | os.PathLike[str]) -> np.ndarray:
+    """The flat-field reference image of ``scan`` from the raster file ``path``.
+
+    Raises
+    ------
+    ValueError
+        If its shape is not the scan's.
+    """
+    from .scanfile import load_raster
+
+    flat = load_raster(path).image_V
+    if flat.shape != scan.image_V.shape:
+        raise ValueError(f"reference scan has shape {flat.shape}, scan has "
+                         f"{scan.image_V.shape}")
+    return flat

@@ -91,6 +91,7 @@ def cmd_reconstruct(args) -> int:
     for path in (args.file, args.flat, args.calibration):
         probe(path)
     from reconstruction import load_raster, reconstruct_raster
+    from reconstruction.raster import load_flat
     from reconstruction.spifile import scan_kind
 
     for _, target in _output_targets(args):  # before any work: nothing is overwritten
@@ -101,10 +102,10 @@ def cmd_reconstruct(args) -> int:
     scan = load_raster(args.file)
     flat = None
     if args.flat:
-        flat = load_raster(args.flat).image_V
-        if flat.shape != scan.image_V.shape:
-            raise UserError(f"--flat: reference scan has shape {flat.shape}, "
-                            f"scan has {scan.image_V.shape}")
+        try:
+            flat = load_flat(scan, args.flat)
+        except ValueError as exc:
+            raise UserError(f"--flat: {exc}") from None
     snake = {"auto": "auto", "on": True, "off": False}[args.snake]
     background = None if args.background == "none" else args.background
     rec = reconstruct_raster(scan, snake_correction=snake, background=background, flat=flat)
