@@ -50,7 +50,10 @@ error naming the section (an attribute the object built lacks: when the lab open
 Optional sections: ``[projector]`` (a DMD for single-pixel scans) and
 ``[power_meter]`` (``driver = "pm100"``, ``address = "USB0::0x1313::0x8078::P0024811::INSTR"``),
 a thermal sensor on a pick-off of the MIR beam; with it a scan pauses while
-the MIR power is down (:mod:`imager.engine.power`).
+the MIR power is down (:mod:`imager.engine.power`); ``[reference_lockin]`` (keys as
+``[lockin]``): a lock-in on a detector at a MIR pick-off, read with every reading and
+following the signal lock-in's filter (:mod:`imager.devices.reference`); readings are
+then normalised by it (:mod:`reconstruction.reference`).
 
 ``mirimager emulate`` prints such a file pointing at its emulators.
 """
@@ -115,14 +118,15 @@ SOURCE_FIELDS: dict[str, Field] = {
     "tec_timeout_s": Field("float", 300.0, 0.1, 3600.0,
                            help="longest wait for the TECs after arming"),
 }
+LOCKIN_FIELDS = {
+    "driver": Field("str", "sr830", choices=("sr830", "sr860")),
+    "address": Field("str", None, help="VISA address"),
+    "timeout_s": Field("float", 2.0, 0.01, 60.0),
+}
 SECTIONS: dict[str, dict[str, Field]] = {
     "stage_x": STAGE_FIELDS,
     "stage_y": STAGE_FIELDS,
-    "lockin": {
-        "driver": Field("str", "sr830", choices=("sr830", "sr860")),
-        "address": Field("str", None, help="VISA address"),
-        "timeout_s": Field("float", 2.0, 0.01, 60.0),
-    },
+    "lockin": LOCKIN_FIELDS,
     "chopper": {
         "driver": Field("str", "mc2000b", choices=("mc2000b",)),
         "serial_port": Field("str", None),
@@ -136,6 +140,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
     },
 }
 OPTIONAL_SECTIONS: dict[str, dict[str, Field]] = {
+    #: the MIR reference channel: a lock-in on a detector at a pick-off of the MIR beam
+    "reference_lockin": LOCKIN_FIELDS,
     "projector": {
         "driver": Field("str", "alp4", choices=("alp4",), help="ViALUX DMD over ALP4lib"),
         "api_version": Field("str", "4.3", choices=("4.1", "4.2", "4.3", "4.4", "5.0", "5.1")),
@@ -153,9 +159,11 @@ OPTIONAL_SECTIONS: dict[str, dict[str, Field]] = {
 }
 #: the Protocol a class named by ``driver = "package.module:Class"`` implements, per section
 PROTOCOLS: dict[str, type] = {"stage_x": Stage, "stage_y": Stage, "lockin": LockIn,
+                              "reference_lockin": LockIn,
                               "chopper": Chopper, "source": Source, "pump": Pump,
                               "projector": Projector, "power_meter": PowerMeter}
 REQUIRED = {"stage_x": ("serial_port",), "stage_y": ("serial_port",), "lockin": ("address",),
+            "reference_lockin": ("address",),
             "chopper": ("serial_port",), "power_meter": ("address",)}
 
 
@@ -239,6 +247,7 @@ class HardwareLab:
         self.clock = WallClock()
         self.projector: Any = None
         self.power_meter: Any = None
+        self.reference: Any = None
         self._closers: list[Any] = []
         try:
             self._open(config)
@@ -251,13 +260,12 @@ class HardwareLab:
         self.stage_x, self.stage_y = (self._open_stage(config, name, controllers)
                                       for name in ("stage_x", "stage_y"))
         self.stage = XYStage(self.stage_x, self.stage_y)
-        self.lockin = self._external(config, "lockin")
-        if self.lockin is None:
-            from imager.drivers import SR830, SR860
+        self.lockin = self._open_lockin(config, "lockin")
+        if "reference_lockin" in config:
+            from imager.devices.reference import FollowingLockIn
 
-            lockin_class = {"sr830": SR830, "sr860": SR860}[config["lockin"]["driver"]]
-            self.lockin = self._opened(lockin_class(config["lockin"]["address"],
-                                                    timeout_s=config["lockin"]["timeout_s"]))
+            self.reference = FollowingLockIn(self._open_lockin(config, "reference_lockin"),
+                                             self.lockin)
         self.chopper = self._external(config, "chopper")
         if self.chopper is None:
             from imager.drivers import MC2000BChopper
@@ -292,6 +300,16 @@ class HardwareLab:
         self.pump = self._external(config, "pump")
         if self.pump is None:
             self.pump = ManualPump(power_mW=0.0, max_power_mW=config["pump"]["max_power_mW"])
+
+    def _open_lockin(self, config: dict[str, Any], section: str) -> Any:
+        device = self._external(config, section)
+        if device is None:
+            from imager.drivers import SR830, SR860
+
+            values = config[section]
+            device = self._opened({"sr830": SR830, "sr860": SR860}[values["driver"]](
+                values["address"], timeout_s=values["timeout_s"]))
+        return device
 
     def _opened(self, device: Any) -> Any:
         """Remember ``device`` for :meth:`close` and return it."""
@@ -355,12 +373,15 @@ class HardwareLab:
             devices["projector"] = self.projector
         if self.power_meter is not None:
             devices["power_meter"] = self.power_meter
+        if self.reference is not None:
+            devices["reference"] = self.reference
         return devices
 
     def capabilities(self) -> Capabilities:
-        """The configured optional devices (``[projector]``, ``[power_meter]``); no
-        simulation hooks."""
-        return Capabilities(power_meter=self.power_meter, projector=self.projector)
+        """The configured optional devices (``[projector]``, ``[power_meter]``,
+        ``[reference_lockin]``); no simulation hooks."""
+        return Capabilities(power_meter=self.power_meter, projector=self.projector,
+                            reference=self.reference)
 
     def settings(self) -> dict[str, Any]:
         """``kind``, ``name``, ``config_file`` and ``<section>_driver`` for each section that

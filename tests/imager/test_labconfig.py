@@ -241,3 +241,32 @@ def test_chopper_timeout_reaches_the_driver(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(RecipeError, match=r"\[chopper\] timeout_s: must be in \[0.001, 60\]"):
         parse_lab_config(lab_toml(chopper='driver = "mc2000b"\nserial_port = "/dev/x"\n'
                                           "timeout_s = 0\n"))
+
+
+def test_a_reference_lockin_follows_the_signal_filter_and_is_recorded(tmp_path: Path) -> None:
+    """``[reference_lockin]``: read with every reading, its filter kept at the signal
+    lock-in's, its readings in ``/entry/reference``."""
+    import h5py
+
+    text = lab_toml() + (f'[reference_lockin]\ndriver = "{ME}:FakeLockIn"\n'
+                         'gain_V_per_um = 1e-7\nlabel = "ref"\n')
+    path = tmp_path / "lab.toml"
+    path.write_text(text)
+    with HardwareLab(load_lab_config(path)) as lab:
+        reference = lab.capabilities().reference
+        assert reference is not None and reference.device.label == "ref"
+        assert lab.instruments()["reference"] is reference
+        lab.lockin.axis = reference.device.axis = lab.stage_x
+        recipe = default_recipe(scan={"nx": 3, "ny": 2, "x_start_um": 12000.0,
+                                      "x_stop_um": 12200.0, "y_start_um": 12000.0,
+                                      "y_stop_um": 12100.0},
+                                lockin={"sensitivity_V": 1.0, "time_constant_s": 0.1,
+                                        "filter_slope_dB_per_oct": 24})
+        run_raster(lab, recipe, tmp_path / "scan.h5", progress=False)
+        assert reference.device.time_constant_s == 0.1
+        assert reference.device.filter_slope_dB_per_oct == 24
+    with h5py.File(tmp_path / "scan.h5", "r") as f:
+        rows = f["entry/reference"][()]
+        points = f["entry/scan/points"][()]
+    assert rows["index"].tolist() == points["index"].tolist()
+    assert rows["X_V"] == pytest.approx(1e-7 * points["x_um"])
