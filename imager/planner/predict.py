@@ -208,6 +208,7 @@ def _fly_raster(recipe: Any, lab: Any) -> Prediction:
 
 def _single_pixel(recipe: Any, lab: Any) -> Prediction:
     from imager.recipes.recipe import single_pixel_basis
+    from imager.sim.projector import SWITCH_TIME_S
     from reconstruction.spi import reconstruct
 
     spi, li = recipe.sections["single_pixel"], lab.lockin
@@ -223,8 +224,6 @@ def _single_pixel(recipe: Any, lab: Any) -> Prediction:
     lab.projector.show(0)
     truth = lab.expected_pattern_image()
     dwell_s = recipe.dwell_s(tau)
-    from imager.sim.projector import SWITCH_TIME_S
-
     period_s = dwell_s + SWITCH_TIME_S
     streamed = spi["readout"] == "stream"
     n_patterns = basis.n_patterns
