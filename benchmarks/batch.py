@@ -1,7 +1,7 @@
 """Batch reconstruction on dask: throughput with 1 and 2 workers, overheads, scaling model.
 
 Run:  python benchmarks/batch.py [--quick] [--files 16] [--size 64] [--ratio 1.0]
-                                 [--method tv] [--repeats 3]
+                                 [--method tv] [--repeats 3] [--wavelengths 8]
 
 Makes ``--files`` single-pixel scan files with the simulated lab (``--size`` pixels square,
 ``--ratio`` of the Hadamard basis measured; a few distinct acquisitions, copied), then
@@ -23,7 +23,8 @@ start-up (Amdahl: the serial part per file is ``o``, the scheduler's; the parall
 ``c``), so throughput ``N / (N o + c)`` files/s, bounded by ``1 / o`` however many workers,
 and the speed-up ``(o + c) / (o + c / N)``. The table compares it with the measured 2-worker
 run and extends it to N workers (on N free cores). A spectral cube reconstructed per
-wavelength is the same: one item per wavelength.
+wavelength is the same: one item per wavelength; its last line times a spectral
+single-pixel file of ``--wavelengths`` wavelengths with 1 and 2 workers.
 
 The machine's load average is printed: other processes (other builds, tests) take cores
 from the workers and lower the measured speed-up; say so with the figures.
@@ -64,6 +65,22 @@ def make_files(folder: Path, n: int, distinct: int, size: int, ratio: float) -> 
         shutil.copyfile(sources[i % distinct], target)
         files.append(target)
     return files
+
+
+def make_cube(folder: Path, size: int, ratio: float, wavelengths: int) -> Path:
+    """A spectral single-pixel scan: the same patterns at ``wavelengths`` wavelengths."""
+    from imager.engine.kinds import kind_of
+    from imager.recipes import parse_recipe
+    from imager.sim import simulated_lab_for
+
+    step = 1.8 / max(wavelengths - 1, 1)
+    text = SPI.format(size=size, ratio=ratio, seed=1) + (
+        f"[spectral]\nstart_um = 6.8\nstop_um = {6.8 + step * (wavelengths - 1):.6f}\n"
+        f"step_um = {step:.6f}\n")
+    recipe = parse_recipe(text, "cube.toml")
+    path = folder / "cube" / "cube.h5"
+    kind_of(recipe).run(simulated_lab_for(recipe), recipe, path, progress=False)
+    return path
 
 
 def _noop(i: int) -> int:
@@ -113,6 +130,8 @@ def main() -> None:
     parser.add_argument("--ratio", type=float, default=1.0)
     parser.add_argument("--method", default="tv")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--wavelengths", type=int, default=8,
+                        help="wavelengths of the spectral single-pixel cube")
     args = parser.parse_args()
     if args.quick:
         args.files, args.size, args.ratio, args.repeats = 8, 64, 0.5, 2
@@ -124,6 +143,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mirimager-batch-bench-") as tmp:
         t0 = time.perf_counter()
         files = make_files(Path(tmp), args.files, min(4, args.files), args.size, args.ratio)
+        cube = make_cube(Path(tmp), args.size, args.ratio, args.wavelengths)
         print(f"# files made in {time.perf_counter() - t0:.1f} s (simulated acquisitions)")
         timed_batch(files, scheduler="inline", method=args.method)  # imports, caches warm
         inline = [timed_batch(files, scheduler="inline", method=args.method)[0]
@@ -146,16 +166,22 @@ def main() -> None:
             overhead2_s = empty_task_overhead_s(clients[2])
             walls: dict[int, list[float]] = {1: [], 2: []}
             costs: dict[int, list[float]] = {1: [], 2: []}
+            cube_walls: dict[int, list[float]] = {1: [], 2: []}
             for _ in range(args.repeats):
                 for workers in (1, 2):
                     wall, results = timed_batch(files, client=clients[workers],
                                                 method=args.method)
                     walls[workers].append(wall)
                     costs[workers] += [r.seconds for r in results]
+                    cube_walls[workers].append(timed_batch(
+                        [cube], client=clients[workers], method=args.method, store=False)[0])
         finally:
             for stack in reversed(stacks):
                 stack.__exit__(*sys.exc_info())
     report(args, inline, walls, costs, overhead_s, overhead2_s, start_s, warm_s)
+    c1, c2 = statistics.median(cube_walls[1]), statistics.median(cube_walls[2])
+    print(f"cube of {args.wavelengths} wavelengths ({args.size}x{args.size}, one task per "
+          f"wavelength): 1 worker {c1:.2f} s, 2 workers {c2:.2f} s, {c1 / c2:.2f}x")
 
 
 def report(args, inline, walls, costs, overhead_s, overhead2_s, start_s, warm_s) -> None:

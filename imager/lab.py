@@ -36,6 +36,16 @@ class SimHooks:
         twin runs on a real clock).
     chart : object
         The test chart (transmission map) stored with the scan.
+    expected_cube : callable or None
+        ``expected_cube(x_um, y_um, wavelengths_um) -> (nw, ny, nx)``: the noise-free
+        raster image at each wavelength, the source left as it is.
+    chart_truth : callable or None
+        ``chart_truth(x_um, y_um, wavelengths_um) -> ChartTruth | None``: a spectral
+        chart's material labels, spectra and transmittance cube on the grid
+        (:class:`imager.sim.chemical_chart.ChartTruth`); None for other charts.
+    expected_pattern_cube : callable or None
+        ``expected_pattern_cube(wavelengths_um) -> (nw, n, n)``: the noise-free signal per
+        lit DMD pixel of the projector's current field at each wavelength.
     """
 
     begin_point: Callable[[int], None]
@@ -43,6 +53,9 @@ class SimHooks:
     expected_pattern_image: Callable[[], np.ndarray]
     advance_to: Callable[[float], None] | None
     chart: Any = None
+    expected_cube: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
+    chart_truth: Callable[[np.ndarray, np.ndarray, np.ndarray], Any] | None = None
+    expected_pattern_cube: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)

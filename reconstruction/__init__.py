@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
     from .metrics import compare, correlation, psnr, ssim
     from .raster import RasterImage, reconstruct_raster
     from .scanfile import RasterScan, load_raster
+    from .spectral.cube import SpectralCube, load_cube
     from .spi import FourierBasis, HadamardBasis, RandomBasis, basis_from_spec, reconstruct
 
 #: Public name -> submodule that defines it.
@@ -45,6 +46,9 @@ _LAZY = {
     "RandomBasis": "spi",
     "basis_from_spec": "spi",
     "reconstruct": "spi",
+    # spectral scans (reconstruction.spectral)
+    "SpectralCube": "spectral.cube",
+    "load_cube": "spectral.cube",
 }
 
 __all__ = [
@@ -71,6 +75,9 @@ __all__ = [
     "assemble_line",
     "deconvolve_line",
     "reassemble_fly_file",
+    # spectral scans (reconstruction.spectral)
+    "SpectralCube",
+    "load_cube",
 ]
 
 

@@ -1,14 +1,17 @@
 """Reconstruct many scan files at once, on ``dask.distributed`` (``mirimager reconstruct A B ...``).
 
-A batch is a list of independent :class:`WorkItem`\\ s, one per file (later, one per file
-and wavelength of a spectral cube: ``selector``). Each is one task: the worker opens the
+A batch is a list of independent :class:`WorkItem`\\ s, one per file, and one per
+wavelength of a spectral single-pixel file (``selector``: its images are solved in
+parallel, sent back, and stacked into the file's cube here, :func:`store_cubes`). Each is
+one task: the worker opens the
 file, reconstructs it and writes the results itself, exactly as ``mirimager reconstruct``
 does for one file - a single-pixel file gains a new NXprocess
 (:func:`reconstruction.nxprocess.store_reconstruction`: atomic, nothing overwritten), and
 with ``out_dir`` every file gets ``OUT_DIR/NAME.png`` and ``NAME.tif`` (a raster file's only
-output). Tasks take a path and return a small :class:`ItemResult`: no array ever passes
-through the scheduler or this process. A file that cannot be read or reconstructed (corrupt,
-wrong kind, locked) is a failed result naming the problem; the batch goes on.
+output). Tasks take a path and return a small :class:`ItemResult`: no scan data pass
+through the scheduler (a spectral wavelength's task returns its image, ``n x n``). A file
+that cannot be read or reconstructed (corrupt, wrong kind, locked) is a failed result naming
+the problem; the batch goes on.
 
 Where it runs: by default an embedded ``LocalCluster`` on this machine (``workers``
 processes, one thread and one BLAS thread each, listening on 127.0.0.1 only, no
@@ -28,6 +31,8 @@ from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .batch_item import BatchOptions, ItemResult, WorkItem, output_targets, reconstruct_item
 
@@ -164,11 +169,11 @@ def reconstruct_batch(paths: str | os.PathLike[str] | Iterable[Any], *, method: 
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
     opts = BatchOptions(method=method, out_dir=None if out_dir is None else
                         str(Path(out_dir).absolute()), **options)
-    items = collect_items(paths)
+    given = collect_items(paths)
     _check_where(client, workers, scheduler)
     results: dict[int, ItemResult] = {}
-    todo = []
-    for index, item in enumerate(items):
+    todo, items = [], []
+    for item in given:
         try:
             if check is not None:
                 check(item.path)
@@ -176,13 +181,69 @@ def reconstruct_batch(paths: str | os.PathLike[str] | Iterable[Any], *, method: 
             message = " ".join(str(exc).split()) or type(exc).__name__
             if not message.startswith(item.path):
                 message = f"{item.path}: {message}"
-            results[index] = ItemResult(item.path, False, message, 0.0, item.selector)
-            _report(progress, results[index])
+            results[len(items)] = ItemResult(item.path, False, message, 0.0, item.selector)
+            items.append(item)
+            _report(progress, results[len(items) - 1])
         else:
-            todo.append(index)
+            for one in per_wavelength(item):
+                todo.append(len(items))
+                items.append(one)
     if todo:
         _run(items, todo, opts, results, client, workers, scheduler, progress, on_ready)
-    return [results[i] for i in range(len(items))]
+    done = [results[i] for i in range(len(items))]
+    return done + store_cubes(done, opts, progress)
+
+
+def per_wavelength(item: WorkItem) -> list[WorkItem]:
+    """A spectral single-pixel file as one item per wavelength (its images are solved in
+    parallel); any other item as it is."""
+    if item.selector is not None:
+        return [item]
+    from .spectral.singlepixel import wavelength_count
+
+    try:
+        nw = wavelength_count(item.path)
+    except (ValueError, OSError):  # not one (or unreadable): its task says what is wrong
+        return [item]
+    return [replace(item, selector=iw) for iw in range(nw)] if nw else [item]
+
+
+def store_cubes(results: Sequence[ItemResult], opts: BatchOptions,
+                progress: Callable[[ItemResult], None] | None = None) -> list[ItemResult]:
+    """Stack the per-wavelength images of each spectral single-pixel file into its cube
+    and store it (``opts.store``): one more result per such file."""
+    from .spectral.singlepixel import SpectralImages, load_spectral_single_pixel
+    from .spectral.store_cube import store_cube
+
+    by_path: dict[str, list[ItemResult]] = {}
+    for r in results:
+        if r.selector is not None:
+            by_path.setdefault(r.path, []).append(r)
+    out = []
+    for path, parts in by_path.items():
+        parts = sorted(parts, key=lambda r: r.selector)
+        failed = [r.selector for r in parts if not r.ok]
+        if failed:
+            result = ItemResult(path, False, f"{path}: cube not stored: wavelength(s) "
+                                f"{', '.join(map(str, failed))} failed", 0.0)
+        else:
+            try:
+                scan = load_spectral_single_pixel(path)
+                images = [r.image for r in parts]
+                cube = SpectralImages(np.stack([im.image for im in images]),
+                                      scan.wavelengths_um, images[0].x_um, images[0].y_um,
+                                      images, opts.method)
+                stored = store_cube(path, cube, scan) if opts.store else None
+                result = ItemResult(path, True, f"cube of {len(parts)} wavelengths" +
+                                    (f"; stored {stored}" if stored else ""),
+                                    sum(r.seconds for r in parts), kind=scan.kind,
+                                    stored=stored)
+            except (ValueError, OSError) as exc:
+                result = ItemResult(path, False, f"{path}: cube not stored: "
+                                    f"{' '.join(str(exc).split())}", 0.0)
+        out.append(result)
+        _report(progress, result)
+    return out
 
 
 def _report(progress: Callable[[ItemResult], None] | None, result: ItemResult) -> None:

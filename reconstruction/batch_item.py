@@ -22,8 +22,8 @@ __all__ = ["BatchOptions", "ItemResult", "WorkItem", "output_targets", "reconstr
 class WorkItem:
     """One task of a batch: a scan file, and which part of it (none: the whole file).
 
-    ``selector`` is reserved for spectral cubes (the index of one wavelength); today's
-    raster and single-pixel files have no such axis and take ``None``.
+    ``selector``: the index of one wavelength of a spectral single-pixel file (its
+    image is one task); ``None`` for a whole file.
     """
 
     path: str
@@ -69,6 +69,9 @@ class ItemResult:
     outputs: tuple[str, ...] = ()
     metrics: dict[str, float] | None = None
     worker_pid: int = 0
+    image: Any = None
+    """A spectral single-pixel wavelength's reconstruction (``SinglePixelImage``), which
+    the client stacks into the file's cube; None otherwise."""
 
 
 def output_targets(item: WorkItem, out_dir: str | os.PathLike[str]) -> list[tuple[str, Path]]:
@@ -115,13 +118,18 @@ def _reconstruct(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
     from .spifile import scan_kind
 
     kind = scan_kind(item.path)
+    if kind == "spectral_single_pixel" and item.selector is not None:
+        return _wavelength(item, options)
     if item.selector is not None:
         raise ValueError(f"{kind} file has no wavelength axis (selector {item.selector})")
     if kind == "single_pixel":
         return _single_pixel(item, options)
     if kind == "raster":
         return _raster(item, options)
-    raise ValueError(f"scan kind is {kind!r}; only raster and single-pixel files reconstruct")
+    if kind == "spectral":
+        return _spectral(item, options)
+    raise ValueError(f"scan kind is {kind!r}; only raster, single-pixel and spectral files "
+                     "reconstruct")
 
 
 def _single_pixel(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
@@ -140,6 +148,69 @@ def _single_pixel(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
     said += [f"stored {stored}"] if stored else []
     return {"kind": "single_pixel", "stored": stored, "outputs": outputs,
             "metrics": rec.metrics, "message": "; ".join(said + list(outputs))}
+
+
+def _wavelength(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
+    """One wavelength of a spectral single-pixel file: its image goes back to the client,
+    which stores the file's cube once every wavelength is done."""
+    from .spectral.singlepixel import load_spectral_single_pixel
+    from .spifile import reconstruct_single_pixel
+
+    scan = load_spectral_single_pixel(item.path)
+    iw = int(item.selector)
+    if not 0 <= iw < scan.wavelengths_um.size:
+        raise ValueError(f"wavelength index {iw} outside 0..{scan.wavelengths_um.size - 1}")
+    rec = reconstruct_single_pixel(scan.at(iw), options.method, ratio=options.ratio,
+                                   reference=options.reference)
+    return {"kind": "spectral_single_pixel", "image": rec, "metrics": rec.metrics,
+            "message": f"{scan.wavelengths_um[iw]:.3f} um: {rec.method}, "
+                       f"{rec.measurements} measurements"}
+
+
+def _spectral(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
+    """A spectral raster: the default analysis (material maps, ``--spectra``), stored in
+    the file; with ``out_dir`` its figure as NAME.png."""
+    from .spectral.cube import load_cube
+    from .spectral.export import store_analysis
+    from .spectral.plot import save_figure
+    from .spectral.unmix import analyse_cube
+
+    cube = load_cube(item.path)
+    cal, result = analyse_cube(cube)
+    outputs = []
+    if options.out_dir is not None:
+        target = output_targets(item, options.out_dir)[0][1]
+        _link_new(target, options.overwrite, lambda tmp: save_figure(
+            tmp, cal, result, title=f"{Path(item.path).name} · {cal.kind}"))
+        outputs.append(str(target))
+    stored = store_analysis(item.path, result, cal) if options.store else None
+    said = [f"{len(result.unmixing.names)} materials unmixed ({cal.kind})"]
+    if result.score is not None:
+        said.append(f"{100 * result.score:.1f} % as the truth")
+    said += [f"stored {stored}"] if stored else []
+    return {"kind": "spectral", "stored": stored, "outputs": tuple(outputs),
+            "message": "; ".join(said + outputs)}
+
+
+def _link_new(target: Path, overwrite: bool, write: Any) -> None:
+    """``write(tmp)`` under a hidden name, then linked to ``target`` (never replacing an
+    existing file unless ``overwrite``)."""
+    if not overwrite and os.path.lexists(target):
+        raise FileExistsError(f"{target}: file exists; not overwritten")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}"
+                           f".part{target.suffix}")
+    try:
+        write(tmp)
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise FileExistsError(f"{target}: file exists; not overwritten") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _raster(item: WorkItem, options: BatchOptions) -> dict[str, Any]:
@@ -181,26 +252,13 @@ def _write_images(item: WorkItem, options: BatchOptions, scan, rec) -> tuple[str
     image, label = _calibrated(rec.image, scan, options.calibration)
     written = []
     for kind, target in output_targets(item, options.out_dir):
-        if not options.overwrite and os.path.lexists(target):
-            raise FileExistsError(f"{target}: file exists; not overwritten")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}"
-                               f".part{target.suffix}")
-        try:
-            if kind == "png":
-                save_png(tmp, image, rec.x_um, rec.y_um, units_label=label,
-                         title=image_title(Path(item.path).name, scan, rec))
-            else:
-                save_tiff(tmp, image, rec.x_um, rec.y_um)
-            if options.overwrite:
-                os.replace(tmp, target)
-            else:
-                try:
-                    os.link(tmp, target)
-                except FileExistsError:
-                    raise FileExistsError(f"{target}: file exists; not overwritten") from None
-        finally:
-            tmp.unlink(missing_ok=True)
+        if kind == "png":
+            _link_new(target, options.overwrite, lambda tmp: save_png(
+                tmp, image, rec.x_um, rec.y_um, units_label=label,
+                title=image_title(Path(item.path).name, scan, rec)))
+        else:
+            _link_new(target, options.overwrite,
+                      lambda tmp: save_tiff(tmp, image, rec.x_um, rec.y_um))
         written.append(str(target))
     return tuple(written)
 

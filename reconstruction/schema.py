@@ -275,6 +275,18 @@ CALIBRATION_RUN = Layout("calibration", (
 ))
 
 LAYOUTS = {layout.kind: layout for layout in (RASTER, SINGLE_PIXEL, CALIBRATION_RUN)}
+"""Kind -> layout; :mod:`reconstruction.schema_spectral` adds ``spectral`` when imported
+(it builds on the names above), which :func:`layout_of` makes sure of."""
+
+
+def layout_of(kind: str) -> Layout:
+    """The layout of ``kind`` (KeyError if there is none)."""
+    if kind not in LAYOUTS:
+        from .schema_spectral import SPECTRAL_RASTER, SPECTRAL_SINGLE_PIXEL
+
+        for layout in (SPECTRAL_RASTER, SPECTRAL_SINGLE_PIXEL):
+            LAYOUTS[layout.kind] = layout
+    return LAYOUTS[kind]
 
 
 @dataclass(frozen=True)

@@ -168,9 +168,9 @@ def _calibration_attrs(path: str | None) -> dict | None:
 
 
 def _acquire(recipe, args) -> int:
-    from imager.engine.kinds import KINDS
+    from imager.engine.kinds import kind_of
 
-    kind = KINDS.get(recipe.kind)
+    kind = kind_of(recipe)
     if kind is None:  # a calibration recipe (the only other kind the schema allows)
         raise UserError(f"{recipe.source}: kind = {recipe.kind!r}; run it with "
                         "'mirimager calibrate'")
@@ -292,6 +292,10 @@ def _export_png(scan_path: Path, png: Path, metadata: dict[str, str] | None = No
     from reconstruction.export import image_title
     from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel, scan_kind
 
+    if scan_kind(scan_path) in ("spectral", "spectral_single_pixel"):
+        from imager.cli.spectral_files import scan_png
+
+        return scan_png(scan_path, png, metadata)
     if scan_kind(scan_path) == "single_pixel":
         scan = load_single_pixel(scan_path)
         if scan.pairs_measured == 0:

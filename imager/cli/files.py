@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from imager.cli import spectra, spectral_files
 from imager.cli.common import (
     check_can_create,
     check_not_there,
@@ -47,7 +48,8 @@ def add_reconstruct(sub) -> None:
     p.add_argument("--flat", metavar="REF.h5", help="flat-field by this reference scan")
     p.add_argument("--calibration", metavar="CAL.h5",
                    help="show MIR intensity (nW/um^2) with this calibration (default: the one "
-                        "stored in the scan file, if any)")
+                        "stored in the scan file, if any); spectral scans: intensity per "
+                        "wavelength (W/um^2), interpolated over its spectral sweeps")
     p.add_argument("--method",
                    choices=("pinv", "tikhonov", "tv", "wavelet", "cvxpy-tv", "pnp-nlm"),
                    default="tv", help="single-pixel files: solver (default tv, total variation "
@@ -64,10 +66,12 @@ def add_reconstruct(sub) -> None:
                    help="single-pixel files: do not divide the readings by the MIR reference "
                         "channel's (by default a scan that recorded one is normalised by it)")
     p.add_argument("--no-store", action="store_true",
-                   help="single-pixel files: do not store the image in the scan file (by "
-                        "default it is added as a new /entry/reconstruction_K, NXprocess "
-                        "with NXdata, and made the file's default plot; nothing in the file "
-                        "is overwritten)")
+                   help="single-pixel and spectral files: do not store the result in the "
+                        "scan file (by default an image is added as a new "
+                        "/entry/reconstruction_K, NXprocess with NXdata, and made the file's "
+                        "default plot; a spectral analysis as /entry/spectral_analysis_K, the "
+                        "cube staying the default plot; nothing in the file is overwritten)")
+    spectra.add_options(p)
     p.set_defaults(func=cmd_reconstruct)
 
 
@@ -86,13 +90,19 @@ def cmd_reconstruct(args) -> int:
     if isinstance(args.file, list):  # from the parser: one FILE is reconstructed as before
         if len(args.file) > 1 or args.workers is not None or args.scheduler is not None \
                 or Path(args.file[0]).is_dir():
+            spectra.refuse_batch(args)
             return _reconstruct_batch(args)
         args.file = args.file[0]
     for path in (args.file, args.flat, args.calibration):
         probe(path)
+    from reconstruction.spifile import scan_kind
+
+    if spectra.applies(args):  # a spectral scan: material maps and spectra
+        return spectra.cmd_spectra(args)
+    if scan_kind(args.file) == "spectral_single_pixel":  # the image at every wavelength
+        return spectral_files.cmd_cube(args)
     from reconstruction import load_raster, reconstruct_raster
     from reconstruction.raster import load_flat
-    from reconstruction.spifile import scan_kind
 
     for _, target in _output_targets(args):  # before any work: nothing is overwritten
         check_not_there(target, args.overwrite)
@@ -306,7 +316,10 @@ def cmd_info(args) -> int:
     from reconstruction.spifile import load_single_pixel, scan_kind
 
     kind = scan_kind(args.file)
-    if kind == "single_pixel":
+    size = None
+    if kind in spectral_files.SPECTRAL_KINDS:
+        scan, order, size, x_range, y_range = spectral_files.info_scan(args.file, kind)
+    elif kind == "single_pixel":
         scan = load_single_pixel(args.file)
         spec = scan.basis_spec
         order = ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("kind", "size"))
@@ -321,12 +334,16 @@ def cmd_info(args) -> int:
             a = scan.scan_attrs
             order += (f"; fly scan at {float(a.get('velocity_um_per_s', float('nan'))):.4g} um/s, "
                       f"lock-in buffer {float(a.get('stream_rate_Hz', float('nan'))):g} Hz")
+    if size is None:
+        size = {"nx": len(scan.x_um), "ny": len(scan.y_um)}
+        x_range = [float(scan.x_um[0]), float(scan.x_um[-1])]
+        y_range = [float(scan.y_um[0]), float(scan.y_um[-1])]
     info = {
         "file": str(args.file),
         "kind": scan.kind,
-        "size": {"nx": len(scan.x_um), "ny": len(scan.y_um)},
-        "x_um": [float(scan.x_um[0]), float(scan.x_um[-1])],
-        "y_um": [float(scan.y_um[0]), float(scan.y_um[-1])],
+        "size": size,
+        "x_um": x_range,
+        "y_um": y_range,
         "order": order,
         "exit_status": scan.exit_status,
         "error_message": scan.attrs.get("error_message", ""),
@@ -338,7 +355,7 @@ def cmd_info(args) -> int:
         "has_truth": scan.truth_V is not None,
     }
     stored = []
-    if kind == "single_pixel":
+    if kind in ("single_pixel", "spectral_single_pixel"):
         from reconstruction.nxprocess import stored_reconstructions
 
         try:
@@ -366,7 +383,8 @@ def cmd_info(args) -> int:
           f"y {info['y_um'][0]:g}..{info['y_um'][1]:g} um")
     print(f"status:   {info['exit_status']}"
           + (f" ({info['error_message']})" if info["error_message"] else ""))
-    unit = "patterns" if kind == "single_pixel" else "points"
+    unit = {"single_pixel": "patterns", "spectral": "readings",
+            "spectral_single_pixel": "patterns"}.get(kind, "points")
     print(f"{unit + ':':<10}{info['points_done']}/{info['points_total']} done")
     print(f"time:     {info['start_time']} -> {info['end_time'] or '(not ended)'}")
     for device, settings in sorted(info["settings"].items()):

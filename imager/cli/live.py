@@ -45,14 +45,14 @@ def run_with_live_view(lab, recipe, path: Path, *, progress: bool = True,
     preview (the minimum-norm image of the pairs measured so far: low orders
     first, so it sharpens as the scan goes on).
     """
-    from imager.engine.kinds import KINDS
+    from imager.engine.kinds import kind_of
 
     stop = StopRequest()
-    view = KINDS[recipe.kind].live_view(recipe)
+    view = kind_of(recipe).live_view(recipe)
     axes, snapshot = (view.x_um, view.y_um), view.snapshot
 
     def run():
-        return KINDS[recipe.kind].run(lab, recipe, path, live=view.signal, progress=progress,
+        return kind_of(recipe).run(lab, recipe, path, live=view.signal, progress=progress,
                                       stop=stop, handle_ctrl_c=False, calibration=calibration)
 
     outcome: dict = {}

@@ -155,21 +155,57 @@ def read_everything(path: str | os.PathLike[str]) -> None:
         entry = f.get("entry")
         if not isinstance(entry, h5py.Group):
             return
-        _read_attrs(entry)
-
-        def visit(_name: str, obj: object) -> None:
-            _read_attrs(obj)
+        seen: set = set()
+        _visit(entry, seen)
+        # the paths the readers open by name, also when listing a group failed midway
+        for name in _KNOWN:
             with contextlib.suppress(*_REPORTED):
-                if isinstance(obj, h5py.Dataset) and obj.dtype.kind in "OSU" \
-                        and obj.size <= _MAX_STRINGS:
-                    obj[()]
+                _visit(entry[name], seen)
 
-        entry.visititems(visit)
+
+#: Members of ``/entry`` the readers open by name (reconstruction.schema).
+_KNOWN = ("scan", "scan/points", "data", "data/X_V", "data/x_um", "data/y_um",
+          "data/wavelength_um", "instrument", "lab", "sample", "basis", "calibration",
+          "recipe", "events", "settings_changes", "stream", "lines", "reference", "spectral",
+          "spectral/power", "spectral/blank")
+_MAX_OBJECTS = 100_000
+
+
+def _visit(obj, seen: set) -> None:
+    """Read ``obj``'s attributes (and, for a small string dataset, its value), then every
+    member of a group, depth first; an error on one object or member is passed over and
+    the rest still read (h5py's ``visititems`` stops at the first)."""
+    import h5py
+
+    with contextlib.suppress(*_REPORTED):
+        key = (obj.file.id.fileno, h5py.h5o.get_info(obj.id).addr)
+        if key in seen or len(seen) > _MAX_OBJECTS:
+            return
+        seen.add(key)
+    _read_attrs(obj)
+    if isinstance(obj, h5py.Dataset):
+        with contextlib.suppress(*_REPORTED):
+            if obj.dtype.kind in "OSU" and obj.size <= _MAX_STRINGS:
+                obj[()]
+        return
+    if not isinstance(obj, h5py.Group):
+        return
+    names = []
+    with contextlib.suppress(*_REPORTED):
+        for name in obj:  # as far as the listing goes
+            names.append(name)
+    for name in names:
+        with contextlib.suppress(*_REPORTED):
+            _visit(obj[name], seen)
 
 
 def _read_attrs(obj) -> None:
-    attrs = obj.attrs
-    for name in attrs:
+    names = []
+    with contextlib.suppress(*_REPORTED):
+        attrs = obj.attrs
+        for name in attrs:  # as far as the listing goes
+            names.append(name)
+    for name in names:
         with contextlib.suppress(*_REPORTED):
             attrs[name]
 

@@ -89,11 +89,13 @@ def _check_resumable(path: Path, kind, recipe) -> None:
     be half-resumed (e.g. a point table of another shape, a missing X_V)."""
     import os
 
+    from imager.engine.kinds import kind_of
     from reconstruction.errors import ScanFileError
 
-    if recipe.kind != kind.name:
-        raise UserError(f"{path}: a {kind.name} scan, but its stored recipe is of kind "
-                        f"{recipe.kind!r}")
+    runs = kind_of(recipe)
+    if runs is None or runs.name != kind.name:
+        raise UserError(f"{path}: a {kind.name} scan, but its stored recipe makes a "
+                        f"{runs.name if runs else recipe.kind!r} scan")
     sizes = kind.sizes(recipe)
     if not os.access(path, os.W_OK):
         raise UserError(f"{path}: not writable; resume continues a scan in its own file")
@@ -127,7 +129,7 @@ def _resume_problem(path: Path, kind: str, sizes: dict[str, int]) -> str | None:
     runs too), against the tables the stored recipe plans (``sizes``)."""
     import h5py
 
-    from reconstruction.schema import LAYOUTS, resume_problem
+    from reconstruction.schema import layout_of, resume_problem
 
     with h5py.File(path, "r", locking=False) as f:
-        return resume_problem(f, LAYOUTS[kind], sizes, path)
+        return resume_problem(f, layout_of(kind), sizes, path)

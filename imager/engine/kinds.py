@@ -15,6 +15,7 @@ import numpy as np
 
 from imager.engine.raster import run_raster
 from imager.engine.single_pixel import run_single_pixel
+from imager.engine.spectral import run_spectral, run_spectral_single_pixel, spectral_cube_shape
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,58 @@ def _load_single_pixel(path: Any) -> Any:
     return load_single_pixel(path)
 
 
+def _spectral_live(recipe: Any) -> LiveView:
+    grid = recipe.grid
+    cube = np.full(spectral_cube_shape(recipe), np.nan)
+
+    def latest() -> np.ndarray:
+        """The image of the newest wavelength measured (a live view shows one)."""
+        measured = np.flatnonzero(np.isfinite(cube).any(axis=(1, 2)))
+        return cube[measured[-1] if measured.size else 0].copy()
+
+    return LiveView(cube, grid.x_um, grid.y_um, latest)
+
+
+def _spectral_sizes(recipe: Any) -> dict[str, int]:
+    nw, ny, nx = spectral_cube_shape(recipe)
+    return {"nx": nx, "ny": ny, "nw": nw, "points_total": nw * ny * nx}
+
+
+def _spectral_spi_live(recipe: Any) -> LiveView:
+    from imager.recipes.recipe import single_pixel_basis, spectral_wavelengths
+
+    basis = single_pixel_basis(recipe)
+    view = _spi_live(recipe)
+    raw = np.full((len(spectral_wavelengths(recipe)), basis.n_patterns), np.nan)
+
+    def latest() -> np.ndarray:
+        """The preview of the newest wavelength measured."""
+        measured = np.flatnonzero(np.isfinite(raw).any(axis=1))
+        return spi_preview(basis, raw[measured[-1] if measured.size else 0].copy())
+
+    return LiveView(raw, view.x_um, view.y_um, latest)
+
+
+def _spectral_spi_sizes(recipe: Any) -> dict[str, int]:
+    from imager.recipes.recipe import single_pixel_basis, spectral_wavelengths
+
+    nw, n = len(spectral_wavelengths(recipe)), single_pixel_basis(recipe).n_patterns
+    return {"nw": nw, "n_patterns": n, "points_total": nw * n,
+            "size": single_pixel_basis(recipe).size}
+
+
+def _load_spectral_spi(path: Any) -> Any:
+    from reconstruction.spectral.singlepixel import load_spectral_single_pixel
+
+    return load_spectral_single_pixel(path)
+
+
+def _load_spectral(path: Any) -> Any:
+    from reconstruction.spectral.cube import load_cube
+
+    return load_cube(path)
+
+
 KINDS: dict[str, ScanKind] = {
     "raster": ScanKind(
         "raster", "points",
@@ -122,5 +175,25 @@ KINDS: dict[str, ScanKind] = {
         lambda lab, recipe, path, live=None, **kw: run_single_pixel(lab, recipe, path,
                                                                     live_raw=live, **kw),
         _spi_live, _spi_sizes, _load_single_pixel),
+    "spectral": ScanKind(
+        "spectral", "readings",
+        lambda lab, recipe, path, live=None, **kw: run_spectral(lab, recipe, path,
+                                                                live_cube=live, **kw),
+        _spectral_live, _spectral_sizes, _load_spectral),
+    "spectral_single_pixel": ScanKind(
+        "spectral_single_pixel", "patterns",
+        lambda lab, recipe, path, live=None, **kw: run_spectral_single_pixel(
+            lab, recipe, path, live_raw=live, **kw),
+        _spectral_spi_live, _spectral_spi_sizes, _load_spectral_spi),
 }
-"""Scan kinds by recipe ``kind``. (Calibration runs are not scans: ``mirimager calibrate``.)"""
+"""Scan kinds by file kind. (Calibration runs are not scans: ``mirimager calibrate``.)"""
+
+
+def kind_of(recipe: Any) -> ScanKind | None:
+    """The scan kind a recipe runs: its ``kind``, or ``spectral`` for a raster recipe with
+    ``[spectral]`` wavelengths; None for a calibration recipe."""
+    from imager.recipes.recipe import spectral_wavelengths
+
+    if recipe.kind in ("raster", "single_pixel") and spectral_wavelengths(recipe):
+        return KINDS["spectral" if recipe.kind == "raster" else "spectral_single_pixel"]
+    return KINDS.get(recipe.kind)

@@ -12,6 +12,7 @@ file) and propagates. Either way the MIR source is switched off.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Generator, Iterable
 from contextlib import nullcontext
@@ -216,6 +217,20 @@ def _read(ctx: ScanContext, step: s.Read) -> Any:
     return reading
 
 
+def _measure_power(ctx: ScanContext, step: s.MeasurePower) -> float:
+    meter = ctx.caps.power_meter
+    if meter is None:
+        return math.nan
+    try:
+        meter.wavelength_um = float(ctx.lab.source.wavelength_um)
+    except (AttributeError, ValueError):  # a meter without a correction wavelength
+        pass
+    power_mW = float(meter.read_power_mW())
+    if ctx.monitor is not None and power_mW > 0.0:
+        ctx.monitor.reference_mW = power_mW
+    return power_mW
+
+
 def _emit(ctx: ScanContext, step: s.Emit) -> None:
     ctx.emit("data", step.name, step.payload)
     if step.points:
@@ -298,6 +313,6 @@ _HANDLERS = {
     s.Call: _call, s.Dwell: _dwell, s.BeginPoint: _begin_point, s.Open: _open, s.Read: _read,
     s.Emit: _emit, s.Checkpoint: _checkpoint, s.Restore: _restore, s.CatchUp: _catch_up,
     s.Finally: _finally, s.Now: _now, s.StartStream: _start_stream, s.StopStream: _stop_stream,
-    s.Track: _track,
+    s.Track: _track, s.MeasurePower: _measure_power,
 }
 assert set(_HANDLERS) == set(s.STEP_TYPES)

@@ -133,6 +133,31 @@ def fly_geometry(recipe: Any, tau_s: float, stage_settings: dict, max_velocity: 
     return geometry
 
 
+def fly_setup(recipe: Any) -> Plan:
+    """Configure the lab for a fly recipe, size the motion and check the travel; replies
+    ``(geometry, tau_s, n_poles)``."""
+    grid = recipe.grid
+    yield Configure(recipe)
+    tau_s = yield Get("lockin", "time_constant_s")
+    n_poles = int((yield Get("lockin", "filter_slope_dB_per_oct"))) // 6
+    geometry = fly_geometry(recipe, tau_s, (yield Call("stage_x", "settings")),
+                            (yield Get("stage_x", "max_velocity_um_per_s")),
+                            (yield Get("lockin", "stream_rates_Hz")),
+                            (yield Get("lockin", "stream_capacity")))
+    for iy in (0, grid.ny - 1):
+        for x_um in geometry.line_ends(iy)[:2]:
+            yield CheckTravel(x_um, grid.y_um[iy])
+    return geometry, tau_s, n_poles
+
+
+def fly_describe(geometry: FlyGeometry, tau_s: float, n_poles: int) -> dict[str, Any]:
+    """What a fly scan's file records of it (``Open``'s ``describe``)."""
+    return {"grid": geometry.grid, "dwell_s": geometry.settle_s, "x_edges_um": geometry.edges_um,
+            "scan_attrs": {"mode": "fly", "velocity_um_per_s": geometry.velocity_um_per_s,
+                           "stream_rate_Hz": geometry.rate_Hz, "run_up_um": geometry.run_up_um,
+                           "time_constant_s": tau_s, "filter_poles": n_poles}}
+
+
 def fly_plan(recipe: Any, resume: ResumeFrom | None = None) -> Plan:
     """The plan of a raster recipe with ``[scan] mode = "fly"``.
 
@@ -143,20 +168,9 @@ def fly_plan(recipe: Any, resume: ResumeFrom | None = None) -> Plan:
     resume : ResumeFrom, optional
         Continue a stopped fly scan from its first incomplete line.
     """
-    from reconstruction.fly_line import assemble_fly_line
-
     grid = recipe.grid
-    yield Configure(recipe)
-    tau_s = yield Get("lockin", "time_constant_s")
-    n_poles = int((yield Get("lockin", "filter_slope_dB_per_oct"))) // 6
-    geometry = fly_geometry(recipe, tau_s, (yield Call("stage_x", "settings")),
-                            (yield Get("stage_x", "max_velocity_um_per_s")),
-                            (yield Get("lockin", "stream_rates_Hz")),
-                            (yield Get("lockin", "stream_capacity")))
+    geometry, tau_s, n_poles = yield from fly_setup(recipe)
     edges = geometry.edges_um
-    for iy in (0, grid.ny - 1):
-        for x_um in geometry.line_ends(iy)[:2]:
-            yield CheckTravel(x_um, grid.y_um[iy])
     first_line = 0
     if resume is not None:
         first_line = resume.first_missing // grid.nx
@@ -166,25 +180,39 @@ def fly_plan(recipe: Any, resume: ResumeFrom | None = None) -> Plan:
         for row in resume.previous_blocks:
             yield from _move_line(geometry, int(row["line"]),
                                   resume.lab_start_s + float(row["t_move_s"]))
-    describe = {"grid": grid, "dwell_s": geometry.settle_s, "x_edges_um": edges,
-                "scan_attrs": {"mode": "fly", "velocity_um_per_s": geometry.velocity_um_per_s,
-                               "stream_rate_Hz": geometry.rate_Hz,
-                               "run_up_um": geometry.run_up_um, "time_constant_s": tau_s,
-                               "filter_poles": n_poles}}
     open_args = {"points_done": first_line * grid.nx,
                  "lab_start_s": resume.lab_start_s} if resume is not None else {}
-    lab_start_s = yield Open("raster", grid.n_points, describe, recipe.text, recipe.name,
-                             truth=lambda sim: binned_truth(sim, edges, grid.y_um), **open_args)
+    lab_start_s = yield Open("raster", grid.n_points, fly_describe(geometry, tau_s, n_poles),
+                             recipe.text, recipe.name,
+                             truth=lambda sim: binned_truth(sim.expected_image, edges,
+                                                            grid.y_um), **open_args)
+    yield from fly_lines(recipe, geometry, tau_s, n_poles, range(first_line, grid.ny),
+                         lab_start_s)
+
+
+def fly_lines(recipe: Any, geometry: FlyGeometry, tau_s: float, n_poles: int,
+              lines: range, lab_start_s: float, label: Any = None) -> Plan:
+    """Fly lines ``lines`` of the grid, each written as one block.
+
+    ``label(iy, point) -> (line, index, head, at)``: the block number, plan index,
+    record head and signal element of the line's pixels (default: the raster's, line
+    ``iy``, index ``point.index``, head ``(index, ix, iy, x_set, y_set)``, ``(iy, ix)``).
+    """
+    from reconstruction.fly_line import assemble_fly_line
+
+    grid = recipe.grid
+    edges = geometry.edges_um
     y_um = grid.y_um
     triggers = recipe.sections["scan"]["fly_positions"] == "triggers"
-    for iy in range(first_line, grid.ny):
+    for iy in lines:
+        line_no = iy if label is None else label(iy, grid_point(grid, iy * grid.nx))[0]
         x_from, x_to, direction = geometry.line_ends(iy)
         yield Set("stage_x", "velocity_um_per_s", geometry.max_velocity_um_per_s)
         yield Move(x_from, y_um[iy])
         yield WaitSettled()
         yield Dwell(geometry.settle_s)
         yield Set("stage_x", "velocity_um_per_s", geometry.velocity_um_per_s)
-        yield BeginPoint(iy)
+        yield BeginPoint(line_no)
         if triggers:
             first, interval, count = geometry.trigger_span(iy)
             yield Call("stage_x", "configure_position_triggers", (first, interval, count),
@@ -204,30 +232,33 @@ def fly_plan(recipe: Any, resume: ResumeFrom | None = None) -> Plan:
             x_um=data_x if triggers else None)
         data = replace(data, t_s=line.t_s)
         t_end = yield Now()
-        samples = stream_rows(iy, data.t_s, data.x_V, data.y_V, line.x_um, y_um[iy], lab_start_s)
-        row = (iy, direction, float(line.x_um[0]) if len(samples) else np.nan,
+        samples = stream_rows(line_no, data.t_s, data.x_V, data.y_V, line.x_um, y_um[iy],
+                              lab_start_s)
+        row = (line_no, direction, float(line.x_um[0]) if len(samples) else np.nan,
                float(line.x_um[-1]) if len(samples) else np.nan, float(y_um[iy]),
                t_move - lab_start_s, len(samples), t_end - lab_start_s)
         points = []
         for k in range(grid.nx):  # in plan order: snake lines run backwards
             p = grid_point(grid, iy * grid.nx + k)
-            points.append(BlockPoint(p.index, (p.index, p.ix, p.iy, p.x_um, p.y_um),
-                                     float(line.bin_x_um[p.ix]), float(y_um[iy]),
+            _, index, head, at = label(iy, p) if label is not None else (
+                iy, p.index, (p.index, p.ix, p.iy, p.x_um, p.y_um), (p.iy, p.ix))
+            points.append(BlockPoint(index, head, float(line.bin_x_um[p.ix]), float(y_um[iy]),
                                      float(line.X_V[p.ix]), float(line.Y_V[p.ix]),
-                                     float(line.bin_t_s[p.ix]) - lab_start_s, (p.iy, p.ix)))
-        yield Emit(STREAM_BLOCK, StreamBlock(iy, samples, row, points), points=grid.nx)
+                                     float(line.bin_t_s[p.ix]) - lab_start_s, at))
+        yield Emit(STREAM_BLOCK, StreamBlock(line_no, samples, row, points), points=grid.nx)
         yield Checkpoint()
 
 
-def binned_truth(sim: Any, edges_um: np.ndarray, y_um: np.ndarray,
+def binned_truth(expected_image: Any, edges_um: np.ndarray, y_um: np.ndarray,
                  per_pixel: int = 8) -> np.ndarray:
-    """The noise-free image a fly scan aims at: the settled signal averaged across each
-    pixel's bin along x (``per_pixel`` points per bin), as the binned samples are."""
+    """The noise-free image a fly scan aims at: the settled signal
+    (``expected_image(x_um, y_um)``, a simulated lab's hook) averaged across each pixel's
+    bin along x (``per_pixel`` points per bin), as the binned samples are."""
     fine = np.concatenate([np.linspace(a, b, per_pixel, endpoint=False) + (b - a)
                            / (2 * per_pixel) for a, b in zip(edges_um[:-1], edges_um[1:],
                                                                strict=True)])
-    image = sim.expected_image(fine, np.asarray(y_um))
-    return image.reshape(len(y_um), -1, per_pixel).mean(axis=2)
+    image = expected_image(fine, np.asarray(y_um))
+    return image.reshape(*image.shape[:-1], -1, per_pixel).mean(axis=-1)
 
 
 def _move_line(geometry: FlyGeometry, iy: int, catch_up_s: float) -> Plan:

@@ -7,6 +7,7 @@ flushed one by one, like raster points.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from imager.plans.resume import Plan, ResumeFrom
@@ -87,13 +88,29 @@ def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None)
         yield from stream_patterns(recipe, basis, dwell_s, stream, position, lab_start_s,
                                    loader, resume)
         return
+    yield from pattern_reads(basis, start, loaded, chunk, dwell_s, position)
+
+
+def pattern_reads(basis: Any, start: int, loaded: int, chunk: int, dwell_s: float,
+                  position: tuple[float, float],
+                  label: Callable[[int], tuple[int, tuple, tuple]] | None = None) -> Plan:
+    """Show patterns ``start``.. of ``basis`` and read each after ``dwell_s``.
+
+    ``loaded``: the first pattern in the projector's memory (``chunk`` of them);
+    ``label(k) -> (index, at, head)`` where pattern ``k``'s reading goes (default: plan
+    index ``k``, signal element ``(k,)``, record head ``(k,)``). Returns the first pattern
+    in the projector's memory at the end.
+    """
+    n_patterns = basis.n_patterns
     for k in range(start, n_patterns):
-        if k >= loaded + chunk:
+        if not loaded <= k < loaded + chunk:
             loaded = k
             yield Call("projector", "load", (basis.patterns(k, min(k + chunk, n_patterns)),))
-        yield BeginPoint(k)
+        index, at, head = label(k) if label is not None else (k, (k,), (k,))
+        yield BeginPoint(index)
         yield Call("projector", "show", (k - loaded,))
         if dwell_s > 0:
             yield Dwell(dwell_s)
-        yield Read(k, dwell_s, (k,), (k,), position_um=position)
+        yield Read(index, dwell_s, at, head, position_um=position)
         yield Checkpoint()
+    return loaded

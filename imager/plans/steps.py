@@ -26,6 +26,7 @@ Step                 What the engine does
 ``CatchUp``          brings the lab to where a stopped scan was at a lab time (resume)
 ``Finally``          registers steps the engine runs when the plan ends, however it ends
 ``Now``              replies the lab clock's time (absolute, s)
+``MeasurePower``     reads the MIR power meter, makes it the power watch's reference
 ``StartStream``      starts the lock-in's buffer (fixed rate, or one sample per trigger)
 ``StopStream``       stops it; replies the samples recorded (``StreamData``, lab times)
 ``Track``            waits for the stage to settle, polling its position; replies the
@@ -233,6 +234,13 @@ class Now:
 
 
 @dataclass(frozen=True, slots=True)
+class MeasurePower:
+    """Read the lab's MIR power meter (corrected for the source's wavelength) and make it
+    the reference the power watch compares with (the power changes when the source
+    tunes); replies the power in mW, NaN for a lab without a meter."""
+
+
+@dataclass(frozen=True, slots=True)
 class StartStream:
     """Clear the lock-in's buffer and record X, Y at ``rate_Hz`` (one of its
     ``stream_rates_Hz``), or with ``None`` one sample per trigger pulse."""
@@ -255,4 +263,4 @@ class Track:
 
 STEP_TYPES = (Configure, CheckTravel, Move, WaitSettled, Position, Set, Get, Call, Dwell,
               BeginPoint, Open, Read, Emit, Checkpoint, Restore, CatchUp, Finally, Now, StartStream,
-              StopStream, Track)
+              StopStream, Track, MeasurePower)

@@ -245,6 +245,7 @@ def _check_consistency(recipe: Recipe) -> None:
 
 
 def _check_single_pixel(recipe: Recipe) -> None:
+    _check_spectral(recipe)
     spi = recipe.sections["single_pixel"]
     if spi["dwell_s"] is not None and spi["dwell_tc"] is not None:
         raise recipe.error("[single_pixel] dwell_s and dwell_tc: give one of them, not both")
@@ -274,7 +275,56 @@ def single_pixel_basis(recipe: Recipe):
     return basis_from_spec(spec)
 
 
+def spectral_wavelengths(recipe: Recipe) -> list[float]:
+    """The wavelengths (um) of a recipe's ``[spectral]`` section, in scan order; empty for
+    a recipe measuring at one wavelength (no ``[spectral]`` wavelengths)."""
+    spec = recipe.sections.get("spectral")
+    if not spec:
+        return []
+    if spec["wavelengths_um"]:
+        return [float(w) for w in spec["wavelengths_um"]]
+    if spec["start_um"] is None:
+        return []
+    n = int(math.floor(abs(spec["stop_um"] - spec["start_um"]) / spec["step_um"] + 1e-9)) + 1
+    sign = 1.0 if spec["stop_um"] >= spec["start_um"] else -1.0
+    return [round(spec["start_um"] + sign * i * spec["step_um"], 9) for i in range(n)]
+
+
+def _check_spectral(recipe: Recipe) -> None:
+    spec = recipe.sections["spectral"]
+    rng = [k for k in ("start_um", "stop_um", "step_um") if spec[k] is not None]
+    if spec["wavelengths_um"] and rng:
+        raise recipe.error(f"[spectral] {rng[0]}: give wavelengths_um or start_um/stop_um/"
+                           "step_um, not both")
+    if rng and len(rng) < 3:
+        missing = [k for k in ("start_um", "stop_um", "step_um") if spec[k] is None]
+        raise recipe.error(f"[spectral] {missing[0]}: a wavelength range needs start_um, "
+                           "stop_um and step_um")
+    wavelengths = spectral_wavelengths(recipe)
+    if len(set(wavelengths)) != len(wavelengths):
+        raise recipe.error("[spectral] wavelengths_um: each wavelength once, got "
+                           f"{spec['wavelengths_um']!r}")
+    if len(wavelengths) > 4096:
+        raise recipe.error(f"[spectral] step_um: {len(wavelengths)} wavelengths, at most 4096")
+    if recipe.kind == "single_pixel":
+        if wavelengths and spec["order"] != "image":
+            raise recipe.error("[spectral] order: single-pixel spectral scans measure an "
+                               "image per wavelength (order = \"image\")")
+        if wavelengths and recipe.sections["single_pixel"]["readout"] != "reads":
+            raise recipe.error("[single_pixel] readout: spectral single-pixel scans use "
+                               "readout = \"reads\" (streamed spectral scans are not "
+                               "supported yet)")
+        return
+    if (spec["blank_x_um"] is None) != (spec["blank_y_um"] is None):
+        raise recipe.error("[spectral] blank_y_um: the blank spot needs both blank_x_um and "
+                           "blank_y_um")
+    if wavelengths and recipe.sections["scan"]["mode"] == "fly" and spec["order"] != "image":
+        raise recipe.error("[spectral] order: a fly raster flies whole lines, so it measures "
+                           "an image per wavelength (order = \"image\")")
+
+
 def _check_raster(recipe: Recipe) -> None:
+    _check_spectral(recipe)
     scan = recipe.sections["scan"]
     if scan["dwell_s"] is not None and scan["dwell_tc"] is not None:
         raise recipe.error("[scan] dwell_s and dwell_tc: give one of them, not both")

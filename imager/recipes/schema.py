@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imager.instruments.qcl import TUNE_SETTLE_S, TUNING_RANGE_UM
 from imager.instruments.srs import SLOPES_DB_PER_OCT, SR830, SR860
 from imager.twin.detection import AMPLIFIER_GAINS_V_PER_A
 from imager.twin.limits import PATTERNED_LIMIT_MW, SPOT_LIMIT_MW
@@ -117,6 +118,32 @@ KIND_SECTIONS["single_pixel"]["single_pixel"] = {
                             "constants"),
 }
 
+_WL_LO, _WL_HI = TUNING_RANGE_UM
+_SPECTRAL = {  # a spectral scan: imager.plans.spectral, imager.plans.spectral_spi
+    "wavelengths_um": Field("float_list", [], _WL_LO, _WL_HI,
+                            help="MIR wavelengths to image (the QCL's tuning range); or give "
+                                 "start_um, stop_um and step_um"),
+    "start_um": Field("float", None, _WL_LO, _WL_HI, help="first wavelength of a range"),
+    "stop_um": Field("float", None, _WL_LO, _WL_HI, help="last wavelength (inclusive)"),
+    "step_um": Field("float", None, 0.001, _WL_HI - _WL_LO, help="wavelength step"),
+    "order": Field("str", "image", choices=("image", "point"),
+                   help="image: a whole image per wavelength (one tune each); point: every "
+                        "wavelength at each position (a tune per reading, no drift between "
+                        "the wavelengths of a pixel)"),
+    "settle_s": Field("float", TUNE_SETTLE_S, 0.0, 600.0,
+                      help="wait after each tune for the QCL's emission to settle, seconds "
+                           "(the grating's move is added: imager.instruments.qcl)"),
+    "measure_power": Field("bool", True, help="measure the MIR power at each wavelength with "
+                                              "the lab's power meter (recorded in the file)"),
+}
+KIND_SECTIONS["single_pixel"]["spectral"] = dict(_SPECTRAL)
+KIND_SECTIONS["raster"]["spectral"] = {
+    **_SPECTRAL,
+    "blank_x_um": Field("float", None, help="a sample-free spot read at each wavelength "
+                                            "(the spectrum the cube is divided by)"),
+    "blank_y_um": Field("float", None),
+}
+
 KIND_SECTIONS["calibration"]["calibration"] = {
     "x_um": Field("float", 12500.0, help="measurement position (an open, chart-free spot)"),
     "y_um": Field("float", 12500.0),
@@ -178,8 +205,8 @@ COMMON_SECTIONS.update({
     "sim": {
         "seed": Field("int", 0, 0, 2**31 - 1, help="noise seed (per point)"),
         "chart": Field("str", "usaf1951",
-                       help="usaf1951, siemens_star, knife_edge, open (no chart) or an "
-                            "image file"),
+                       help="usaf1951, siemens_star, knife_edge, chemical (polymer films, "
+                            "spectral), open (no chart) or an image file"),
         "chart_width_um": Field("float", 400.0, 1.0, 25000.0, help="star/image width"),
         "usaf_groups": Field("int_list", [5, 6, 7], -2, 9, help="USAF-1951 groups drawn"),
         "chart_center_x_um": Field("float", 12500.0, 0.0, 25000.0),

@@ -280,7 +280,8 @@ def from_image(path: str | Path, width_um: float, pixel_um: float | None = None)
 
 def make_chart(spec: str, **kw: object) -> Chart:
     """Build a chart from a spec: ``"usaf1951"``, ``"siemens_star"``, ``"open"``,
-    ``"knife_edge"`` or an image.
+    ``"knife_edge"``, ``"chemical"`` (:func:`imager.sim.chemical_chart.chemical_chart`,
+    a :class:`~imager.sim.chemical_chart.SpectralChart`) or an image.
 
     ``"open"`` is no chart at all (:func:`open_field`: transmission 1, for
     calibrations). Keyword arguments go to the builder. ``width_um`` is accepted by all
@@ -307,6 +308,10 @@ def make_chart(spec: str, **kw: object) -> Chart:
         return open_field(**kw)  # type: ignore[arg-type]
     if spec == "knife_edge":
         return knife_edge(**kw)  # type: ignore[arg-type]
+    if spec == "chemical":  # polymer films with distinct MIR spectra (a SpectralChart)
+        from imager.sim.chemical_chart import chemical_chart
+
+        return chemical_chart(**kw)  # type: ignore[arg-type]
     if spec == "siemens_star":
         if "width_um" in kw:
             kw["diameter_um"] = kw.pop("width_um")

@@ -22,6 +22,13 @@ import numpy as np
 from imager.devices.interfaces import Settings
 from imager.lab import Capabilities, SimHooks
 from imager.sim.charts import Chart, make_chart
+from imager.sim.chemical_chart import (
+    ChartTruth,
+    SpectralChart,
+    SpectralOptics,
+    expected_cube,
+    lab_at_wavelength,
+)
 from imager.sim.clock import VirtualClock
 from imager.sim.config import SimConfig
 from imager.sim.faults import FaultInjector
@@ -93,8 +100,10 @@ class SimulatedLab:
     decay_recorder : SimulatedDecayRecorder or None
         Decay traces after a pump pulse (``None`` unless the film is a rate-equation film).
     chart : Chart
-        The chart in stage coordinates.
+        The chart in stage coordinates (a :class:`SpectralChart` for ``"chemical"``).
     optics : MirOptics
+        The MIR optics at the source's current wavelength (a property: a spectral
+        chart's transmission, and so the optics, follow the wavelength).
     film : FilmResponse
     """
 
@@ -107,12 +116,11 @@ class SimulatedLab:
         self.config = cfg
         self.clock = clock if clock is not None else VirtualClock()
         self.chart = _build_chart(cfg)
-        self.optics = MirOptics(
-            self.chart,
-            beam_fwhm_um=cfg.mir_beam_fwhm_um,
-            pump_fwhm_um=cfg.pump_fwhm_um,
-            beam_centre_um=cfg.mir_beam_center_um,
-        )
+        beam = {"beam_fwhm_um": cfg.mir_beam_fwhm_um, "pump_fwhm_um": cfg.pump_fwhm_um,
+                "beam_centre_um": cfg.mir_beam_center_um}
+        spectral = isinstance(self.chart, SpectralChart)
+        self._spectral_optics = SpectralOptics(self.chart, **beam) if spectral else None
+        self._fixed_optics = None if spectral else MirOptics(self.chart, **beam)
         self.film = cfg.film if cfg.film is not None else RateEquationFilm(
             Film(FilmParameters(pump_fwhm_um=cfg.pump_fwhm_um)),
             detector=Detector(transimpedance_V_per_A=check_gain(cfg.detector_gain_V_per_A)),
@@ -186,6 +194,19 @@ class SimulatedLab:
             self.film.temperature_K = T_K
 
     # ------------------------------------------------------------------ physics
+    @property
+    def optics(self) -> MirOptics:
+        """The MIR optics at the source's current wavelength (:meth:`optics_at`)."""
+        if self._spectral_optics is None:
+            return self._fixed_optics
+        return self._spectral_optics.at(self.source.wavelength_um)
+
+    def optics_at(self, wavelength_um: float) -> MirOptics:
+        """The MIR optics at ``wavelength_um`` (per wavelength for a spectral chart)."""
+        if self._spectral_optics is None:
+            return self._fixed_optics
+        return self._spectral_optics.at(wavelength_um)
+
     def _static_after(self) -> float:
         ex = self.stage_x.move_end_s
         ey = self.stage_y.move_end_s
@@ -257,6 +278,18 @@ class SimulatedLab:
                * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg)))
         return self.pixel_response_map_V() * rot.real
 
+    def expected_pattern_cube(self, wavelengths_um: np.ndarray) -> np.ndarray:
+        """:meth:`expected_pattern_image` at each wavelength, ``(nw, n, n)`` (the source is
+        left as it is: :func:`imager.sim.chemical_chart.lab_at_wavelength`)."""
+        phase = cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg))
+        n, fov_um = self.projector.shape[0], self.projector.fov_um
+        out = []
+        for wl in np.atleast_1d(np.asarray(wavelengths_um, dtype=float)):
+            view = lab_at_wavelength(self, float(wl))
+            rot = self._detector_rot * film_transfer(view, True) * phase
+            out.append(pixel_response_map_V(view, n, fov_um) * rot.real)
+        return np.stack(out)
+
     def _detector_noise_V_per_rtHz(self) -> float:
         """Photodiode-chain noise density now (:func:`detector_noise_V_per_rtHz`)."""
         return detector_noise_V_per_rtHz(self)
@@ -270,15 +303,38 @@ class SimulatedLab:
         re-measures, so the truth is the signal itself, not what the starting
         range could show.
         """
+        return self.expected_image_at(x_um, y_um, self.source.wavelength_um)
+
+    def expected_image_at(self, x_um: np.ndarray, y_um: np.ndarray,
+                          wavelength_um: float) -> np.ndarray:
+        """:meth:`expected_image` as if the source were at ``wavelength_um`` (nothing is
+        set on any device: no change hook runs, no noise stream moves)."""
         x = np.asarray(x_um, dtype=float).ravel()
         y = np.asarray(y_um, dtype=float).ravel()
         if not (self.source.on and self.chopper.enabled):
             return np.zeros((y.size, x.size))
-        intensity = self.optics.intensity_grid_W_per_um2(x, y, self.source.power_mW * 1e-3)
-        dv = np.asarray(self.film.dV_V(intensity, self.pump.power_mW, self.source.wavelength_um))
-        rot = (self._detector_rot * self._film_transfer()
+        intensity = self.optics_at(wavelength_um).intensity_grid_W_per_um2(
+            x, y, self.source.power_mW * 1e-3)
+        dv = np.asarray(self.film.dV_V(intensity, self.pump.power_mW, wavelength_um))
+        transfer = (self._film_transfer() if wavelength_um == self.source.wavelength_um
+                    else film_transfer(lab_at_wavelength(self, wavelength_um)))
+        rot = (self._detector_rot * transfer
                * cmath.exp(-1j * math.radians(self.lockin.reference_phase_deg)))
         return (dv * rot).real
+
+    def expected_cube(self, x_um: np.ndarray, y_um: np.ndarray,
+                      wavelengths_um: np.ndarray) -> np.ndarray:
+        """Noise-free settled lock-in X at each wavelength, ``(nw, ny, nx)``, volts
+        (:func:`imager.sim.chemical_chart.expected_cube`; the source is left as it is)."""
+        return expected_cube(self, x_um, y_um, wavelengths_um)
+
+    def chart_truth(self, x_um: np.ndarray, y_um: np.ndarray,
+                    wavelengths_um: np.ndarray) -> ChartTruth | None:
+        """A spectral chart's labels, material spectra and transmittance cube on a grid
+        (:meth:`SpectralChart.truth`); None for a chart that is not spectral."""
+        if not isinstance(self.chart, SpectralChart):
+            return None
+        return self.chart.truth(x_um, y_um, wavelengths_um)
 
     def true_responsivity_V_per_W_per_um2(self, include_drift: bool = False) -> float:
         """The model's ``dX / dI_MIR`` now: lock-in X per unit local MIR intensity.
@@ -344,7 +400,9 @@ class SimulatedLab:
             sim=SimHooks(begin_point=self.begin_point, expected_image=self.expected_image,
                          expected_pattern_image=self.expected_pattern_image,
                          advance_to=getattr(self.clock, "advance_to", None),  # a real clock: none
-                         chart=self.chart))
+                         chart=self.chart, expected_cube=self.expected_cube,
+                         chart_truth=self.chart_truth,
+                         expected_pattern_cube=self.expected_pattern_cube))
 
     def instruments(self) -> dict[str, object]:
         """Devices by scan-file name: stages, lock-in, chopper, source, pump, temperature, meter."""

@@ -37,6 +37,7 @@ from reconstruction.schema import (  # noqa: F401 - EVENT_DTYPE, SETTING_DTYPE r
     LOGS,
     SCAN,
     SETTING_DTYPE,
+    DatasetSpec,
     Layout,
     SettingChange,
     resume_problem,
@@ -268,10 +269,11 @@ class FileWriter:
         (created on first use), then flush."""
         self.append_rows(name, np.array([row], dtype=LOGS[name].dtype))
 
-    def append_rows(self, name: str, rows: np.ndarray, flush: bool = True) -> None:
+    def append_rows(self, name: str | DatasetSpec, rows: np.ndarray, flush: bool = True) -> None:
         """Append ``rows`` (of the table's dtype) to the log table ``name`` of
-        :data:`reconstruction.schema.LOGS` (created on first use)."""
-        spec = LOGS[name]
+        :data:`reconstruction.schema.LOGS`, or to the log table a layout declares
+        (a ``DatasetSpec``); created on first use."""
+        spec = LOGS[name] if isinstance(name, str) else name
         table = self.file.get(spec.path)
         if table is None:
             table = create_from(self.file, spec)

@@ -20,8 +20,10 @@ import numpy as np
 
 from imager.plans.blocks import STREAM_BLOCK
 from imager.plans.resume import ResumeFrom
+from imager.plans.spectral import SPECTRAL_BLANK, SPECTRAL_POWER
 from imager.storage.base import FileWriter
 from imager.storage.single_pixel import SinglePixelWriter
+from imager.storage.spectral import SpectralSinglePixelWriter, SpectralWriter
 from imager.storage.writer import ScanWriter
 from reconstruction.schema import LOGS
 
@@ -44,9 +46,31 @@ def _single_pixel(path: Path, run: Any, calibration: Mapping | None) -> FileWrit
                              lab_start_s=run.lab_start_s)
 
 
+def _spectral(path: Path, run: Any, calibration: Mapping | None) -> FileWriter:
+    d = run.describe
+    return SpectralWriter(path, d["grid"], d["wavelengths_um"], d["order"],
+                          recipe_text=run.recipe_text, dwell_s=d["dwell_s"],
+                          instruments=run.instruments, lab=run.lab, truth=run.truth_V,
+                          chart=run.chart, calibration=calibration,
+                          lab_start_s=run.lab_start_s, scan_attrs=d.get("scan_attrs"),
+                          x_edges_um=d.get("x_edges_um"))
+
+
+def _spectral_single_pixel(path: Path, run: Any, calibration: Mapping | None) -> FileWriter:
+    d = run.describe
+    return SpectralSinglePixelWriter(
+        path, basis_spec=d["basis_spec"], n_patterns=d["n_patterns"],
+        wavelengths_um=d["wavelengths_um"], fov_um=d["fov_um"], center_um=d["center_um"],
+        recipe_text=run.recipe_text, dwell_s=d["dwell_s"], instruments=run.instruments,
+        lab=run.lab, truth=run.truth_V, chart=run.chart, calibration=calibration,
+        lab_start_s=run.lab_start_s)
+
+
 WRITERS: dict[str, tuple[type[FileWriter], Callable[..., FileWriter]]] = {
     "raster": (ScanWriter, _raster),
     "single_pixel": (SinglePixelWriter, _single_pixel),
+    "spectral": (SpectralWriter, _spectral),
+    "spectral_single_pixel": (SpectralSinglePixelWriter, _spectral_single_pixel),
 }
 """Scan kind -> (writer class, whose ``reopen`` continues a file; ``new(path, run,
 calibration)`` that creates one from the run's :class:`~imager.engine.context.RunStart`)."""
@@ -109,6 +133,10 @@ class ScanFileSink:
     def data(self, name: str, payload: Any) -> None:
         if name == STREAM_BLOCK:
             self.writer.write_block(payload)
+        elif name == SPECTRAL_POWER:
+            self.writer.add_power(payload)
+        elif name == SPECTRAL_BLANK:
+            self.writer.add_blank(payload)
 
     def log_event(self, kind: str, message: str, index: int = -1,
                   t_lab_s: float = math.nan) -> None:

@@ -97,3 +97,23 @@ def test_timeout_setting(tmp_path, monkeypatch):
     assert probe_timeout_s(path) == 0.0
     hang = _zeroed_heap(path, tmp_path / "hang.h5")
     probe_scan_file(hang)  # not probed: returns at once
+
+
+def test_a_file_whose_listing_breaks_midway_is_still_probed_past_it(tmp_path):
+    """A spectral scan file damaged by a byte fuzzer (kept gzipped in tests/imager/data):
+    listing /entry fails part way ("wrong B-tree signature"), and reading /entry/scan's
+    attributes crashes libhdf5. The probe reads on past the broken listing, so the crash
+    happens in its child and the command says so in one line (before: exit 139)."""
+    import gzip
+    import subprocess
+    import sys
+
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(gzip.decompress(
+        (Path(__file__).parent / "data" / "segfault_spectral.h5.gz").read_bytes()))
+    run = subprocess.run([sys.executable, "-m", "imager", "reconstruct", str(damaged), "-o",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().endswith("crashes reading it (corrupt file?)")
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("out*"))

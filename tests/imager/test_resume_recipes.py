@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imager.engine import StopRequest, run_raster, run_single_pixel
+from imager.engine import StopRequest
+from imager.engine.kinds import kind_of
 from imager.recipes import load_recipe
 from imager.sim import simulated_lab_for
 from reconstruction.events import load_events
@@ -35,13 +36,17 @@ def _stop_after_point(lab, index: int) -> StopRequest:
 
 
 def test_the_recipes_are_all_here():
-    assert RECIPES == ["fine_raster", "siemens_star", "single_pixel", "usaf_raster"]
+    assert RECIPES == ["chemical_chart", "fine_raster", "siemens_star", "single_pixel",
+                       "usaf_raster"]
 
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_recipe_resumes_bit_identically(tmp_path, name):
     recipe = load_recipe(SCANS / f"{name}.toml")
-    run = run_raster if recipe.kind == "raster" else run_single_pixel
+    kind = kind_of(recipe)
+
+    def run(*args, **kw):
+        return kind.run(*args, **kw)
     full = run(simulated_lab_for(recipe), recipe, tmp_path / "full.h5", progress=False)
     total = full.points_done
     reranges = [e.index for e in load_events(tmp_path / "full.h5") if e.kind == "overload"]
@@ -55,7 +60,9 @@ def test_recipe_resumes_bit_identically(tmp_path, name):
     done = run(simulated_lab_for(recipe), recipe, tmp_path / "r.h5", progress=False,
                resume=True)
     assert done.exit_status == "success" and done.points_done == total
-    if recipe.kind == "raster":
+    if kind.name == "spectral":
+        resumed, reference = done.cube_V, full.cube_V
+    elif recipe.kind == "raster":
         resumed, reference = done.image_V, full.image_V
     else:
         resumed = load_single_pixel(tmp_path / "r.h5").raw_V
