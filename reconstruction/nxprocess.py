@@ -39,6 +39,7 @@ from .errors import ScanFileError
 from .hdf5_read import _py
 from .schema import (
     DATA,
+    ENTRY,
     POINTS,
     RECONSTRUCTION,
     RECONSTRUCTION_PREFIX,
@@ -142,23 +143,56 @@ def store_reconstruction(path: str | os.PathLike[str], rec: SinglePixelImage,
         program holding it open for writing), read-only, not a single-pixel scan, not the
         data ``rec`` was made from, or the write failed (the file is then as it was).
     """
-    path = Path(os.fspath(path))
     values, extras = _contents(rec, program, version)  # everything before the file opens
-    f = _open_for_writing(path)
+    return store_new_group(
+        path, "the reconstruction", ("single_pixel",), RECONSTRUCTION_PREFIX,
+        lambda f, group_path, k: _fill(f, group_path, k, values, extras),
+        check=lambda f, entry, p: _check_target(f, entry, p, rec, scan))
+
+
+def store_new_group(path: str | os.PathLike[str], what: str, kinds: tuple[str, ...],
+                    prefix: str, fill: Any, *, check: Any = None,
+                    make_default: bool = True) -> str:
+    """Add a new group ``/entry/{prefix}{k}`` to a scan file, never overwriting.
+
+    Opens the file for writing with HDF5 file locking (refused: locked, read-only), checks
+    its kind is one of ``kinds`` and that no scan can still be writing it, then
+    ``check(f, entry, path)`` (raises ScanFileError), takes ``k`` one above the highest
+    there, ``fill(f, group_path, k)`` writes the group, and with ``make_default``
+    ``/entry@default`` names it. On any error the new group is removed and
+    ``@default`` restored: the file is as it was. ``what`` ("the reconstruction") names
+    the result in the one-line errors. Returns the group's path.
+    """
+    path = Path(os.fspath(path))
+    f = _open_for_writing(path, what)
     try:
         with f:
             entry = check_root(f, path)
-            _check_target(f, entry, path, rec, scan)
-            return _write(f, entry, next_index(entry), values, extras)
+            kind, status = _py(entry.attrs.get("kind", "")), _py(entry.attrs.get("exit_status",
+                                                                                  ""))
+            if kind not in kinds:
+                allowed = " or ".join(repr(k) for k in kinds)
+                raise ScanFileError(f"{path}: scan kind is {kind!r}, not {allowed}; {what} "
+                                    "was not stored in it")
+            if status == "running" and _locking_off():
+                raise ScanFileError(f"{path}: the scan has not ended (exit_status running) "
+                                    "and HDF5 file locking is off (HDF5_USE_FILE_LOCKING), so "
+                                    "a scan still writing it cannot be ruled out; "
+                                    f"{what} was not stored")
+            if check is not None:
+                check(f, entry, path)
+            k = next_index(entry, prefix)
+            return _write(f, entry, f"{ENTRY}/{prefix}{k}", lambda g: fill(f, g, k),
+                          make_default, what)
     except ScanFileError:
         raise
     except _WRITE_ERRORS as exc:
-        raise ScanFileError(f"{path}: cannot store the reconstruction: {_one_line(exc)}; "
+        raise ScanFileError(f"{path}: cannot store {what}: {_one_line(exc)}; "
                             "the file is as it was") from exc
 
 
-def _open_for_writing(path: Path) -> h5py.File:
-    not_stored = "the reconstruction was not stored in it"
+def _open_for_writing(path: Path, what: str = "the reconstruction") -> h5py.File:
+    not_stored = f"{what} was not stored in it"
     if not path.is_file():
         raise ScanFileError(f"{path}: no such file; {not_stored}")
     if not os.stat(path).st_mode & 0o222:  # marked read-only: respected also by root
@@ -195,15 +229,7 @@ def _locking_off() -> bool:
 
 def _check_target(f: h5py.File, entry: h5py.Group, path: Path, rec: SinglePixelImage,
                   scan: SinglePixelScan | None) -> None:
-    """ScanFileError unless ``rec`` belongs in this file, and no writer can be active."""
-    kind, status = _py(entry.attrs.get("kind", "")), _py(entry.attrs.get("exit_status", ""))
-    if kind != "single_pixel":
-        raise ScanFileError(f"{path}: scan kind is {kind!r}, not 'single_pixel'; the "
-                            "reconstruction was not stored in it")
-    if status == "running" and _locking_off():
-        raise ScanFileError(f"{path}: the scan has not ended (exit_status running) and HDF5 "
-                            "file locking is off (HDF5_USE_FILE_LOCKING), so a scan still "
-                            "writing it cannot be ruled out; the reconstruction was not stored")
+    """ScanFileError unless ``rec`` belongs in this file (its pixels, its readings)."""
     x_um = member(f, f"{DATA}/x_um", path)
     n = x_um.shape[0] if isinstance(x_um, h5py.Dataset) and x_um.ndim == 1 else None
     shape = np.shape(rec.image)
@@ -223,9 +249,12 @@ def _check_target(f: h5py.File, entry: h5py.Group, path: Path, rec: SinglePixelI
                             "scan resumed?); the reconstruction was not stored")
 
 
-def next_index(entry: h5py.Group) -> int:
-    """The ``k`` of the next ``reconstruction_{k}`` in ``entry`` (1 + the highest there)."""
-    found = [int(m.group(1)) for name in entry if (m := _NAME.fullmatch(str(name)))]
+def next_index(entry: h5py.Group, prefix: str = RECONSTRUCTION_PREFIX) -> int:
+    """The ``k`` of the next ``{prefix}{k}`` (``reconstruction_{k}``) in ``entry``
+    (1 + the highest there)."""
+    pattern = _NAME if prefix == RECONSTRUCTION_PREFIX else \
+        re.compile(rf"{re.escape(prefix)}([1-9][0-9]*)")
+    found = [int(m.group(1)) for name in entry if (m := pattern.fullmatch(str(name)))]
     return max(found, default=0) + 1
 
 
@@ -243,35 +272,41 @@ def _write_dataset(f: h5py.File, spec: DatasetSpec, value: Any, **names: Any) ->
     return ds
 
 
-def _write(f: h5py.File, entry: h5py.Group, k: int, values: Mapping[str, Any],
-           extras: Mapping[str, Any]) -> str:
-    group_path = RECONSTRUCTION.format(k=k)
+def _fill(f: h5py.File, group_path: str, k: int, values: Mapping[str, Any],
+          extras: Mapping[str, Any]) -> None:
+    """Write a single-pixel reconstruction's group (:data:`STORED_RECONSTRUCTION`)."""
+    for item in STORED_RECONSTRUCTION.items:
+        if isinstance(item, GroupSpec):
+            group = f.create_group(item.path.format(k=k))
+            group.attrs["NX_class"] = item.nx_class
+            for key, attr in item.attrs.items():
+                group.attrs[key] = attr
+            if item.nx_class == "NXdata":  # the plot title silx shows
+                group.attrs["title"] = values["title"]
+        elif "{name}" in item.path:
+            for name, value in extras.items():
+                _write_dataset(f, item, value, k=k, name=name)
+        elif item.path.endswith("/sequence_index"):
+            _write_dataset(f, item, k, k=k)
+        else:
+            _write_dataset(f, item, values[item.path], k=k)
+
+
+def _write(f: h5py.File, entry: h5py.Group, group_path: str, fill: Any, make_default: bool,
+           what: str) -> str:
     had_default, previous = "default" in entry.attrs, entry.attrs.get("default")
     moved = False
     try:
-        for item in STORED_RECONSTRUCTION.items:
-            if isinstance(item, GroupSpec):
-                group = f.create_group(item.path.format(k=k))
-                group.attrs["NX_class"] = item.nx_class
-                for key, attr in item.attrs.items():
-                    group.attrs[key] = attr
-                if item.nx_class == "NXdata":  # the plot title silx shows
-                    group.attrs["title"] = values["title"]
-            elif "{name}" in item.path:
-                for name, value in extras.items():
-                    _write_dataset(f, item, value, k=k, name=name)
-            elif item.path.endswith("/sequence_index"):
-                _write_dataset(f, item, k, k=k)
-            else:
-                _write_dataset(f, item, values[item.path], k=k)
+        fill(group_path)
         f.flush()
-        moved = True
-        entry.attrs["default"] = group_path.rsplit("/", 1)[1]
-        f.flush()
+        if make_default:
+            moved = True
+            entry.attrs["default"] = group_path.rsplit("/", 1)[1]
+            f.flush()
     except BaseException as exc:
         problem = _roll_back(f, entry, group_path, moved, had_default, previous)
         if problem is not None and isinstance(exc, _WRITE_ERRORS):
-            raise ScanFileError(f"{f.filename}: cannot store the reconstruction: "
+            raise ScanFileError(f"{f.filename}: cannot store {what}: "
                                 f"{_one_line(exc)}; undoing it failed too ({problem}): "
                                 f"{group_path} may be left incomplete (the measured data "
                                 "were not touched)") from exc

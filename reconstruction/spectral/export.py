@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ import h5py
 import numpy as np
 
 from ..errors import ScanFileError
-from ..hdf5_read import _py
 
 if TYPE_CHECKING:
     from .calibrate import CalibratedCube
@@ -37,7 +35,6 @@ __all__ = ["ANALYSIS_PREFIX", "save_cube_tiff", "save_maps_tiff", "save_spectra"
            "store_analysis"]
 
 ANALYSIS_PREFIX = "spectral_analysis_"
-_NAME = re.compile(rf"{ANALYSIS_PREFIX}([1-9][0-9]*)")
 _TIFF_PITCH_UM = (1e-9, 1e9)
 _WRITE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
 
@@ -154,12 +151,6 @@ def _version() -> str:
         return "unknown"
 
 
-def next_index(entry: h5py.Group) -> int:
-    """The ``K`` of the next ``spectral_analysis_K`` in ``entry`` (1 + the highest there)."""
-    found = [int(m.group(1)) for name in entry if (m := _NAME.fullmatch(str(name)))]
-    return max(found, default=0) + 1
-
-
 def _text(group: h5py.Group, name: str, value: str) -> None:
     group.create_dataset(name, data=str(value), dtype=h5py.string_dtype())
 
@@ -257,47 +248,19 @@ def store_analysis(path: str | os.PathLike[str], analysis: SpectralAnalysis,
         spectral scan, not of the analysis's grid, or the write failed (the file is then
         as it was).
     """
-    from ..nxprocess import _locking_off, _open_for_writing
-    from ..schema import DATA, ENTRY, check_root, member
+    from ..nxprocess import store_new_group
+    from ..schema import DATA, member
 
-    path = Path(os.fspath(path))
-    try:
-        f = _open_for_writing(path)
-    except ScanFileError as exc:
-        raise ScanFileError(str(exc).replace("the reconstruction", "the spectral analysis")
-                            ) from None
-    group_path = ""
-    try:
-        with f:
-            entry = check_root(f, path)
-            kind, status = (_py(entry.attrs.get(a, "")) for a in ("kind", "exit_status"))
-            if kind != "spectral":
-                raise ScanFileError(f"{path}: scan kind is {kind!r}, not 'spectral'; the "
-                                    "spectral analysis was not stored in it")
-            if status == "running" and _locking_off():
-                raise ScanFileError(f"{path}: the scan has not ended and HDF5 file locking "
-                                    "is off, so a scan still writing it cannot be ruled out; "
-                                    "the spectral analysis was not stored")
-            x, y = member(f, f"{DATA}/x_um", path), member(f, f"{DATA}/y_um", path)
-            grid = tuple(d.shape[0] if isinstance(d, h5py.Dataset) and d.ndim == 1 else None
-                         for d in (y, x))
-            if grid != analysis.labels.shape:
-                raise ScanFileError(f"{path}: the maps are {analysis.labels.shape}, the file's "
-                                    f"grid {grid}; the spectral analysis was not stored")
-            k = next_index(entry)
-            group_path = f"{ENTRY}/{ANALYSIS_PREFIX}{k}"
-            try:
-                _contents(f.create_group(group_path), k, analysis, cal, program, version)
-                f.flush()
-            except BaseException:
-                if group_path in f:
-                    del f[group_path]
-                f.flush()
-                raise
-            return group_path
-    except ScanFileError:
-        raise
-    except _WRITE_ERRORS as exc:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        raise ScanFileError(f"{path}: cannot store the spectral analysis: {text}; the file "
-                            "is as it was") from exc
+    def check(f: h5py.File, entry: h5py.Group, where: Path) -> None:
+        x, y = member(f, f"{DATA}/x_um", where), member(f, f"{DATA}/y_um", where)
+        grid = tuple(d.shape[0] if isinstance(d, h5py.Dataset) and d.ndim == 1 else None
+                     for d in (y, x))
+        if grid != analysis.labels.shape:
+            raise ScanFileError(f"{where}: the maps are {analysis.labels.shape}, the file's "
+                                f"grid {grid}; the spectral analysis was not stored")
+
+    return store_new_group(
+        path, "the spectral analysis", ("spectral",), ANALYSIS_PREFIX,
+        lambda f, group_path, k: _contents(f.create_group(group_path), k, analysis, cal,
+                                           program, version),
+        check=check, make_default=False)

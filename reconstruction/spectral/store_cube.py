@@ -19,16 +19,8 @@ import h5py
 import numpy as np
 
 from ..errors import ScanFileError
-from ..hdf5_read import _py
-from ..nxprocess import (
-    _WRITE_ERRORS,
-    _one_line,
-    _open_for_writing,
-    _roll_back,
-    _version,
-    next_index,
-)
-from ..schema import POINTS, RECONSTRUCTION, check_root, member
+from ..nxprocess import _version, store_new_group
+from ..schema import POINTS, RECONSTRUCTION_PREFIX, member
 from ..schema_spectral import SPI_KIND
 
 
@@ -43,71 +35,46 @@ def store_cube(path: str | os.PathLike[str], images: Any, scan: Any, *,
         One line naming the file: locked, read-only, not a spectral single-pixel scan,
         readings changed since ``scan`` was read, or the write failed (file as it was).
     """
-    path = Path(os.fspath(path))
-    f = _open_for_writing(path)
-    try:
-        with f:
-            entry = check_root(f, path)
-            kind = _py(entry.attrs.get("kind", ""))
-            if kind != SPI_KIND:
-                raise ScanFileError(f"{path}: scan kind is {kind!r}, not {SPI_KIND!r}; the "
-                                    "cube was not stored")
-            records = member(f, POINTS, path)[()]
-            now = np.where(records["done"] == 1, records["X_V"], np.nan)
-            if not np.array_equal(now.reshape(scan.raw_V.shape), scan.raw_V, equal_nan=True):
-                raise ScanFileError(f"{path}: the readings changed since they were read (a "
-                                    "scan resumed?); the cube was not stored")
-            return _write(f, entry, next_index(entry), images, program)
-    except ScanFileError:
-        raise
-    except _WRITE_ERRORS as exc:
-        raise ScanFileError(f"{path}: cannot store the cube: {_one_line(exc)}; the file is "
-                            "as it was") from exc
+    def check(f: h5py.File, entry: h5py.Group, where: Path) -> None:
+        records = member(f, POINTS, where)[()]
+        now = np.where(records["done"] == 1, records["X_V"], np.nan)
+        if not np.array_equal(now.reshape(scan.raw_V.shape), scan.raw_V, equal_nan=True):
+            raise ScanFileError(f"{where}: the readings changed since they were read (a "
+                                "scan resumed?); the cube was not stored")
+
+    return store_new_group(path, "the cube", (SPI_KIND,), RECONSTRUCTION_PREFIX,
+                           lambda f, group_path, k: _fill(f, group_path, k, images, program),
+                           check=check)
 
 
-def _write(f: h5py.File, entry: h5py.Group, k: int, images: Any, program: str) -> str:
-    group_path = RECONSTRUCTION.format(k=k)
-    had_default, previous = "default" in entry.attrs, entry.attrs.get("default")
-    moved = False
+def _fill(f: h5py.File, group_path: str, k: int, images: Any, program: str) -> None:
     text = h5py.string_dtype()
-    try:
-        g = f.create_group(group_path)
-        g.attrs.update({"NX_class": "NXprocess", "default": "data"})
-        for name, value in (("program", program), ("version", _version()),
-                            ("date", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")),
-                            ("method", images.method)):
-            g.create_dataset(name, data=value, dtype=text)
-        g.create_dataset("sequence_index", data=k)
-        per = images.images
-        for name, values, units in (
-                ("measurements", [im.measurements for im in per], None),
-                ("ratio", [im.ratio for im in per], "1"),
-                ("noise_sigma_V", [im.noise_sigma_V for im in per], "V")):
-            ds = g.create_dataset(name, data=np.asarray(values))
-            if units:
-                ds.attrs["units"] = units
-        d = g.create_group("data")
-        nw = images.cube.shape[0]
-        d.attrs.update({"NX_class": "NXdata", "signal": "cube",
-                        "axes": np.array(["wavelength_um", "y_um", "x_um"], "S"),
-                        "wavelength_um_indices": 0, "y_um_indices": 1, "x_um_indices": 2,
-                        "title": f"spectral single-pixel, {images.method}, {nw} wavelengths"})
-        for name, values, units, long_name in (
-                ("cube", images.cube, "V", "lock-in X per lit pixel, reconstructed"),
-                ("wavelength_um", images.wavelengths_um, "um", "MIR wavelength"),
-                ("y_um", images.y_um, "um", None), ("x_um", images.x_um, "um", None)):
-            ds = d.create_dataset(name, data=np.asarray(values, dtype=float))
+    g = f.create_group(group_path)
+    g.attrs.update({"NX_class": "NXprocess", "default": "data"})
+    for name, value in (("program", program), ("version", _version()),
+                        ("date", _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")),
+                        ("method", images.method)):
+        g.create_dataset(name, data=value, dtype=text)
+    g.create_dataset("sequence_index", data=k)
+    per = images.images
+    for name, values, units in (
+            ("measurements", [im.measurements for im in per], None),
+            ("ratio", [im.ratio for im in per], "1"),
+            ("noise_sigma_V", [im.noise_sigma_V for im in per], "V")):
+        ds = g.create_dataset(name, data=np.asarray(values))
+        if units:
             ds.attrs["units"] = units
-            if long_name:
-                ds.attrs["long_name"] = long_name
-        f.flush()
-        moved = True
-        entry.attrs["default"] = group_path.rsplit("/", 1)[1]
-        f.flush()
-    except BaseException as exc:
-        problem = _roll_back(f, entry, group_path, moved, had_default, previous)
-        if problem is not None and isinstance(exc, _WRITE_ERRORS):
-            raise ScanFileError(f"{f.filename}: cannot store the cube: {_one_line(exc)}; "
-                                f"undoing it failed too ({problem})") from exc
-        raise
-    return group_path
+    d = g.create_group("data")
+    nw = images.cube.shape[0]
+    d.attrs.update({"NX_class": "NXdata", "signal": "cube",
+                    "axes": np.array(["wavelength_um", "y_um", "x_um"], "S"),
+                    "wavelength_um_indices": 0, "y_um_indices": 1, "x_um_indices": 2,
+                    "title": f"spectral single-pixel, {images.method}, {nw} wavelengths"})
+    for name, values, units, long_name in (
+            ("cube", images.cube, "V", "lock-in X per lit pixel, reconstructed"),
+            ("wavelength_um", images.wavelengths_um, "um", "MIR wavelength"),
+            ("y_um", images.y_um, "um", None), ("x_um", images.x_um, "um", None)):
+        ds = d.create_dataset(name, data=np.asarray(values, dtype=float))
+        ds.attrs["units"] = units
+        if long_name:
+            ds.attrs["long_name"] = long_name

@@ -8,9 +8,9 @@ import h5py
 import numpy as np
 import pytest
 from PIL import Image
+from stop_at import stop_after_point
 
 from imager.cli import main
-from imager.engine import StopRequest
 from imager.engine.kinds import kind_of
 from imager.recipes import parse_recipe
 from imager.sim import simulated_lab_for
@@ -68,14 +68,7 @@ def test_a_stopped_spectral_scan_resumes_from_the_cli(tmp_path, capsys):
     text = RASTER.format(wavelengths="[7.0, 8.4]")
     recipe = parse_recipe(text, "r.toml")
     lab = simulated_lab_for(recipe)
-    stop, begin = StopRequest(), lab.begin_point
-
-    def begin_point(i: int) -> None:
-        if i == 300:
-            stop.set("test stop")
-        begin(i)
-
-    lab.begin_point = begin_point
+    stop = stop_after_point(lab, 300)
     part = kind_of(recipe).run(lab, recipe, tmp_path / "r.h5", progress=False, stop=stop)
     assert part.exit_status == "abort"
     full = kind_of(recipe).run(simulated_lab_for(recipe), recipe, tmp_path / "f.h5",

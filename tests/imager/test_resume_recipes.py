@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stop_at import stop_after_point
 
-from imager.engine import StopRequest
 from imager.engine.kinds import kind_of
 from imager.recipes import load_recipe
 from imager.sim import simulated_lab_for
@@ -20,19 +20,6 @@ from reconstruction.spifile import load_single_pixel
 SCANS = Path(__file__).resolve().parents[2] / "scans"
 RECIPES = sorted(p.stem for p in SCANS.glob("*.toml")
                  if load_recipe(p).kind in ("raster", "single_pixel"))
-
-
-def _stop_after_point(lab, index: int) -> StopRequest:
-    """Stop once plan point ``index`` has been read (and so written)."""
-    stop, begin = StopRequest(), lab.begin_point
-
-    def begin_point(i: int) -> None:
-        if i == index:
-            stop.set("test stop")
-        begin(i)
-
-    lab.begin_point = begin_point
-    return stop
 
 
 def test_the_recipes_are_all_here():
@@ -55,7 +42,7 @@ def test_recipe_resumes_bit_identically(tmp_path, name):
     stop_at = max([total // 3] + [i + 1 for i in reranges])
     lab = simulated_lab_for(recipe)
     part = run(lab, recipe, tmp_path / "r.h5", progress=False,
-               stop=_stop_after_point(lab, stop_at))
+               stop=stop_after_point(lab, stop_at))
     assert part.exit_status == "abort" and part.points_done == stop_at + 1 < total
     done = run(simulated_lab_for(recipe), recipe, tmp_path / "r.h5", progress=False,
                resume=True)

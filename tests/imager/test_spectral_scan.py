@@ -5,8 +5,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from stop_at import stop_after_point
 
-from imager.engine import StopRequest
 from imager.engine.spectral import run_spectral
 from imager.instruments.qcl import tune_time_s
 from imager.recipes import RecipeError, parse_recipe
@@ -37,18 +37,6 @@ chart = "open"
 
 def _recipe(extra: str = "", sim: str = ""):
     return parse_recipe(RECIPE.format(extra=extra, sim=sim), "test.toml")
-
-
-def _stop_after_point(lab, index: int) -> StopRequest:
-    stop, begin = StopRequest(), lab.begin_point
-
-    def begin_point(i: int) -> None:
-        if i == index:
-            stop.set("test stop")
-        begin(i)
-
-    lab.begin_point = begin_point
-    return stop
 
 
 @pytest.mark.parametrize("text, field", [
@@ -145,7 +133,7 @@ def test_a_stopped_spectral_scan_resumes_bit_identically(tmp_path, order, stop_a
                         progress=False)
     lab = simulated_lab_for(recipe)
     part = run_spectral(lab, recipe, tmp_path / "r.h5", progress=False,
-                        stop=_stop_after_point(lab, stop_at))
+                        stop=stop_after_point(lab, stop_at))
     assert part.exit_status == "abort" and part.points_done == stop_at + 1
     done = run_spectral(simulated_lab_for(recipe), recipe, tmp_path / "r.h5", progress=False,
                         resume=True)
@@ -184,7 +172,7 @@ def test_a_stopped_spectral_fly_raster_resumes_bit_identically(tmp_path):
                         progress=False)
     lab = simulated_lab_for(recipe)
     part = run_spectral(lab, recipe, tmp_path / "r.h5", progress=False,
-                        stop=_stop_after_point(lab, 5))  # line 1 of wavelength 1 (block 5)
+                        stop=stop_after_point(lab, 5))  # line 1 of wavelength 1 (block 5)
     assert part.exit_status == "abort" and part.points_done == 6 * 5
     done = run_spectral(simulated_lab_for(recipe), recipe, tmp_path / "r.h5", progress=False,
                         resume=True)

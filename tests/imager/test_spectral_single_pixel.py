@@ -9,8 +9,8 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from stop_at import stop_after_point
 
-from imager.engine import StopRequest
 from imager.engine.kinds import kind_of
 from imager.engine.spectral import run_spectral_single_pixel
 from imager.recipes import RecipeError, parse_recipe
@@ -76,14 +76,7 @@ def test_a_stopped_spectral_single_pixel_scan_resumes_bit_identically(tmp_path, 
     full = run_spectral_single_pixel(simulated_lab_for(recipe), recipe, tmp_path / "f.h5",
                                      progress=False)
     lab = simulated_lab_for(recipe)
-    stop, begin = StopRequest(), lab.begin_point
-
-    def begin_point(i: int) -> None:
-        if i == stop_at:
-            stop.set("test stop")
-        begin(i)
-
-    lab.begin_point = begin_point
+    stop = stop_after_point(lab, stop_at)
     part = run_spectral_single_pixel(lab, recipe, tmp_path / "r.h5", progress=False, stop=stop)
     assert part.exit_status == "abort" and part.points_done == stop_at + 1
     done = run_spectral_single_pixel(simulated_lab_for(recipe), recipe, tmp_path / "r.h5",
