@@ -42,6 +42,22 @@ def _row(p) -> str:
             f"{p.snr:7.1f} {p.psnr_dB:6.1f} {p.lab_time_s / 60:8.2f}  {_settings(p)}")
 
 
+def _spectral_note(recipe, own) -> None:
+    """A spectral recipe: the rows are one wavelength's image; the whole scan's lab time."""
+    from imager.planner.predict import spectral_lab_time_s
+    from imager.recipes.recipe import spectral_wavelengths
+
+    dwell_s = own.settings.get("dwell_s", 0.0)
+    total_s = spectral_lab_time_s(recipe, own.lab_time_s, dwell_s)
+    if total_s is None:
+        return
+    spec, n = recipe.sections["spectral"], len(spectral_wavelengths(recipe))
+    print(f"  spectral: {n} wavelengths, {spec['order']} order: about {total_s / 60:.1f} min "
+          "of lab time in all (QCL tuning and settling included; the blank spot and power "
+          f"readings not); the row above is one image at "
+          f"{recipe.sections['source']['wavelength_um']:g} um")
+
+
 HEADER = (f"  {'mode':<13} {'signal uV':>10} {'noise uV':>10} {'SNR':>7} {'PSNR':>6} "
           f"{'lab min':>8}  settings")
 
@@ -61,6 +77,7 @@ def cmd_plan(args) -> int:
     print(_row(own))
     for warning in own.warnings:
         print(f"  warning: {warning}")
+    _spectral_note(recipe, own)
     if args.no_search:
         return 0
     print(f"\nfastest settings reaching SNR >= {args.target_snr:g} per mode (else the best "

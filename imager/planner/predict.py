@@ -264,3 +264,31 @@ def _single_pixel(recipe: Any, lab: Any) -> Prediction:
                          "ratio": basis.ratio, "readout": spi["readout"]},
         float(truth.max()), sigma_pixel, sigma_rms, *_quality(truth, sigma_rms, lab), lab_time,
         tuple(warnings))
+
+
+def spectral_lab_time_s(recipe: Any, image_s: float, dwell_s: float) -> float | None:
+    """Lab time of a recipe's ``[spectral]`` scan, from one image's (``image_s``, as
+    :func:`predict` gives it at the recipe's wavelength) and the QCL's tunes
+    (:func:`imager.instruments.qcl.tune_time_s`); None for a recipe of one wavelength.
+    Point order adds ``dwell_s`` and a tune per reading instead of whole images; the
+    blank spot's readings and the power meter are not counted."""
+    from imager.instruments.qcl import tune_time_s
+    from imager.recipes.recipe import spectral_wavelengths
+
+    wavelengths = spectral_wavelengths(recipe)
+    if not wavelengths:
+        return None
+    spec = recipe.sections["spectral"]
+    path = [recipe.sections["source"]["wavelength_um"], *wavelengths]
+    tunes_s = sum(tune_time_s(a, b, spec["settle_s"]) for a, b in _pairs(path))
+    if spec["order"] == "image":
+        return len(wavelengths) * image_s + tunes_s
+    cycle = [*wavelengths, wavelengths[0]]
+    per_point_s = (len(wavelengths) - 1) * dwell_s + sum(
+        tune_time_s(a, b, spec["settle_s"]) for a, b in _pairs(cycle))
+    return image_s + recipe.grid.n_points * per_point_s + tunes_s
+
+
+def _pairs(values: list[float]) -> list[tuple[float, float]]:
+    """Consecutive pairs: the tunes of a wavelength sequence."""
+    return list(zip(values[:-1], values[1:], strict=True))

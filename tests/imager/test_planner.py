@@ -103,3 +103,22 @@ def test_plan_command_prints_the_table_and_refuses_bad_input(tmp_path):
                          timeout=300)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert "--target-snr" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("order", ["image", "point"])
+def test_the_planner_predicts_a_spectral_scans_lab_time(tmp_path, order):
+    """One image's lab time from the noise budget's timing, times the wavelengths, plus
+    every tune of the QCL: within 5 % of the twin's (the blank spot is not counted)."""
+    from imager.engine.kinds import kind_of
+    from imager.planner.predict import spectral_lab_time_s
+
+    text = ('kind = "raster"\n[scan]\nx_start_um = 12400.0\nx_stop_um = 12600.0\nnx = 8\n'
+            'y_start_um = 12400.0\ny_stop_um = 12600.0\nny = 6\ndwell_tc = 10\n'
+            f'[spectral]\nwavelengths_um = [6.9, 7.6, 8.3]\norder = "{order}"\n')
+    recipe = parse_recipe(text, "spec.toml")
+    one = predict(recipe)
+    predicted = spectral_lab_time_s(recipe, one.lab_time_s, one.settings["dwell_s"])
+    run = kind_of(recipe).run(simulated_lab_for(recipe), recipe, tmp_path / "s.h5",
+                              progress=False)
+    assert predicted == pytest.approx(run.lab_time_s, rel=0.05)
+    assert spectral_lab_time_s(parse_recipe(text.split("[spectral]")[0]), 1.0, 0.1) is None
