@@ -100,7 +100,7 @@ def test_timeout_setting(tmp_path, monkeypatch):
 
 
 def test_a_file_whose_listing_breaks_midway_is_still_probed_past_it(tmp_path):
-    """A spectral scan file damaged by a byte fuzzer (kept gzipped in tests/imager/data):
+    """A spectral scan file damaged by a byte fuzzer (kept gzipped in tests/imager/fixtures):
     listing /entry fails part way ("wrong B-tree signature"), and reading /entry/scan's
     attributes crashes libhdf5. The probe reads on past the broken listing, so the crash
     happens in its child and the command says so in one line (before: exit 139)."""
@@ -110,7 +110,7 @@ def test_a_file_whose_listing_breaks_midway_is_still_probed_past_it(tmp_path):
 
     damaged = tmp_path / "damaged.h5"
     damaged.write_bytes(gzip.decompress(
-        (Path(__file__).parent / "data" / "segfault_spectral.h5.gz").read_bytes()))
+        (Path(__file__).parent / "fixtures" / "segfault_spectral.h5.gz").read_bytes()))
     run = subprocess.run([sys.executable, "-m", "imager", "reconstruct", str(damaged), "-o",
                           str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
     assert run.returncode == 2, run.stderr
