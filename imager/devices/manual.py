@@ -30,7 +30,7 @@ def _cap(device: str, max_power_mW: float) -> float:
 
 
 class ManualSource:
-    """A MIR source (QCL) set by hand.
+    """A MIR source (QCL) set by hand (so not ``tunable``: no spectral scans).
 
     Parameters
     ----------
@@ -41,6 +41,9 @@ class ManualSource:
     wavelength_range_um : (float, float)
         Settings outside it are refused.
     """
+
+    tunable = False
+    """The software cannot change its wavelength during a scan (spectral scans refuse it)."""
 
     def __init__(self, max_power_mW: float, wavelength_um: float = 7.4, power_mW: float = 0.0,
                  on: bool = False,

@@ -54,6 +54,27 @@ class SpectralScanResult:
                 f"readings, lab time {self.lab_time_s / 60:.1f} min>")
 
 
+def check_source(recipe: Recipe, lab: Lab) -> None:
+    """RecipeError (one line, before anything is written) unless the lab's source can step
+    through the recipe's wavelengths: a source set by hand cannot, and every wavelength
+    must lie in the source's own tuning range (a MIRcat: one of its QCLs')."""
+    from imager.recipes.recipe import spectral_wavelengths
+
+    source = lab.source
+    if not getattr(source, "tunable", True):
+        raise recipe.error("[spectral] wavelengths_um: this lab's MIR source is set by hand "
+                           "(driver \"manual\"), so a scan cannot step through wavelengths; "
+                           "give the source a tunable driver (mircat)")
+    ranges = list(getattr(source, "qcl_ranges_um", {}).values()) or [
+        r for r in (getattr(source, "wavelength_range_um", None),
+                    getattr(source, "WAVELENGTH_RANGE_UM", None)) if r is not None][:1]
+    for w in spectral_wavelengths(recipe):
+        if ranges and not any(lo <= w <= hi for lo, hi in ranges):
+            allowed = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in ranges)
+            raise recipe.error(f"[spectral] wavelengths_um: {w:g} um is outside this lab's "
+                               f"source tuning range {allowed} um")
+
+
 def spectral_cube_shape(recipe: Recipe) -> tuple[int, int, int]:
     """``(nw, ny, nx)`` of a spectral raster recipe's cube."""
     from imager.recipes.recipe import spectral_wavelengths
@@ -87,6 +108,7 @@ def run_spectral(
     """
     from imager.recipes.recipe import spectral_wavelengths
 
+    check_source(recipe, lab)
     cube = live_cube if live_cube is not None else np.full(spectral_cube_shape(recipe), np.nan)
     fly = recipe.sections["scan"]["mode"] == "fly"
     sinks, where = file_sinks(path, "spectral", cube, resume=resume, calibration=calibration,
@@ -145,6 +167,7 @@ def run_spectral_single_pixel(
     from imager.plans.spectral_spi import spectral_single_pixel_plan
     from imager.recipes.recipe import single_pixel_basis, spectral_wavelengths
 
+    check_source(recipe, lab)
     basis = single_pixel_basis(recipe)
     wavelengths = np.asarray(spectral_wavelengths(recipe), dtype=float)
     raw = live_raw if live_raw is not None else np.full((wavelengths.size, basis.n_patterns),

@@ -178,3 +178,19 @@ def test_a_stopped_spectral_fly_raster_resumes_bit_identically(tmp_path):
                         resume=True)
     assert done.exit_status == "success"
     np.testing.assert_allclose(done.cube_V, full.cube_V, rtol=0, atol=1e-12)
+
+
+def test_a_source_that_cannot_reach_or_step_the_wavelengths_is_refused(tmp_path):
+    from imager.devices.manual import ManualSource
+
+    recipe = _recipe()
+    lab = simulated_lab_for(recipe)
+    lab.source.wavelength_range_um = (6.9, 8.0)  # a QCL that does not reach 8.2 um
+    with pytest.raises(RecipeError, match=r"8\.2 um is outside this lab's source tuning "
+                                          r"range \[6\.9, 8\] um"):
+        run_spectral(lab, recipe, tmp_path / "a.h5", progress=False)
+    lab = simulated_lab_for(recipe)
+    lab.source = ManualSource(max_power_mW=500.0)
+    with pytest.raises(RecipeError, match="set by hand"):
+        run_spectral(lab, recipe, tmp_path / "b.h5", progress=False)
+    assert not list(tmp_path.iterdir())  # refused before any file
