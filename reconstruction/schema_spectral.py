@@ -131,7 +131,8 @@ SPECTRAL_SPI_POINT_DTYPE = np.dtype([
     ("x_um", "<f8"), ("y_um", "<f8"), ("X_V", "<f8"), ("Y_V", "<f8"), ("status", "<u4"),
     ("t_lab_s", "<f8"), ("t_wall_s", "<f8"), ("done", "u1")])
 """One projected pattern at one wavelength (``/entry/scan/points`` of a spectral
-single-pixel scan): plan index ``iw * n_patterns + pattern`` (image order)."""
+single-pixel scan): plan index ``iw * n_patterns + pattern`` in image order,
+``pattern * nw + iw`` in point order (:func:`plan_index` with the pattern for ``k``)."""
 
 EMPTY_SPECTRAL_SPI_POINT = np.array([(-1, -1, -1, *[np.nan] * 5, 0, np.nan, np.nan, 0)],
                                     SPECTRAL_SPI_POINT_DTYPE)[0]

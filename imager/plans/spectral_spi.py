@@ -1,10 +1,12 @@
 """Spectral single-pixel plan: a single-pixel recipe's patterns at every wavelength.
 
 An image per wavelength (``[spectral] order = "image"``): tune, measure the MIR power,
-then show every pattern of the basis and read each (:func:`pattern_reads`). Reading
-``k`` at wavelength ``iw`` has plan index ``iw * n_patterns + k`` and goes to
-``/entry/data/X_V[iw, k]``; each wavelength's image is reconstructed on its own
-(:mod:`reconstruction.spectral.singlepixel`, in parallel on Dask).
+then show every pattern of the basis and read each (:func:`pattern_reads`); reading ``k``
+at wavelength ``iw`` has plan index ``iw * n_patterns + k``. Every wavelength per pattern
+(``"point"``): the power at each wavelength first, then each pattern is shown once and
+read at every wavelength (plan index ``k * nw + iw``: a pattern's spectrum within
+seconds). The reading goes to ``/entry/data/X_V[iw, k]``; each wavelength's image is
+reconstructed on its own (:mod:`reconstruction.spectral.singlepixel`, in parallel on Dask).
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from imager.plans.resume import Plan, ResumeFrom
 from imager.plans.single_pixel import pattern_reads
 from imager.plans.spectral import SPECTRAL_POWER, tune
 from imager.plans.steps import (
+    BeginPoint,
     Call,
+    Checkpoint,
     CheckTravel,
     Configure,
+    Dwell,
     Emit,
     Finally,
     Get,
@@ -26,6 +31,7 @@ from imager.plans.steps import (
     Now,
     Open,
     Position,
+    Read,
     Set,
     WaitSettled,
 )
@@ -58,7 +64,8 @@ def spectral_single_pixel_plan(recipe: Any, basis: Any,
     dwell_s = recipe.dwell_s((yield Get("lockin", "time_constant_s")))
     chunk = min(n, (yield Get("projector", "max_patterns")))
     start = resume.first_missing if resume is not None else 0
-    iw0, k0 = divmod(start, n)
+    order = spec["order"]
+    iw0, k0 = divmod(start, n) if order == "image" else divmod(start, nw)[::-1]
     # the projector's memory starts with the patterns replayed (the last two measured)
     recent = [int(r["pattern"]) for r in resume.recent_done] if resume is not None else [0]
     loaded = min(recent) if recent else 0
@@ -72,20 +79,47 @@ def spectral_single_pixel_plan(recipe: Any, basis: Any,
 
         yield from resume.replay(put_back)
     describe = {"basis_spec": basis.spec(), "n_patterns": n, "fov_um": spi["fov_um"],
-                "center_um": centre, "dwell_s": dwell_s, "wavelengths_um": wavelengths}
+                "center_um": centre, "dwell_s": dwell_s, "wavelengths_um": wavelengths,
+                "order": order}
     lab_start_s = yield Open("spectral_single_pixel", nw * n, describe, recipe.text,
                              recipe.name,
                              truth=lambda sim: spectral_pattern_truth(sim, wavelengths, basis,
                                                                       spi["fov_um"], centre),
                              **(resume.open_args() if resume is not None else {}))
     position = yield Position()
+
+    def power(iw: int, emit: bool) -> Plan:
+        power_mW = float((yield MeasurePower()))
+        if spec["measure_power"] and emit:
+            t_s = float((yield Now())) - lab_start_s
+            yield Emit(SPECTRAL_POWER, (iw, wavelengths[iw], power_mW, t_s))
+
+    if order == "point":  # every wavelength for each pattern
+        if start == 0:  # the power at each wavelength, once, before the patterns
+            for iw, wl in enumerate(wavelengths):
+                yield from tune(wl, spec["settle_s"])
+                yield from power(iw, True)
+        for k in range(k0, n):
+            if not loaded <= k < loaded + chunk:
+                loaded = k
+                yield Call("projector", "load", (basis.patterns(k, min(k + chunk, n)),))
+            if not (k == k0 and iw0 > 0):  # (a resumed pattern is on show: replayed)
+                yield Call("projector", "show", (k - loaded,))
+            for iw in range(iw0 if k == k0 else 0, nw):
+                wl = wavelengths[iw]
+                yield from tune(wl, spec["settle_s"])
+                yield from power(iw, False)
+                index = k * nw + iw
+                yield BeginPoint(index)
+                if dwell_s > 0:
+                    yield Dwell(dwell_s)
+                yield Read(index, dwell_s, (iw, k), (index, iw, k, wl), position_um=position)
+                yield Checkpoint()
+        return
     for iw in range(iw0, nw):
         wl = wavelengths[iw]
         yield from tune(wl, spec["settle_s"])
-        power_mW = float((yield MeasurePower()))
-        if spec["measure_power"] and not (iw == iw0 and k0 > 0):
-            t_s = float((yield Now())) - lab_start_s
-            yield Emit(SPECTRAL_POWER, (iw, wl, power_mW, t_s))
+        yield from power(iw, not (iw == iw0 and k0 > 0))
 
         def label(k: int, iw: int = iw, wl: float = wl) -> tuple[int, tuple, tuple]:
             index = iw * n + k

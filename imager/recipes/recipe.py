@@ -307,9 +307,6 @@ def _check_spectral(recipe: Recipe) -> None:
     if len(wavelengths) > 4096:
         raise recipe.error(f"[spectral] step_um: {len(wavelengths)} wavelengths, at most 4096")
     if recipe.kind == "single_pixel":
-        if wavelengths and spec["order"] != "image":
-            raise recipe.error("[spectral] order: single-pixel spectral scans measure an "
-                               "image per wavelength (order = \"image\")")
         if wavelengths and recipe.sections["single_pixel"]["readout"] != "reads":
             raise recipe.error("[single_pixel] readout: spectral single-pixel scans use "
                                "readout = \"reads\" (streamed spectral scans are not "

@@ -61,6 +61,7 @@ def _spectral_single_pixel(path: Path, run: Any, calibration: Mapping | None) ->
     return SpectralSinglePixelWriter(
         path, basis_spec=d["basis_spec"], n_patterns=d["n_patterns"],
         wavelengths_um=d["wavelengths_um"], fov_um=d["fov_um"], center_um=d["center_um"],
+        order=d.get("order", "image"),
         recipe_text=run.recipe_text, dwell_s=d["dwell_s"], instruments=run.instruments,
         lab=run.lab, truth=run.truth_V, chart=run.chart, calibration=calibration,
         lab_start_s=run.lab_start_s)

@@ -141,6 +141,7 @@ class SpectralSinglePixelWriter(FileWriter):
 
     def __init__(self, path: str | Path, *, basis_spec: Mapping[str, Any], n_patterns: int,
                  wavelengths_um: Any, fov_um: float, center_um: tuple[float, float],
+                 order: str = "image",
                  recipe_text: str, dwell_s: float,
                  instruments: Mapping[str, Mapping[str, Any]], lab: Mapping[str, Any],
                  truth: Mapping[str, Any] | None = None, chart: Any = None,
@@ -154,7 +155,7 @@ class SpectralSinglePixelWriter(FileWriter):
         attrs, data = chart_data(chart)
         attrs[BASIS] = {**basis_spec, "n_patterns": int(n_patterns)}
         attrs[SCAN] = {"dwell_s": dwell_s, "points_total": nw * int(n_patterns), "nw": nw,
-                       "order": "image", "fov_um": fov_um, "center_x_um": center_um[0],
+                       "order": order, "fov_um": fov_um, "center_x_um": center_um[0],
                        "center_y_um": center_um[1], "lab_start_s": self.lab_start_s}
         if calibration is not None:
             attrs[CALIBRATION] = calibration

@@ -148,8 +148,7 @@ def _read(f: h5py.File, path: Path) -> SpectralSinglePixelScan:
             or not {"X_V", "done", "iw", "pattern"} <= set(points.dtype.names or ()):
         raise ScanFileError(f"{path}: {POINTS} is not the {nw * n}-record table of "
                             f"{nw} wavelengths x {n} patterns")
-    records = points[()]
-    raw = np.where(records["done"] == 1, records["X_V"], np.nan).astype(float).reshape(nw, n)
+    raw = readings(points[()], nw, n)
     size = basis.size
     x_um, y_um = _axis(groups[DATA], "x_um", path, size), _axis(groups[DATA], "y_um", path, size)
     truth = _optional_array(f, TRUTH, path, (nw, size, size))
@@ -164,6 +163,17 @@ def _read(f: h5py.File, path: Path) -> SpectralSinglePixelScan:
         path=path, lab=_optional_group(f, LAB, path) or {}, scan_attrs=_attrs(groups[SCAN]),
         calibration=_optional_group(f, CALIBRATION, path), labels=labels,
         material_names=names, material_transmission=spectra)
+
+
+def readings(records: np.ndarray, nw: int, n: int) -> np.ndarray:
+    """``X_V[iw, pattern]`` of the done records of a spectral single-pixel points table
+    (NaN where not measured), whatever the loop order."""
+    raw = np.full((nw, n), np.nan)
+    done = records[records["done"] == 1]
+    iw, k = done["iw"].astype(np.intp), done["pattern"].astype(np.intp)
+    ok = (iw >= 0) & (iw < nw) & (k >= 0) & (k < n)
+    raw[iw[ok], k[ok]] = done["X_V"][ok]
+    return raw
 
 
 def _optional_array(f: h5py.File, name: str, path: Path, shape: tuple) -> np.ndarray | None:

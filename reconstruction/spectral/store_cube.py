@@ -22,6 +22,7 @@ from ..errors import ScanFileError
 from ..nxprocess import _version, store_new_group
 from ..schema import POINTS, RECONSTRUCTION_PREFIX, member
 from ..schema_spectral import SPI_KIND
+from .singlepixel import readings
 
 
 def store_cube(path: str | os.PathLike[str], images: Any, scan: Any, *,
@@ -36,9 +37,8 @@ def store_cube(path: str | os.PathLike[str], images: Any, scan: Any, *,
         readings changed since ``scan`` was read, or the write failed (file as it was).
     """
     def check(f: h5py.File, entry: h5py.Group, where: Path) -> None:
-        records = member(f, POINTS, where)[()]
-        now = np.where(records["done"] == 1, records["X_V"], np.nan)
-        if not np.array_equal(now.reshape(scan.raw_V.shape), scan.raw_V, equal_nan=True):
+        now = readings(member(f, POINTS, where)[()], *scan.raw_V.shape)
+        if not np.array_equal(now, scan.raw_V, equal_nan=True):
             raise ScanFileError(f"{where}: the readings changed since they were read (a "
                                 "scan resumed?); the cube was not stored")
 
