@@ -43,9 +43,12 @@ from imager.cli import main
 from imager.cli.probe import probe_scan_file
 from imager.labconfig import OPTIONAL_SECTIONS, SECTIONS, parse_lab_config
 from imager.recipes import Recipe, RecipeError, load_recipe, parse_recipe
+from imager.recipes.recipe import spectral_wavelengths
 from imager.recipes.schema import COMMON_SECTIONS, KIND_SECTIONS, TOP_LEVEL, Field
 from reconstruction import ScanFileError, load_raster
 from reconstruction.calibration import Responsivity
+from reconstruction.spectral.cube import load_cube
+from reconstruction.spectral.singlepixel import load_spectral_single_pixel
 from reconstruction.spifile import load_single_pixel, scan_kind
 
 # Extreme numbers (1e308 readings...) make numpy warn about overflow on the way to a one-line
@@ -53,7 +56,7 @@ from reconstruction.spifile import load_single_pixel, scan_kind
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 SCANS = Path(__file__).resolve().parents[2] / "scans"
-RECIPE_FILES = ("usaf_raster", "single_pixel", "calibration")
+RECIPE_FILES = ("usaf_raster", "single_pixel", "calibration", "chemical_chart")
 BASE_TEXT = {name: (SCANS / f"{name}.toml").read_text(encoding="utf-8") for name in RECIPE_FILES}
 SOURCE = "r.toml"
 
@@ -363,6 +366,9 @@ def check_recipe(text: str) -> None:
     if recipe.kind in ("raster", "single_pixel"):
         dwell = recipe.dwell_s()
         assert math.isfinite(dwell) and dwell >= 0
+        wavelengths = spectral_wavelengths(recipe)  # a spectral scan's, in the QCL's range
+        assert all(6.8 <= w <= 8.6 for w in wavelengths)
+        assert len(set(wavelengths)) == len(wavelengths)
 
 
 @fuzz(500)
@@ -451,7 +457,9 @@ class BaseFiles(dict):
 
 @pytest.fixture(scope="module")
 def scan_files(tmp_path_factory) -> BaseFiles:
-    """A 6 x 6 simulated raster and an 8 x 8 Hadamard single-pixel scan, as bytes."""
+    """A 6 x 6 simulated raster, an 8 x 8 Hadamard single-pixel scan, a 6 x 6 spectral
+    raster of the chemical chart at 3 wavelengths and an 8 x 8 spectral single-pixel scan
+    at 2, as bytes."""
     folder = tmp_path_factory.mktemp("fuzz_base")
     raster, spi = folder / "s.h5", folder / "p.h5"
     assert main(["demo", "--size", "6", "-o", str(raster), "--no-progress"]) == 0
@@ -460,7 +468,19 @@ def scan_files(tmp_path_factory) -> BaseFiles:
     recipe.write_text(re.sub(r"(?m)^size = 64\b", "size = 8", text), encoding="utf-8")
     assert main(["scan", str(recipe), "-o", str(spi), "--no-progress"]) == 0
     assert load_single_pixel(spi).basis_spec["size"] == 8
-    return BaseFiles(raster=raster.read_bytes(), spi=spi.read_bytes())
+    spectral, sspi = folder / "c.h5", folder / "q.h5"
+    text = (SCANS / "chemical_chart.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^n([xy]) = 32\b", r"n\1 = 6", text)
+    text = re.sub(r"(?m)^start_um = 6.8\n", "start_um = 6.85\n", text)
+    text = re.sub(r"(?m)^step_um = 0.1\b", "step_um = 0.8", text)
+    recipe.write_text(text, encoding="utf-8")
+    assert main(["scan", str(recipe), "-o", str(spectral), "--no-progress"]) == 0
+    recipe.write_text(re.sub(r"(?m)^size = 64\b", "size = 8", (SCANS / "single_pixel.toml")
+                             .read_text(encoding="utf-8")) + "\n[spectral]\nwavelengths_um = "
+                      "[7.0, 8.2]\n", encoding="utf-8")
+    assert main(["scan", str(recipe), "-o", str(sspi), "--no-progress"]) == 0
+    return BaseFiles(raster=raster.read_bytes(), spi=spi.read_bytes(),
+                     spectral=spectral.read_bytes(), sspi=sspi.read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -507,7 +527,8 @@ def check_scan_file(path: Path, out_dir: Path, capsys) -> None:
 def _check_scan_file(path: Path, out_dir: Path, capsys) -> None:
     try:  # the CLI's guard (a file that passed is not probed again by the commands below)
         probe_scan_file(path)
-        loaders = (scan_kind, load_raster, load_single_pixel)
+        loaders = (scan_kind, load_raster, load_single_pixel, load_cube,
+                   load_spectral_single_pixel)
     except ScanFileError as exc:  # libhdf5 hangs on it: so would the loaders, unguarded
         assert_one_line(str(exc), f"{path}: the HDF5 library ")
         loaders = ()
@@ -530,14 +551,15 @@ def _check_scan_file(path: Path, out_dir: Path, capsys) -> None:
             assert str(path) in err, f"does not name the file: {err!r}"
 
 
-@pytest.mark.parametrize("kind", ["raster", "spi"])
+@pytest.mark.parametrize("kind", ["raster", "spi", "spectral", "sspi"])
 def test_base_files_read_cleanly(scan_files, work_dir, capsys, kind):
     """The fuzzers start from valid files: they load and the CLI succeeds on them."""
     path = work_dir / f"base_{kind}.h5"
     path.write_bytes(scan_files[kind])
     check_scan_file(path, work_dir, capsys)
     assert main(["reconstruct", str(path), "-o", str(work_dir / f"base_{kind}")]) == 0
-    (load_raster if kind == "raster" else load_single_pixel)(path)
+    {"raster": load_raster, "spi": load_single_pixel, "spectral": load_cube,
+     "sspi": load_spectral_single_pixel}[kind](path)
 
 
 # ------------------------------------------------------------------ byte-level corruption
@@ -589,7 +611,7 @@ def zeroes_global_heap(data: bytes, how: tuple) -> bool:
 
 
 @fuzz(80, fixtures=True, shrink=False)
-@given(kind=st.sampled_from(["raster", "spi"]), how=BYTE_CORRUPTIONS)
+@given(kind=st.sampled_from(["raster", "spi", "spectral", "sspi"]), how=BYTE_CORRUPTIONS)
 def test_fuzz_scan_file_bytes(scan_files, work_dir, capsys, kind, how):
     """Truncated, bit-flipped, zeroed and garbage files."""
     assume(not zeroes_global_heap(scan_files[kind], how))
