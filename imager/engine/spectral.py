@@ -172,8 +172,12 @@ def run_spectral_single_pixel(
     wavelengths = np.asarray(spectral_wavelengths(recipe), dtype=float)
     raw = live_raw if live_raw is not None else np.full((wavelengths.size, basis.n_patterns),
                                                         np.nan)
+    streamed = recipe.sections["single_pixel"]["readout"] == "stream"
     sinks, where = file_sinks(path, "spectral_single_pixel", raw, resume=resume,
-                              calibration=calibration, progress=progress)
+                              calibration=calibration, progress=progress,
+                              block_points=min(recipe.sections["single_pixel"]
+                                               ["block_patterns"], basis.n_patterns)
+                              if streamed else None)
     run = run_plan(lab, spectral_single_pixel_plan(recipe, basis, where), sinks,
                    faults or policy_from_recipe(recipe), stop=stop, handle_ctrl_c=handle_ctrl_c)
     return SpectralSinglePixelResult(Path(path), basis, wavelengths, raw, run.status,

@@ -16,9 +16,11 @@ from typing import Any
 from imager.plans.resume import Plan, ResumeFrom
 from imager.plans.single_pixel import pattern_reads
 from imager.plans.spectral import SPECTRAL_POWER, tune
+from imager.plans.spi_stream import stream_patterns, stream_setup
 from imager.plans.steps import (
     BeginPoint,
     Call,
+    CatchUp,
     Checkpoint,
     CheckTravel,
     Configure,
@@ -32,6 +34,7 @@ from imager.plans.steps import (
     Open,
     Position,
     Read,
+    Restore,
     Set,
     WaitSettled,
 )
@@ -44,7 +47,8 @@ def spectral_single_pixel_plan(recipe: Any, basis: Any,
     Parameters
     ----------
     recipe : Recipe
-        A validated single-pixel recipe (``readout = "reads"``) with wavelengths.
+        A validated single-pixel recipe with wavelengths (``readout = "stream"``: image
+        order, :func:`_streamed`).
     basis : PatternBasis
         Its pattern basis.
     resume : ResumeFrom, optional
@@ -63,6 +67,9 @@ def spectral_single_pixel_plan(recipe: Any, basis: Any,
     yield Set("projector", "fov_um", spi["fov_um"])
     dwell_s = recipe.dwell_s((yield Get("lockin", "time_constant_s")))
     chunk = min(n, (yield Get("projector", "max_patterns")))
+    if spi["readout"] == "stream":
+        yield from _streamed(recipe, basis, wavelengths, centre, dwell_s, chunk, resume)
+        return
     start = resume.first_missing if resume is not None else 0
     order = spec["order"]
     iw0, k0 = divmod(start, n) if order == "image" else divmod(start, nw)[::-1]
@@ -127,6 +134,64 @@ def spectral_single_pixel_plan(recipe: Any, basis: Any,
 
         loaded = yield from pattern_reads(basis, k0 if iw == iw0 else 0, loaded, chunk,
                                           dwell_s, position, label)
+
+
+def _streamed(recipe: Any, basis: Any, wavelengths: list[float], centre: tuple,
+              dwell_s: float, chunk: int, resume: ResumeFrom | None) -> Plan:
+    """Image order through the lock-in's buffer: at each wavelength the patterns in
+    blocks (:func:`imager.plans.spi_stream.stream_patterns`), block ``b`` of wavelength
+    ``iw`` numbered ``iw * blocks + b`` in the file. A stopped scan resumes at the block of
+    its first missing pattern, when the block before it ended, at that block's wavelength."""
+    spi, spec = recipe.sections["single_pixel"], recipe.sections["spectral"]
+    nw, n = len(wavelengths), basis.n_patterns
+    block = min(spi["block_patterns"], n)
+    blocks = n // block  # the recipe checks that blocks tile each wavelength's patterns
+    stream = yield from stream_setup(recipe, dwell_s)
+    start = resume.first_missing - resume.first_missing % block if resume is not None else 0
+    iw0, k0 = divmod(start, n)
+    loaded = k0
+    yield Call("projector", "load", (basis.patterns(loaded, min(loaded + chunk, n)),))
+    yield Set("projector", "enabled", True)
+    yield Finally((Set("projector", "enabled", False),))
+    if resume is not None:
+        yield Restore(resume.changes, resume.where)
+    describe = {"basis_spec": basis.spec(), "n_patterns": n, "fov_um": spi["fov_um"],
+                "center_um": centre, "dwell_s": dwell_s, "wavelengths_um": wavelengths,
+                "order": "image"}
+    open_args = {"points_done": start, "lab_start_s": resume.lab_start_s} \
+        if resume is not None else {}
+    lab_start_s = yield Open("spectral_single_pixel", nw * n, describe, recipe.text,
+                             recipe.name,
+                             truth=lambda sim: spectral_pattern_truth(sim, wavelengths, basis,
+                                                                      spi["fov_um"], centre),
+                             **open_args)
+    position = yield Position()
+    if resume is not None and resume.previous_blocks:  # where and when the last block ended
+        last = resume.previous_blocks[-1]
+        yield Set("source", "wavelength_um", float(wavelengths[int(last["line"]) // blocks]))
+        yield CatchUp(lab_start_s + float(last["t_end_s"]))
+
+    def loader(k: int) -> Plan:
+        nonlocal loaded
+        if not loaded <= k < loaded + chunk:
+            loaded = k
+            yield Call("projector", "load", (basis.patterns(k, min(k + chunk, n)),))
+        return k - loaded
+
+    for iw in range(iw0, nw):
+        wl = wavelengths[iw]
+        yield from tune(wl, spec["settle_s"])
+        power_mW = float((yield MeasurePower()))
+        if spec["measure_power"] and not (iw == iw0 and k0 > 0):
+            yield Emit(SPECTRAL_POWER, (iw, wl, power_mW, float((yield Now())) - lab_start_s))
+
+        def label(k: int, iw: int = iw, wl: float = wl) -> tuple[int, tuple, tuple]:
+            index = iw * n + k
+            return index, (iw, k), (index, iw, k, wl)
+
+        yield from stream_patterns(recipe, basis, dwell_s, stream, position, lab_start_s,
+                                   loader, None, first_block=k0 // block if iw == iw0 else 0,
+                                   label=label, block_offset=iw * blocks)
 
 
 def spectral_pattern_truth(sim: Any, wavelengths_um: list[float], basis: Any, fov_um: float,

@@ -51,23 +51,33 @@ def stream_setup(recipe: Any, dwell_s: float) -> Plan:
 
 
 def stream_patterns(recipe: Any, basis: Any, dwell_s: float, stream: tuple, position: tuple,
-                    lab_start_s: float, loader: Any, resume: ResumeFrom | None) -> Plan:
+                    lab_start_s: float, loader: Any, resume: ResumeFrom | None,
+                    first_block: int | None = None, label: Any = None,
+                    block_offset: int = 0) -> Plan:
     """Every block of patterns from the first one to measure (``loader(k)`` gives the
-    steps that make pattern ``k`` showable and its index in the projector's memory)."""
+    steps that make pattern ``k`` showable and its index in the projector's memory).
+
+    ``first_block``: the block to start at (default: the resumed scan's, else 0);
+    ``label(k) -> (index, at, head)``: where pattern ``k``'s reading goes (default ``k``,
+    ``(k,)``, ``(k,)``); ``block_offset``: added to the block numbers in the file (a
+    spectral scan's wavelength ``iw`` numbers its blocks from ``iw * blocks``).
+    """
     from reconstruction.pattern_stream import pattern_values
 
     rate, tau_s, n_poles = stream
     spi = recipe.sections["single_pixel"]
     block, n_patterns = spi["block_patterns"], basis.n_patterns
-    first_block = (resume.first_missing // block) if resume is not None else 0
+    if first_block is None:
+        first_block = (resume.first_missing // block) if resume is not None else 0
     if resume is not None and resume.previous_blocks:  # the block began when the last ended
         yield CatchUp(lab_start_s + float(resume.previous_blocks[-1]["t_end_s"]))
     for b in range(first_block, -(-n_patterns // block)):
         ks = range(b * block, min((b + 1) * block, n_patterns))
         switch_s = []
+        labels = [label(k) if label is not None else (k, (k,), (k,)) for k in ks]
         for j, k in enumerate(ks):
             slot = yield from loader(k)
-            yield BeginPoint(k)
+            yield BeginPoint(labels[j][0])
             switch_s.append((yield Now()))
             yield Call("projector", "show", (slot,))
             if j == 0:
@@ -87,12 +97,13 @@ def stream_patterns(recipe: Any, basis: Any, dwell_s: float, stream: tuple, posi
         y_values = pattern_values(data.t_s, data.y_V * weight, np.array(switch_s), tau_s, n_poles)
         ends = np.append(switch_s[1:], t_end)
         mid = (np.array(switch_s) + ends) / 2 - lab_start_s
-        row = (b, 0, position[0], position[0], position[1], switch_s[0] - lab_start_s,
+        line = block_offset + b
+        row = (line, 0, position[0], position[0], position[1], switch_s[0] - lab_start_s,
                len(data.t_s), t_end - lab_start_s)
-        points = [BlockPoint(k, (k,), position[0], position[1], float(x_values[j]),
-                             float(y_values[j]), float(mid[j]), (k,), float(ref_values[j]))
-                  for j, k in enumerate(ks)]
-        samples = stream_rows(b, data.t_s, data.x_V, data.y_V, position[0], position[1],
+        points = [BlockPoint(index, head, position[0], position[1], float(x_values[j]),
+                             float(y_values[j]), float(mid[j]), at, float(ref_values[j]))
+                  for j, (index, at, head) in enumerate(labels)]
+        samples = stream_rows(line, data.t_s, data.x_V, data.y_V, position[0], position[1],
                               lab_start_s)
-        yield Emit(STREAM_BLOCK, StreamBlock(b, samples, row, points), points=len(points))
+        yield Emit(STREAM_BLOCK, StreamBlock(line, samples, row, points), points=len(points))
         yield Checkpoint()

@@ -261,6 +261,14 @@ def _check_single_pixel(recipe: Recipe) -> None:
     if basis.m < 1:
         raise recipe.error(f"[single_pixel] ratio: {spi['ratio']:g} of {size}x{size} "
                            "leaves no measurement")
+    block = min(spi["block_patterns"], basis.n_patterns)
+    if spectral_wavelengths(recipe) and spi["readout"] == "stream" \
+            and basis.n_patterns % block:
+        fits = [d for d in range(min(block, basis.n_patterns), 0, -1)
+                if basis.n_patterns % d == 0][0]
+        raise recipe.error(f"[single_pixel] block_patterns: a streamed spectral scan needs "
+                           f"blocks that tile each wavelength's {basis.n_patterns} patterns; "
+                           f"{block} does not divide them (e.g. {fits})")
 
 
 def single_pixel_basis(recipe: Recipe):
@@ -307,10 +315,11 @@ def _check_spectral(recipe: Recipe) -> None:
     if len(wavelengths) > 4096:
         raise recipe.error(f"[spectral] step_um: {len(wavelengths)} wavelengths, at most 4096")
     if recipe.kind == "single_pixel":
-        if wavelengths and recipe.sections["single_pixel"]["readout"] != "reads":
-            raise recipe.error("[single_pixel] readout: spectral single-pixel scans use "
-                               "readout = \"reads\" (streamed spectral scans are not "
-                               "supported yet)")
+        spi = recipe.sections["single_pixel"]
+        if wavelengths and spi["readout"] == "stream" and spec["order"] != "image":
+            raise recipe.error("[spectral] order: a streamed single-pixel scan records "
+                               "blocks of patterns, so it measures an image per wavelength "
+                               "(order = \"image\")")
         return
     if (spec["blank_x_um"] is None) != (spec["blank_y_um"] is None):
         raise recipe.error("[spectral] blank_y_um: the blank spot needs both blank_x_um and "
