@@ -70,10 +70,12 @@ def applies(args) -> bool:
     kind = scan_kind(args.file)
     if kind == "spectral":
         return True
-    if args.spectra and kind == "spectral_single_pixel":
-        raise UserError(f"--spectra: {args.file} is a spectral single-pixel scan; material "
-                        "maps are made from spectral rasters only (for now): reconstruct it "
-                        "without --spectra to store its cube, an image per wavelength")
+    if kind == "spectral_single_pixel":  # its cube first (spectral_files.cmd_cube)
+        for attribute, option in SPECTRAL_OPTIONS:
+            if attribute != "library" and getattr(args, attribute) not in (None, False):
+                raise UserError(f"{option}: not for spectral single-pixel scans (their "
+                                "--spectra takes --library only)")
+        return False
     if args.spectra:
         raise UserError(f"--spectra: {args.file} is a {kind!r} scan; --spectra needs a "
                         "spectral scan (kind 'spectral')")

@@ -73,6 +73,8 @@ def cmd_cube(args) -> int:
     targets = {"png": base.with_name(base.name + ".png")}
     if getattr(args, "tiff", False):
         targets["tiff"] = base.with_name(base.name + "_cube.tif")
+    if args.spectra:
+        targets["spectra"] = base.with_name(base.name + "_spectra.png")
     for target in targets.values():
         check_not_there(target, args.overwrite)
         check_can_create(target)
@@ -84,7 +86,8 @@ def cmd_cube(args) -> int:
         if message.startswith("ratio must be"):
             raise UserError(f"--ratio: {message}") from None
         raise UserError(f"{args.file}: {message}") from None
-    _write(targets, images, scan, args)
+    analysis = _analyse(scan, images, args) if args.spectra else None
+    _write(targets, images, scan, args, analysis)
     w = images.wavelengths_um
     print(f"cube:     {w.size} wavelengths {w.min():g}-{w.max():g} um x "
           f"{images.cube.shape[1]}x{images.cube.shape[2]} pixels, {images.method}, "
@@ -97,19 +100,47 @@ def cmd_cube(args) -> int:
     if args.no_store:
         return 0
     from reconstruction.errors import ScanFileError
+    from reconstruction.spectral.export import store_analysis
     from reconstruction.spectral.store_cube import store_cube
 
     try:
         where = store_cube(args.file, images, scan)
+        print(f"stored:   {where} in {args.file} (the file's default plot)")
+        if analysis is not None:
+            where = store_analysis(args.file, analysis[1], analysis[0])
+            print(f"stored:   {where} in {args.file}")
     except ScanFileError as exc:
         raise UserError(f"{exc} (outputs written; --no-store skips storing)") from None
-    print(f"stored:   {where} in {args.file} (the file's default plot)")
     return 0
 
 
-def _write(targets: dict[str, Path], images: Any, scan: Any, args) -> None:
+def _analyse(scan: Any, images: Any, args) -> tuple[Any, Any]:
+    """``--spectra``: material maps of the cube; prints the table."""
+    from reconstruction.spectral.singlepixel import analyse_images
+
+    try:
+        cal, result = analyse_images(scan, images, args.library)
+    except ValueError as exc:
+        raise UserError(f"--library: {exc}") from None
+    for note in cal.notes:
+        print(f"note:     {note}")
+    print(f"{'material':<16}{'pixels':>8}" + (f"{'corr. vs truth':>16}"
+                                              if result.correlation is not None else ""))
+    for k, name in enumerate(result.unmixing.names):
+        line = f"{name:<16}{result.counts[k]:>8}"
+        if result.correlation is not None:
+            c = result.correlation[k]
+            line += f"{c:>16.4f}" if c == c else f"{'n/a':>16}"
+        print(line)
+    if result.score is not None:
+        print(f"vs truth: {100 * result.score:.1f} % of pixels classified as the truth")
+    return cal, result
+
+
+def _write(targets: dict[str, Path], images: Any, scan: Any, args,
+           analysis: tuple[Any, Any] | None) -> None:
     from reconstruction.spectral.export import save_cube_tiff
-    from reconstruction.spectral.plot import save_cube_montage
+    from reconstruction.spectral.plot import save_cube_montage, save_figure
 
     title = (f"{Path(args.file).name} ({scan.exit_status}) · single-pixel, {images.method} · "
              f"{images.wavelengths_um.size} wavelengths")
@@ -120,6 +151,8 @@ def _write(targets: dict[str, Path], images: Any, scan: Any, args) -> None:
                 if kind == "png":
                     save_cube_montage(tmp, images.cube, images.wavelengths_um, images.x_um,
                                       images.y_um, title=title)
+                elif kind == "spectra":
+                    save_figure(tmp, *analysis, title=f"{title} · {args.library} library")
                 else:
                     save_cube_tiff(tmp, images.cube, images.wavelengths_um, images.x_um,
                                    images.y_um, kind="lock-in X per lit pixel", units="V")

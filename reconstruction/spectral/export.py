@@ -260,7 +260,7 @@ def store_analysis(path: str | os.PathLike[str], analysis: SpectralAnalysis,
                                 f"grid {grid}; the spectral analysis was not stored")
 
     return store_new_group(
-        path, "the spectral analysis", ("spectral",), ANALYSIS_PREFIX,
+        path, "the spectral analysis", ("spectral", "spectral_single_pixel"), ANALYSIS_PREFIX,
         lambda f, group_path, k: _contents(f.create_group(group_path), k, analysis, cal,
                                            program, version),
         check=check, make_default=False)

@@ -279,3 +279,41 @@ def reconstruct_cube(scan: SpectralSinglePixelScan, method: str = "tv",
     cube = np.stack([im.image for im in images])
     return SpectralImages(cube, scan.wavelengths_um, images[0].x_um, images[0].y_um, images,
                           method)
+
+
+def analyse_images(scan: SpectralSinglePixelScan, images: SpectralImages,
+                   library: str = "builtin") -> tuple[Any, Any]:
+    """Material maps and spectra of a spectral single-pixel scan's reconstructed cube, as
+    :func:`reconstruction.spectral.unmix.analyse_cube` for a raster: the images divided by
+    the MIR power at each wavelength (relative to its mean), unmixed against ``library``.
+
+    The noise of each wavelength's image is estimated from the image itself (the median
+    absolute difference of neighbouring pixels), and the film's spectral responsivity is
+    not removed (a single-pixel scan has no blank spot): the notes say so.
+
+    Returns
+    -------
+    (CalibratedCube, SpectralAnalysis)
+    """
+    from .calibrate import CalibratedCube
+    from .unmix import analyse, reference_spectra
+
+    power = scan.power_mW
+    ok = np.isfinite(power) & (power > 0)
+    p_rel = np.where(ok, power / power[ok].mean(), 1.0) if ok.any() else np.ones_like(power)
+    values = images.cube / p_rel[:, None, None]
+    steps = np.concatenate([np.diff(values, axis=1).reshape(values.shape[0], -1),
+                            np.diff(values, axis=2).reshape(values.shape[0], -1)], axis=1)
+    noise = np.median(np.abs(steps - np.median(steps, axis=1, keepdims=True)), axis=1) \
+        / (0.6745 * np.sqrt(2.0))
+    sigma = np.broadcast_to(np.maximum(noise, 1e-30)[:, None, None], values.shape).copy()
+    notes = ("single-pixel images (one reconstruction per wavelength), divided by the MIR "
+             "power; the film's spectral responsivity is not removed",
+             "noise per wavelength estimated from neighbouring-pixel differences")
+    cal = CalibratedCube(values, sigma, "power-normalised V", "V", images.wavelengths_um,
+                         images.x_um, images.y_um, power_rel=p_rel,
+                         common_rel=np.zeros_like(p_rel), notes=notes)
+    names, refs = reference_spectra(images.wavelengths_um, library, scan)
+    result = analyse(values, sigma, names, refs, library, scan.labels,
+                     scan.material_names or (), scan.material_transmission, cal.common_rel)
+    return cal, result

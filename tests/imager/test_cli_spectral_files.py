@@ -111,3 +111,25 @@ def test_bad_wavelengths_are_one_line_errors_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "[spectral] wavelengths_um" in err[0] and "8.6" in err[0]
     assert not (tmp_path / "b.h5").exists()
+
+
+def test_spectra_of_a_spectral_single_pixel_scan_maps_the_materials(tmp_path, capsys):
+    recipe = tmp_path / "cspi.toml"
+    recipe.write_text('kind = "single_pixel"\nname = "cspi"\n[single_pixel]\nsize = 16\n'
+                      'dwell_tc = 10\n[spectral]\nwavelengths_um = [6.83, 6.89, 7.6, 8.4]\n'
+                      '[lockin]\nsensitivity_V = 0.05\n[pump]\npower_mW = 500.0\n'
+                      '[sim]\nchart = "chemical"\n')
+    assert main(["scan", str(recipe), "-o", str(tmp_path / "c.h5"), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["reconstruct", str(tmp_path / "c.h5"), "-o", str(tmp_path / "o"),
+                 "--spectra"]) == 0
+    out = capsys.readouterr().out
+    score = float(out.split("vs truth: ")[1].split(" %")[0])
+    assert score >= 75.0  # 16 x 16 pixels of 25 um: the chart's 25 um frame is mixed
+    assert (tmp_path / "o_spectra.png").exists() and (tmp_path / "o.png").exists()
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        assert "spectral_analysis_1" in f["/entry"] and "reconstruction_1" in f["/entry"]
+        assert f["/entry"].attrs["default"] == "reconstruction_1"
+    assert main(["reconstruct", str(tmp_path / "c.h5"), "-o", str(tmp_path / "p"),
+                 "--spectra", "--band", "6.8:7.0"]) == 2
+    assert "--band: not for spectral single-pixel scans" in capsys.readouterr().err
