@@ -34,6 +34,9 @@ def add_emulate(sub) -> None:
     p.add_argument("--mir-power-mW", type=float, default=50.0, dest="mir_power_mW",
                    help="MIR power of the twin's QCL, mW (default 50)")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
+    p.add_argument("--reference-channel", action="store_true",
+                   help="a MIR reference detector on a pick-off of the beam, on a second "
+                        "lock-in (loopback TCP; [reference_lockin] in the configuration)")
     p.add_argument("--fast-stages", action="store_true",
                    help="stages 20x faster than an MTS25-Z8 (quick dry runs)")
     p.add_argument("--faults", metavar="SCHEDULE", default="",
@@ -61,7 +64,8 @@ def cmd_emulate(args) -> int:
         schedule = parse_fault_schedule(args.faults)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    config = SimConfig(seed=args.seed, chart=args.chart, chart_width_um=400.0)
+    config = SimConfig(seed=args.seed, chart=args.chart, chart_width_um=400.0,
+                       reference_channel=args.reference_channel)
     dynamics = (StageDynamics(velocity_um_per_s=48000.0, acceleration_um_per_s2=600000.0,
                               settle_s=0.005) if args.fast_stages else None)
     out = Path(args.config_out)

@@ -56,6 +56,9 @@ class EmulatedBench:
     stage: str
     power_meter: PM100Emulator | None = None
     power_meter_tcp: TcpServer | None = None
+    reference: SRSLockInEmulator | None = None
+    """The MIR reference channel's lock-in (a twin with ``reference_channel``)."""
+    reference_tcp: TcpServer | None = None
     _closed: bool = field(default=False, repr=False)
 
     def lab_config_toml(self, lockin_via: str = "tcp", serial_read_timeout_s: float = 0.02) -> str:
@@ -88,6 +91,9 @@ class EmulatedBench:
         if self.power_meter_tcp is not None:
             lines += ["[power_meter]", 'driver = "pm100"',
                       f'address = "{self.power_meter_tcp.resource_name}"', ""]
+        if self.reference_tcp is not None:
+            lines += ["[reference_lockin]", f'driver = "{self.reference.MODEL.lower()}"',
+                      f'address = "{self.reference_tcp.resource_name}"', ""]
         return "\n".join(lines)
 
     def twin_summary(self) -> str:
@@ -114,7 +120,7 @@ class EmulatedBench:
             return
         self._closed = True
         for server in (self.lockin_tcp, self.lockin_pty, self.chopper_pty, self.power_meter_tcp,
-                       self.apt_x, self.apt_y):
+                       self.reference_tcp, self.apt_x, self.apt_y):
             if server is None:
                 continue
             try:
@@ -173,7 +179,9 @@ def start_emulated_bench(
     Returns
     -------
     EmulatedBench
-        The axes start at the chart centre, homed (a controller left powered
+        With ``config.reference_channel``, the MIR reference detector's lock-in too (a
+        second SR830/SR860 on loopback TCP, ``[reference_lockin]`` in the lab
+        configuration). The axes start at the chart centre, homed (a controller left powered
         since its last homing), counters absolute. The x controller's trigger
         output is cabled to the lock-in's TRIG IN (:func:`wire_position_triggers`).
     """
@@ -204,9 +212,16 @@ def start_emulated_bench(
         power_meter = PM100Emulator(lab.power_meter, lock=lock)
         power_meter_tcp = serve_pm100_tcp(power_meter)
         started.append(power_meter_tcp)
+        reference = reference_tcp = None
+        if lab.reference is not None:  # the MIR reference detector's own lock-in
+            reference = LOCKINS[lockin_model](lab.reference.lockin, chopper=lab.chopper,
+                                              lock=lock)
+            reference_tcp = serve_lockin_tcp(reference)
+            started.append(reference_tcp)
     except BaseException:
         for server in reversed(started):
             server.close()
         raise
     return EmulatedBench(lab, axes[0], axes[1], lockin, chopper, tcp, pty, chopper_pty,
-                         controller, stage, power_meter, power_meter_tcp)
+                         controller, stage, power_meter, power_meter_tcp, reference,
+                         reference_tcp)

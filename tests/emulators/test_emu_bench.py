@@ -108,3 +108,35 @@ def test_dmd_without_the_vendor_library_is_a_clear_error(tmp_path):
                               text=True, timeout=60)
     assert proc.returncode == 1
     assert "FAILED to open the lab" in proc.stdout and "vendor ALP" in proc.stdout
+
+
+def test_the_mir_reference_channel_over_the_wire(tmp_path):
+    """A twin with a reference channel serves its lock-in as a second SR830: the lab
+    configuration names it, the hardware lab follows the signal lock-in's filter on it
+    and every reading of a raster records it, proportional to the MIR power."""
+    import h5py
+
+    recipe = _recipe(n=4)
+    with start_emulated_bench(SimConfig(reference_channel=True), dynamics=FAST) as bench:
+        bench.lab.source.power_mW = 200.0
+        text = bench.lab_config_toml()
+        assert "[reference_lockin]" in text
+        with HardwareLab(parse_lab_config(text)) as lab:
+            reference = lab.capabilities().reference
+            assert reference is not None
+            run_raster(lab, recipe, tmp_path / "hw.h5", progress=False)
+            # the reference lock-in was set over the wire to the signal lock-in's filter
+            assert bench.lab.reference.lockin.time_constant_s == pytest.approx(0.003)
+            bench.lab.source.power_mW = 100.0
+            expected = bench.lab.reference.expected_V()
+            deadline = time.monotonic() + 60.0  # the filter settles on the wall clock
+            while True:  # (30 time constants: 0.1 s; a generous bound for a busy machine)
+                half = reference.read_xy().x_V
+                if abs(half / expected - 1) < 0.05 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+    with h5py.File(tmp_path / "hw.h5", "r") as f:
+        ref = f["/entry/reference"][()]
+    assert len(ref) == 16 and np.all(ref["X_V"] > 0)
+    assert np.median(ref["X_V"]) == pytest.approx(2 * expected, rel=0.05)
+    assert half == pytest.approx(expected, rel=0.05)  # follows the MIR power
