@@ -140,6 +140,13 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
             raise ScanFileError(f"{path}: missing {name} group")
     spec = _attrs_no_class(groups[BASIS])
     spec.pop("n_patterns", None)
+    chosen = groups[BASIS].get("index")
+    if isinstance(chosen, h5py.Dataset):  # an adaptive scan's coefficients
+        try:
+            spec["index"] = np.asarray(chosen[...], np.int64).reshape(-1).tolist()
+        except (TypeError, ValueError, OSError) as exc:
+            raise ScanFileError(f"{path}: {BASIS}/index does not read as integers: "
+                                f"{exc}") from exc
     data = groups[DATA]
     points = member(f, POINTS, path)
     if not isinstance(points, h5py.Dataset):

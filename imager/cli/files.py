@@ -322,7 +322,11 @@ def cmd_info(args) -> int:
     elif kind == "single_pixel":
         scan = load_single_pixel(args.file)
         spec = scan.basis_spec
-        order = ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("kind", "size"))
+        order = ", ".join(f"{k}={v}" for k, v in spec.items()
+                          if k not in ("kind", "size", "index"))
+        if "index" in spec:  # adaptive: the coefficients chosen (-1: not yet)
+            chosen = sum(1 for i in spec["index"] if i >= 0)
+            order += f", coefficients chosen {chosen}/{len(spec['index'])}"
         order = f"{spec['kind']} basis: {order}"
     elif kind == "calibration":
         raise UserError(f"{args.file}: a calibration file; 'mirimager calibrate' printed its "

@@ -77,5 +77,9 @@ def run_single_pixel(lab: Lab, recipe: Recipe, path: str | Path, *, progress: bo
                               else None)
     run = run_plan(lab, single_pixel_plan(recipe, basis, where), sinks,
                    faults or policy_from_recipe(recipe), stop=stop, handle_ctrl_c=handle_ctrl_c)
+    if basis.ordering == "adaptive" and np.isfinite(run.lab_time_s):  # the scan chose these
+        from reconstruction.spifile import load_single_pixel
+
+        basis = load_single_pixel(path).basis
     return SinglePixelResult(Path(path), basis, raw, run.status, run.points_done,
                              run.lab_time_s, run.wall_time_s, run.truth_V, run.error)

@@ -11,8 +11,8 @@ points then equal an uninterrupted scan's to ~1e-15 V.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from imager.plans.steps import CatchUp, Restore, WaitSettled
@@ -50,6 +50,9 @@ class ResumeFrom:
     previous_blocks: Sequence[Any] = ()
     """Scans written in blocks (fly lines, runs of patterns): the ``/entry/lines`` rows of
     the (up to two) blocks before the first incomplete one, oldest first."""
+    state: Mapping[str, Any] = field(default_factory=dict)
+    """What the kind's writer keeps for its plan (an adaptive scan: the coefficients
+    chosen so far and the readings)."""
 
     def replay(self, put_back: Callable[[Any], tuple]) -> Plan:
         """Restore the settings, then replay the recent points (``put_back(record)``

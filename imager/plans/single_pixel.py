@@ -2,7 +2,8 @@
 
 Patterns come from the basis spec in chunks that fit the projector's memory;
 the raw readings (complementary pairs for binary projectors) are written and
-flushed one by one, like raster points.
+flushed one by one, like raster points. ``ordering = "adaptive"`` chooses the
+patterns after the first round from the readings (:mod:`imager.plans.adaptive_spi`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from imager.plans.adaptive_spi import adaptive_basis, adaptive_reads
 from imager.plans.resume import Plan, ResumeFrom
 from imager.plans.spi_stream import stream_patterns, stream_setup
 from imager.plans.steps import (
@@ -45,6 +49,9 @@ def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None)
     """
     spi = recipe.sections["single_pixel"]
     centre = (spi["center_x_um"], spi["center_y_um"])
+    adaptive = basis.ordering == "adaptive"
+    if adaptive:
+        basis = adaptive_basis(basis, resume)
     yield Configure(recipe)
     yield CheckTravel(*centre)
     yield Move(*centre)
@@ -67,7 +74,8 @@ def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None)
             lambda record: (Call("projector", "show", (int(record["index"]) - loaded,)),))
     elif resume is not None:
         yield Restore(resume.changes, resume.where)
-    describe = {"basis_spec": basis.spec(), "n_patterns": n_patterns, "fov_um": spi["fov_um"],
+    spec = {k: v for k, v in basis.spec().items() if k != "index"}  # adaptive: in the file
+    describe = {"basis_spec": spec, "n_patterns": n_patterns, "fov_um": spi["fov_um"],
                 "center_um": centre, "dwell_s": dwell_s}
     open_args = resume.open_args() if resume is not None else {}
     if streamed and resume is not None:
@@ -88,21 +96,27 @@ def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None)
         yield from stream_patterns(recipe, basis, dwell_s, stream, position, lab_start_s,
                                    loader, resume)
         return
+    if adaptive:
+        yield from adaptive_reads(recipe, basis, start, loaded, chunk, dwell_s, position,
+                                  resume, pattern_reads)
+        return
     yield from pattern_reads(basis, start, loaded, chunk, dwell_s, position)
 
 
 def pattern_reads(basis: Any, start: int, loaded: int, chunk: int, dwell_s: float,
                   position: tuple[float, float],
-                  label: Callable[[int], tuple[int, tuple, tuple]] | None = None) -> Plan:
+                  label: Callable[[int], tuple[int, tuple, tuple]] | None = None,
+                  stop: int | None = None, readings: np.ndarray | None = None) -> Plan:
     """Show patterns ``start``.. of ``basis`` and read each after ``dwell_s``.
 
     ``loaded``: the first pattern in the projector's memory (``chunk`` of them);
     ``label(k) -> (index, at, head)`` where pattern ``k``'s reading goes (default: plan
-    index ``k``, signal element ``(k,)``, record head ``(k,)``). Returns the first pattern
-    in the projector's memory at the end.
+    index ``k``, signal element ``(k,)``, record head ``(k,)``); ``stop``: the pattern
+    to end before (default: all); ``readings``: array that gets each pattern's X (V).
+    Returns the first pattern in the projector's memory at the end.
     """
     n_patterns = basis.n_patterns
-    for k in range(start, n_patterns):
+    for k in range(start, n_patterns if stop is None else stop):
         if not loaded <= k < loaded + chunk:
             loaded = k
             yield Call("projector", "load", (basis.patterns(k, min(k + chunk, n_patterns)),))
@@ -111,6 +125,8 @@ def pattern_reads(basis: Any, start: int, loaded: int, chunk: int, dwell_s: floa
         yield Call("projector", "show", (k - loaded,))
         if dwell_s > 0:
             yield Dwell(dwell_s)
-        yield Read(index, dwell_s, at, head, position_um=position)
+        reading = yield Read(index, dwell_s, at, head, position_um=position)
+        if readings is not None:
+            readings[k] = reading.x_V
         yield Checkpoint()
     return loaded

@@ -253,6 +253,8 @@ def _check_single_pixel(recipe: Recipe) -> None:
     if spi["basis"] in ("hadamard", "random") and size & (size - 1):
         raise recipe.error(f"[single_pixel] size: a {spi['basis']} basis needs a power of two "
                            f"(2, 4, ... 1024), got {size}")
+    if spi["ordering"] == "adaptive":
+        _check_adaptive(recipe)
     try:
         basis = single_pixel_basis(recipe)
     except ValueError as exc:
@@ -271,11 +273,36 @@ def _check_single_pixel(recipe: Recipe) -> None:
                            f"{block} does not divide them (e.g. {fits})")
 
 
+def _check_adaptive(recipe: Recipe) -> None:
+    spi = recipe.sections["single_pixel"]
+    if spi["basis"] != "hadamard":
+        raise recipe.error("[single_pixel] ordering: 'adaptive' needs basis = \"hadamard\", "
+                           f"got {spi['basis']!r}")
+    if spi["readout"] != "reads":
+        raise recipe.error("[single_pixel] readout: an adaptive scan reads each pattern "
+                           "(readout = \"reads\"), got \"stream\"")
+    if spectral_wavelengths(recipe):
+        raise recipe.error("[single_pixel] ordering: 'adaptive' is for one wavelength; a "
+                           "spectral scan needs a fixed ordering (e.g. zigzag)")
+
+
 def single_pixel_basis(recipe: Recipe):
-    """The pattern basis a single-pixel recipe describes (a small spec, no matrix)."""
+    """The pattern basis a single-pixel recipe describes (a small spec, no matrix).
+
+    For ``ordering = "adaptive"``: the zigzag basis of the same pattern count, as an
+    `~reconstruction.spi.adaptive.IndexedHadamardBasis` (ordering ``"adaptive"``)
+    whose coefficients after the first round the scan chooses as it goes
+    (:mod:`imager.plans.adaptive_spi`).
+    """
     from reconstruction import basis_from_spec
 
     spi = recipe.sections["single_pixel"]
+    if spi["ordering"] == "adaptive" and spi["basis"] == "hadamard":
+        from reconstruction.spi.adaptive import IndexedHadamardBasis, complete_index
+
+        m = basis_from_spec({"kind": "hadamard", "size": spi["size"], "ratio": spi["ratio"],
+                             "ordering": "zigzag"}).m
+        return IndexedHadamardBasis(spi["size"], complete_index(spi["size"], [-1] * m))
     spec = {"kind": spi["basis"], "size": spi["size"], "ratio": spi["ratio"],
             "seed": spi["seed"]}
     if spi["ordering"] is not None:

@@ -95,7 +95,13 @@ KIND_SECTIONS["single_pixel"]["single_pixel"] = {
     "basis": Field("str", "hadamard", choices=("hadamard", "fourier", "random"),
                    help="pattern basis (stored as a spec, never as a matrix)"),
     "size": Field("int", 64, 2, 1024, help="patterns are size x size DMD pixels"),
-    "ordering": Field("str", None, help="basis ordering (default: zigzag / circular)"),
+    "ordering": Field("str", None, help="basis ordering (default: zigzag / circular); "
+                                         "hadamard also 'adaptive': zigzag first, then the "
+                                         "patterns a TV preview of the data predicts strongest"),
+    "adaptive_first": Field("float", 0.5, 0.01, 1.0,
+                            help="adaptive: share of the patterns taken in zigzag order first"),
+    "adaptive_rounds": Field("int", 3, 1, 20,
+                             help="adaptive: preview-and-choose rounds for the rest"),
     "ratio": Field("float", 1.0, 1e-4, 1.0, help="sampling ratio, in (0, 1]"),
     "seed": Field("int", 0, 0, 2**31 - 1, help="seed of random orderings/bases"),
     "fov_um": Field("float", 400.0, 1.0, 25000.0, help="field of view on the film"),

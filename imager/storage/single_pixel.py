@@ -3,7 +3,9 @@
 Layout (``docs/scanfile.md``): the same header as raster files, ``/entry/basis``
 with the pattern specification (never a matrix), ``/entry/scan/points`` with
 one record per pattern, ``/entry/data`` (NXdata of the readings against the
-pattern index) and, for simulated scans, ``/entry/data/truth`` (n, n).
+pattern index) and, for simulated scans, ``/entry/data/truth`` (n, n). An adaptive
+scan adds ``/entry/basis/index``: the coefficient of each pattern pair, written
+round by round before the round's patterns are shown (``-1`` until then).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from reconstruction.schema import (  # noqa: F401 - SPI_POINT_DTYPE re-exported
     BASIS,
     CALIBRATION,
     DATA,
+    PATTERN_INDEX,
     POINTS,
     SCAN,
     SINGLE_PIXEL,
@@ -69,9 +72,13 @@ class SinglePixelWriter(FileWriter):
         data.update({f"{DATA}/pattern": np.arange(n_patterns), f"{DATA}/x_um": center_um[0]
                      + pixels, f"{DATA}/y_um": center_um[1] + pixels, TRUTH: truth_V})
 
+        adaptive = basis_spec.get("ordering") == "adaptive"
+
         def build(f: h5py.File) -> None:
             write_header(f, "single_pixel", recipe_text, instruments, lab)
             build_layout(f, SINGLE_PIXEL, sizes, attrs, data)
+            if adaptive:  # chosen round by round: -1 until then
+                f.create_dataset(PATTERN_INDEX, data=np.full(int(n_patterns) // 2, -1, np.int64))
 
         super().__init__(path, build=build)
         self._open_outputs()
@@ -86,6 +93,22 @@ class SinglePixelWriter(FileWriter):
             The file is not a single-pixel scan the writer can continue (nothing written).
         """
         return cls._reopened(path, lambda f: {"points_total": f[POINTS].shape[0]})
+
+    def write_pattern_index(self, start: int, index: np.ndarray) -> None:
+        """Record the coefficients an adaptive scan chose for pairs ``start``.. and flush
+        (before their patterns are shown)."""
+        index = np.asarray(index, dtype=np.int64)
+        self.file[PATTERN_INDEX][int(start):int(start) + index.size] = index
+        self.file.flush()
+
+    def resume_state(self) -> dict[str, Any]:
+        """What an adaptive plan needs to continue: the coefficients chosen so far
+        (``-1`` after) and the readings; empty for a fixed basis."""
+        ds = self.file.get(PATTERN_INDEX)
+        if ds is None:
+            return {}
+        return {"pattern_index": np.asarray(ds[...], np.int64),
+                "raw_V": self.readings_so_far()}
 
     def readings_so_far(self) -> np.ndarray:
         """Bucket readings as written (NaN where not measured)."""

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from imager.plans.adaptive_spi import ADAPTIVE_ROUND
 from imager.plans.blocks import STREAM_BLOCK
 from imager.plans.resume import ResumeFrom
 from imager.plans.spectral import SPECTRAL_BLANK, SPECTRAL_POWER
@@ -112,8 +113,9 @@ class ScanFileSink:
         runs of patterns); it resumes at the block of its first missing point."""
         w = self.writer
         blocks = w.block_resume_state(block_points) if block_points else []
+        state = w.resume_state() if hasattr(w, "resume_state") else {}
         return ResumeFrom(w.first_missing, w.points_written, w.lab_start_s,
-                          w.settings_to_restore, w.recent_done, str(self.path), blocks)
+                          w.settings_to_restore, w.recent_done, str(self.path), blocks, state)
 
     def open(self, run: Any) -> None:
         if self.writer is None:
@@ -134,6 +136,8 @@ class ScanFileSink:
     def data(self, name: str, payload: Any) -> None:
         if name == STREAM_BLOCK:
             self.writer.write_block(payload)
+        elif name == ADAPTIVE_ROUND:
+            self.writer.write_pattern_index(payload["start"], payload["index"])
         elif name == SPECTRAL_POWER:
             self.writer.add_power(payload)
         elif name == SPECTRAL_BLANK:

@@ -35,7 +35,14 @@ from .operators import HadamardOperator, LinearOperator
 from .orderings import hadamard_order
 from .solvers.tv import TotalVariation
 
-__all__ = ["IndexedHadamardBasis", "adaptive_hadamard", "next_hadamard_patterns"]
+__all__ = [
+    "IndexedHadamardBasis",
+    "adaptive_hadamard",
+    "choose_round",
+    "complete_index",
+    "next_hadamard_patterns",
+    "round_sizes",
+]
 
 
 class IndexedHadamardBasis(HadamardBasis):
@@ -50,8 +57,9 @@ class IndexedHadamardBasis(HadamardBasis):
 
     Notes
     -----
-    `spec` carries the index list (key ``"index"``), which
-    `reconstruction.spi.bases.basis_from_spec` does not read yet.
+    `spec` carries the index list (key ``"index"``);
+    `reconstruction.spi.bases.basis_from_spec` rebuilds the basis from it
+    (entries ``-1``, not chosen yet, completed by `complete_index`).
     """
 
     def __init__(self, size: int, index: Any) -> None:
@@ -130,6 +138,70 @@ def next_hadamard_patterns(
     return np.concatenate([picks, top]).astype(np.int64)
 
 
+def complete_index(size: int, index: Any) -> np.ndarray:
+    """Fill the entries ``-1`` of an index list (not chosen yet) in zigzag order.
+
+    A stopped adaptive scan stores the coefficients of the rounds it chose and
+    ``-1`` for the rest; their patterns were never shown, so any distinct
+    coefficients give a valid basis whose readings there are missing. The
+    fill takes the zigzag order's first coefficients not already chosen.
+
+    Parameters
+    ----------
+    size : int
+        Pattern side ``n``.
+    index : array_like of int
+        Flat indices ``u * n + v`` or ``-1``.
+
+    Returns
+    -------
+    ndarray of int64
+        The same length, every entry a distinct index.
+    """
+    idx = np.asarray(index, dtype=np.int64).reshape(-1).copy()
+    total = int(size) ** 2
+    if idx.size and (idx.min() < -1 or idx.max() >= total):
+        raise ValueError(f"index: entries must be in [0, {total}) or -1 (not chosen), "
+                         f"got {idx.min()}..{idx.max()}")
+    holes = idx < 0
+    if holes.any():
+        chosen = np.zeros(int(size) ** 2, dtype=bool)
+        chosen[idx[~holes]] = True
+        zigzag = hadamard_order(int(size), "zigzag")
+        idx[holes] = zigzag[~chosen[zigzag]][: int(holes.sum())]
+    return idx
+
+
+def round_sizes(count: int, first: float = 0.5, rounds: int = 3) -> list[int]:
+    """Pairs acquired per round: ``first`` of `count` in zigzag order, the rest split
+    over `rounds` preview-and-choose rounds (rounds of zero pairs dropped)."""
+    count = int(count)
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    if not 0.0 < first <= 1.0:
+        raise ValueError(f"first must be in (0, 1], got {first}")
+    if int(rounds) < 1:
+        raise ValueError(f"rounds must be >= 1, got {rounds}")
+    m0 = max(1, int(round(first * count)))
+    sizes, left = [m0], count - m0
+    for r in range(int(rounds)):
+        k = left // (int(rounds) - r)
+        left -= k
+        if k:
+            sizes.append(k)
+    return sizes
+
+
+def choose_round(
+    size: int, index: np.ndarray, y: np.ndarray, noise_sigma: float, count: int,
+    hedge: float = 0.25,
+) -> np.ndarray:
+    """The next `count` coefficients after those measured (`index`, `y`): TV preview,
+    then `next_hadamard_patterns`."""
+    preview = _preview(HadamardOperator(int(size), index), y, float(noise_sigma))
+    return next_hadamard_patterns(preview, index, count, hedge)
+
+
 def _preview(op: LinearOperator, y: np.ndarray, noise_sigma: float) -> np.ndarray:
     eps = noise_radius(noise_sigma, y.size)
     return TotalVariation(op, eps=eps, tol=1e-3).solve(y)
@@ -173,27 +245,21 @@ def adaptive_hadamard(
         The coefficients in acquisition order.
     y : ndarray, shape (count,)
         Their measurements.
+
+    See Also
+    --------
+    imager.plans.adaptive_spi : the same rounds as a scan on the engine.
     """
     n, count = int(size), int(count)
     if not 1 <= count <= n * n:
         raise ValueError(f"count must be in [1, {n * n}], got {count}")
-    if not 0.0 < first <= 1.0:
-        raise ValueError(f"first must be in (0, 1], got {first}")
-    if int(rounds) < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
     if not noise_sigma >= 0:
         raise ValueError(f"noise_sigma must be >= 0, got {noise_sigma}")
-    m0 = max(1, int(round(first * count)))
-    index = hadamard_order(n, "zigzag")[:m0]
+    sizes = round_sizes(count, first, rounds)
+    index = hadamard_order(n, "zigzag")[: sizes[0]]
     y = np.asarray(measure(index), dtype=float)
-    left = count - m0
-    for r in range(int(rounds)):
-        k = left // (int(rounds) - r)
-        if k == 0:
-            continue
-        left -= k
-        preview = _preview(HadamardOperator(n, index), y, float(noise_sigma))
-        new = next_hadamard_patterns(preview, index, k, hedge)
+    for k in sizes[1:]:
+        new = choose_round(n, index, y, float(noise_sigma), k, hedge)
         index = np.concatenate([index, new])
         y = np.concatenate([y, np.asarray(measure(new), dtype=float)])
     return IndexedHadamardBasis(n, index), y

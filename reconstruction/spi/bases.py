@@ -303,7 +303,7 @@ class RandomBasis(Basis):
         return out.reshape(j.size, self.size, self.size)
 
 
-_SPEC_KEYS = {"kind", "size", "ordering", "ratio", "seed", "dither"}
+_SPEC_KEYS = {"kind", "size", "ordering", "ratio", "seed", "dither", "index"}
 
 
 def basis_from_spec(spec: dict[str, Any]) -> Basis:
@@ -313,7 +313,9 @@ def basis_from_spec(spec: dict[str, Any]) -> Basis:
     ----------
     spec : dict
         ``{"kind", "size", "ordering", "ratio", "seed"}`` (+ ``"dither"`` for
-        Fourier bases).
+        Fourier bases; + ``"index"``, the chosen coefficients, for an adaptive
+        Hadamard scan: `reconstruction.spi.adaptive.IndexedHadamardBasis`, entries
+        ``-1`` completed by `~reconstruction.spi.adaptive.complete_index`).
 
     Returns
     -------
@@ -331,6 +333,13 @@ def basis_from_spec(spec: dict[str, Any]) -> Basis:
     if unknown:
         raise ValueError(f"unknown basis spec keys {sorted(unknown)}")
     kind = spec.pop("kind", None)
+    if "index" in spec:
+        from .adaptive import IndexedHadamardBasis, complete_index
+
+        if kind != "hadamard":
+            raise ValueError(f"an index list needs kind 'hadamard', got {kind!r}")
+        size = int(spec["size"])
+        return IndexedHadamardBasis(size, complete_index(size, spec["index"]))
     classes: dict[str, type[Basis]] = {
         "hadamard": HadamardBasis,
         "fourier": FourierBasis,

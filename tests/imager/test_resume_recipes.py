@@ -24,7 +24,7 @@ RECIPES = sorted(p.stem for p in SCANS.glob("*.toml")
 
 def test_the_recipes_are_all_here():
     assert RECIPES == ["chemical_chart", "fine_raster", "siemens_star", "single_pixel",
-                       "usaf_raster"]
+                       "single_pixel_adaptive", "usaf_raster"]
 
 
 @pytest.mark.parametrize("name", RECIPES)

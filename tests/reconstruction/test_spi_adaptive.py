@@ -101,3 +101,38 @@ def test_adaptive_rejects_bad_settings_by_name(kwargs, field):
     args = {"count": 10, **kwargs}
     with pytest.raises(ValueError, match=field):
         adaptive_hadamard(lambda i: np.zeros(len(i)), 8, args.pop("count"), SIGMA, **args)
+
+
+def test_complete_index_fills_the_rounds_not_chosen_in_zigzag_order():
+    from reconstruction.spi.adaptive import complete_index
+    from reconstruction.spi.orderings import hadamard_order
+
+    zigzag = hadamard_order(8, "zigzag")
+    got = complete_index(8, [zigzag[3], 63, -1, -1])
+    assert got[:2].tolist() == [zigzag[3], 63]
+    assert got[2:].tolist() == [zigzag[0], zigzag[1]]  # first zigzag not already chosen
+    with pytest.raises(ValueError, match="index"):
+        complete_index(8, [0, 64])
+    with pytest.raises(ValueError, match="index"):
+        complete_index(8, [0, -2])
+
+
+def test_basis_from_spec_rebuilds_an_adaptive_basis_from_its_index():
+    from reconstruction.spi import basis_from_spec
+
+    spec = {"kind": "hadamard", "size": 8, "ordering": "adaptive", "ratio": 0.0625,
+            "seed": 0, "index": [5, 40, -1, -1]}
+    basis = basis_from_spec(spec)
+    assert isinstance(basis, IndexedHadamardBasis) and basis.n_patterns == 8
+    assert basis.index[:2].tolist() == [5, 40]
+    with pytest.raises(ValueError, match="hadamard"):
+        basis_from_spec({**spec, "kind": "random"})
+
+
+def test_round_sizes_split_the_count():
+    from reconstruction.spi.adaptive import round_sizes
+
+    assert round_sizes(410) == [205, 68, 68, 69]
+    assert sum(round_sizes(7, 0.5, 5)) == 7
+    with pytest.raises(ValueError, match="first"):
+        round_sizes(10, 0.0)
