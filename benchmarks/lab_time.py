@@ -102,15 +102,16 @@ def raster_recipe(dwell_tc: float, seed: int) -> Recipe:
 
 def spi_recipe(ratio: float, dwell_tc: float, seed: int, readout: str = "reads",
                pump_mW: float = SPI_PUMP_MW, gain_V_per_A: float = 5e8,
-               reference: bool = False, sensitivity_V: float = SPI_SENSITIVITY_V) -> Recipe:
+               reference: bool = False, sensitivity_V: float = SPI_SENSITIVITY_V,
+               ordering: str = "zigzag") -> Recipe:
     """The settings of ``scans/single_pixel.toml`` with another ratio, dwell, readout, pump,
-    photodiode gain, lock-in sensitivity and MIR reference channel."""
+    photodiode gain, lock-in sensitivity, MIR reference channel and ordering."""
     text = f"""kind = "single_pixel"
 name = "lab_time_spi"
 [single_pixel]
 basis = "hadamard"
 size = {N}
-ordering = "zigzag"
+ordering = "{ordering}"
 ratio = {ratio!r}
 fov_um = {FOV_UM!r}
 center_x_um = {CENTRE_UM!r}
@@ -209,7 +210,8 @@ class Runner:
 
     def single_pixel(self, ratio: float, dwell: float, power_noise: bool = True,
                      recons: tuple[str, ...] = ("pinv", "tv"), readout: str = "reads",
-                     strong: bool = False, reference: bool = False) -> list[Row]:
+                     strong: bool = False, reference: bool = False,
+                     ordering: str = "zigzag") -> list[Row]:
         """One single-pixel acquisition; ``strong``: at the patterned-mode pump limit
         with the photodiode gain the planner picks (no saturation)."""
         extra: dict = {}
@@ -221,16 +223,19 @@ class Runner:
             probe = spi_recipe(ratio, dwell, self.seed, readout, pump_mW=pump)
             extra = {"pump_mW": pump, "gain_V_per_A": _gain_for(probe, True),
                      "sensitivity_V": STRONG_SENSITIVITY_V}
-        recipe = spi_recipe(ratio, dwell, self.seed, readout, reference=reference, **extra)
+        recipe = spi_recipe(ratio, dwell, self.seed, readout, reference=reference,
+                            ordering=ordering, **extra)
         lab = self._lab(recipe, power_noise)
         path = self.folder / (f"spi_{dwell:g}tc_{ratio:g}_{power_noise}_{readout}_{strong}_"
-                              f"{reference}.h5")
+                              f"{reference}_{ordering}.h5")
         result = run_single_pixel(lab, recipe, path, progress=False, handle_ctrl_c=False)
         assert result.exit_status == "success", result.error_message
         scan = load_single_pixel(path)
         assert np.allclose(scan.x_um, pixel_centres_um(N, FOV_UM, CENTRE_UM))
         truth = scan.truth_V
         method = "full Hadamard" if ratio == 1.0 else "compressive Hadamard"
+        if ordering == "adaptive":
+            method += ", adaptive"
         if readout == "stream":
             method += ", streamed"
         if strong:
@@ -352,7 +357,10 @@ field), the highest photodiode gain that does not saturate, the patterns read th
 lock-in's buffer and fitted through its filter ("streamed": 1-2 tc per pattern), and the MIR
 reference channel (each sample normalised by a second lock-in on a beam pick-off). The
 summary lines below the fly rows give the lab time at which they reach the step raster's
-SSIM.
+SSIM. The rows "adaptive" pair zigzag and adaptive ordering (`ordering = "adaptive"`) at the
+same pattern count, 2.9 W and reference channel, read at 3 tc: an adaptive scan chooses its
+patterns from the readings between rounds, so it reads them one by one (not streamed), and
+the filter's memory at 3 tc bounds both.
 """
     paragraphs = [textwrap.fill(" ".join(p.split()), 95, break_on_hyphens=False)
                   for p in prose.split("\n\n")]
@@ -398,6 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                                                    readout="stream", strong=True,
                                                    reference=True)]
         strong_rows += run.single_pixel(0.5, 1, recons=("tv",), readout="stream", strong=True)
+        adaptive_rows = [row for ratio in (0.25, 0.5) for ordering in ("zigzag", "adaptive")
+                         for row in run.single_pixel(ratio, 3, recons=("tv",), strong=True,
+                                                     reference=True, ordering=ordering)]
         fly, shifts = fly_rows(Path(tmp), args.seed, N, FOV_UM, CENTRE_UM, TIME_CONSTANT_S,
                                SLOPE_DB_PER_OCT, score_common, reference, Row)
         strong_fly = strong_fly_rows(Path(tmp), args.seed, N, FOV_UM, CENTRE_UM,
@@ -412,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
                               None, psnr_c))
     rows = raster_rows + spi_rows + truth_rows + ablation_rows
     wall_s = time.perf_counter() - start
-    lines = table_lines(rows + stream_rows + strong_rows + fly + strong_fly)
+    lines = table_lines(rows + stream_rows + strong_rows + adaptive_rows + fly + strong_fly)
     print("\n".join(lines))
     fly_lines = fly_summary(raster_rows[0], fly, shifts, N, TIME_CONSTANT_S)
     dyn = simulated_lab_for(raster_recipe(1, args.seed)).stage_x.dynamics
