@@ -79,7 +79,12 @@ def _spi_live(recipe: Any) -> LiveView:
     x_um, y_um = (c + (np.arange(basis.size) - (basis.size - 1) / 2) * spi["fov_um"]
                   / basis.size for c in (spi["center_x_um"], spi["center_y_um"]))
     raw = np.full(basis.n_patterns, np.nan)
-    return LiveView(raw, x_um, y_um, lambda: spi_preview(basis, raw.copy()))
+    shown = basis.n_patterns
+    if basis.ordering == "adaptive":  # later rounds are chosen in the plan: preview the first
+        from reconstruction.spi.adaptive import round_sizes
+
+        shown = 2 * round_sizes(basis.m, spi["adaptive_first"], spi["adaptive_rounds"])[0]
+    return LiveView(raw, x_um, y_um, lambda: spi_preview(basis, raw[:shown].copy()))
 
 
 def spi_preview(basis: Any, raw: np.ndarray) -> np.ndarray:
