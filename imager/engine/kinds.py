@@ -81,9 +81,11 @@ def _spi_live(recipe: Any) -> LiveView:
     raw = np.full(basis.n_patterns, np.nan)
     shown = basis.n_patterns
     if basis.ordering == "adaptive":  # later rounds are chosen in the plan: preview the first
-        from reconstruction.spi.adaptive import round_sizes
+        from imager.plans.adaptive_spi import round_edges
 
-        shown = 2 * round_sizes(basis.m, spi["adaptive_first"], spi["adaptive_rounds"])[0]
+        step = spi["block_patterns"] // 2 if spi["readout"] == "stream" else 1
+        shown = 2 * round_edges(basis.m, spi["adaptive_first"], spi["adaptive_rounds"],
+                                step)[1]
     return LiveView(raw, x_um, y_um, lambda: spi_preview(basis, raw[:shown].copy()))
 
 

@@ -67,13 +67,10 @@ def _candidates(recipe: Any) -> Iterator[Any]:
     from imager.twin.limits import PATTERNED_LIMIT_MW, SPOT_LIMIT_MW
 
     if recipe.kind == "single_pixel":
-        adaptive = recipe.sections["single_pixel"]["ordering"] == "adaptive"
         for pump in _pumps(recipe, PATTERNED_LIMIT_MW):
             base = _with_pump(recipe, pump, True)
             for reference in (False, True):
                 for readout, dwells in (("reads", READ_DWELL_TC), ("stream", STREAM_DWELL_TC)):
-                    if readout == "stream" and adaptive:  # chosen as it goes: reads only
-                        continue
                     for tc in dwells:
                         yield base.with_overrides(
                             "plan", sim={"reference_channel": reference},

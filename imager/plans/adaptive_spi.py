@@ -1,6 +1,6 @@
 """Adaptive single-pixel plan: low orders first, then the patterns the data asks for.
 
-``[single_pixel] ordering = "adaptive"`` (Hadamard, ``readout = "reads"``).
+``[single_pixel] ordering = "adaptive"`` (Hadamard; read pattern by pattern or streamed).
 The pattern count is the zigzag basis' at the recipe's ``ratio``. The scan
 shows a share ``adaptive_first`` of the pairs in zigzag order, then, in
 ``adaptive_rounds`` rounds, reconstructs a TV preview from the readings so far
@@ -12,7 +12,9 @@ go to the file (``/entry/basis/index``, document :data:`ADAPTIVE_ROUND`)
 before its first pattern is shown, so a stopped scan resumes with the same
 choices and any reader rebuilds the basis.
 
-On a bar chart this gains +3.8 / +5.2 dB over zigzag at 10 / 25 % of the
+Streamed, every round ends with a buffer block (round edges on multiples of half
+``block_patterns`` pairs), so the fitted values of a round are in hand before the
+next is chosen. On a bar chart this gains +3.8 / +5.2 dB over zigzag at 10 / 25 % of the
 patterns (``python benchmarks/spi_reconstruction.py --quick``); the lab time
 is zigzag's, plus one TV preview per round of computer time.
 """
@@ -58,22 +60,31 @@ def _preview_noise(raw: np.ndarray, basis: Any) -> float:
     return sigma if np.isfinite(sigma) else 0.0
 
 
-def adaptive_reads(recipe: Any, basis: Any, start: int, loaded: int, chunk: int,
-                   dwell_s: float, position: tuple[float, float],
-                   resume: ResumeFrom | None, pattern_reads: Any) -> Plan:
-    """Show and read the adaptive rounds from pattern ``start`` on.
+def round_edges(m: int, first: float, rounds: int, pairs_step: int = 1) -> list[int]:
+    """First pair of every round, and ``m``: :func:`~reconstruction.spi.adaptive.
+    round_sizes`, each inner edge moved to the nearest multiple of ``pairs_step`` (a
+    streamed round ends with a buffer block); rounds left empty are dropped."""
+    edges = np.concatenate([[0], np.cumsum(round_sizes(m, first, rounds))]).astype(int)
+    step = max(int(pairs_step), 1)
+    inner = [int(round(e / step)) * step for e in edges[1:-1]]
+    return sorted({0, *(e for e in inner if 0 < e < m), int(m)})
 
-    ``basis``: the one :func:`adaptive_basis` gave (its first ``chunk`` patterns from
-    ``loaded`` are in the projector); ``pattern_reads``: the reading loop of
-    :mod:`imager.plans.single_pixel`.
+
+def adaptive_rounds(recipe: Any, basis: Any, start: int, resume: ResumeFrom | None,
+                    measure: Any, pairs_step: int = 1) -> Plan:
+    """Choose and measure the adaptive rounds from pattern ``start`` on.
+
+    ``basis``: the one :func:`adaptive_basis` gave; ``measure(basis, k0, k1, readings)``:
+    the plan's steps that show and read patterns ``k0``..``k1 - 1`` of ``basis`` and put
+    their X in ``readings`` (reads or streamed, :mod:`imager.plans.single_pixel`);
+    ``pairs_step``: rounds end on multiples of this many pairs (streamed: half a block).
     """
     spi = recipe.sections["single_pixel"]
     n, m = basis.size, basis.m
-    sizes = round_sizes(m, spi["adaptive_first"], spi["adaptive_rounds"])
+    edges = round_edges(m, spi["adaptive_first"], spi["adaptive_rounds"], pairs_step)
     state = resume.state if resume is not None else {}
     chosen = np.array(state.get("pattern_index", np.full(m, -1)), dtype=np.int64)
     raw = np.array(state.get("raw_V", np.full(2 * m, np.nan)), dtype=float)
-    edges = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     for r, (p0, p1) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         if 2 * p1 <= start:
             continue
@@ -87,8 +98,6 @@ def adaptive_reads(recipe: Any, basis: Any, start: int, loaded: int, chunk: int,
                                    _preview_noise(measured, done), p1 - p0)
             chosen[p0:p1] = new
             yield Emit(ADAPTIVE_ROUND, {"start": int(p0), "index": new.copy()})
-            if r > 0:  # the projector holds the zigzag guess for these: load anew
+            if r > 0:  # the projector holds the zigzag guess for these
                 basis = IndexedHadamardBasis(n, complete_index(n, chosen))
-                loaded = -chunk - 1
-        loaded = yield from pattern_reads(basis, max(start, 2 * p0), loaded, chunk, dwell_s,
-                                          position, stop=2 * p1, readings=raw)
+        yield from measure(basis, max(start, 2 * p0), 2 * p1, raw)

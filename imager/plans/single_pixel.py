@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from imager.plans.adaptive_spi import adaptive_basis, adaptive_reads
+from imager.plans.adaptive_spi import adaptive_basis, adaptive_rounds
 from imager.plans.resume import Plan, ResumeFrom
 from imager.plans.spi_stream import stream_patterns, stream_setup
 from imager.plans.steps import (
@@ -83,24 +83,34 @@ def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None)
     lab_start_s = yield Open("single_pixel", n_patterns, describe, recipe.text, recipe.name,
                              truth=lambda sim: sim.expected_pattern_image(), **open_args)
     position = yield Position()
-    if streamed:
+    block = spi["block_patterns"]
+    current = basis  # the basis whose patterns the projector holds (from `loaded`)
 
-        def loader(k: int) -> Plan:
-            nonlocal loaded
-            if not loaded <= k < loaded + chunk:
-                loaded = k
-                yield Call("projector", "load",
-                           (basis.patterns(k, min(k + chunk, n_patterns)),))
-            return k - loaded
+    def loader(k: int) -> Plan:
+        nonlocal loaded
+        if not loaded <= k < loaded + chunk:
+            loaded = k
+            yield Call("projector", "load", (current.patterns(k, min(k + chunk, n_patterns)),))
+        return k - loaded
 
-        yield from stream_patterns(recipe, basis, dwell_s, stream, position, lab_start_s,
-                                   loader, resume)
-        return
+    def measure(of: Any, k0: int, k1: int, readings: np.ndarray | None = None) -> Plan:
+        """Patterns ``k0`` to ``k1`` of basis ``of``; their X into ``readings``."""
+        nonlocal current, loaded
+        if of is not current:  # an adaptive round chose new patterns: load them anew
+            current, loaded = of, -chunk - 1
+        if streamed:
+            yield from stream_patterns(recipe, current, dwell_s, stream, position, lab_start_s,
+                                       loader, resume if k0 == start else None,
+                                       first_block=k0 // block, stop=k1, readings=readings)
+        else:
+            loaded = yield from pattern_reads(current, k0, loaded, chunk, dwell_s, position,
+                                              stop=k1, readings=readings)
+
     if adaptive:
-        yield from adaptive_reads(recipe, basis, start, loaded, chunk, dwell_s, position,
-                                  resume, pattern_reads)
+        yield from adaptive_rounds(recipe, basis, start, resume, measure,
+                                   block // 2 if streamed else 1)
         return
-    yield from pattern_reads(basis, start, loaded, chunk, dwell_s, position)
+    yield from measure(basis, start, n_patterns)
 
 
 def pattern_reads(basis: Any, start: int, loaded: int, chunk: int, dwell_s: float,

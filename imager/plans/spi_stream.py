@@ -53,20 +53,24 @@ def stream_setup(recipe: Any, dwell_s: float) -> Plan:
 def stream_patterns(recipe: Any, basis: Any, dwell_s: float, stream: tuple, position: tuple,
                     lab_start_s: float, loader: Any, resume: ResumeFrom | None,
                     first_block: int | None = None, label: Any = None,
-                    block_offset: int = 0) -> Plan:
+                    block_offset: int = 0, stop: int | None = None,
+                    readings: np.ndarray | None = None) -> Plan:
     """Every block of patterns from the first one to measure (``loader(k)`` gives the
     steps that make pattern ``k`` showable and its index in the projector's memory).
 
     ``first_block``: the block to start at (default: the resumed scan's, else 0);
     ``label(k) -> (index, at, head)``: where pattern ``k``'s reading goes (default ``k``,
     ``(k,)``, ``(k,)``); ``block_offset``: added to the block numbers in the file (a
-    spectral scan's wavelength ``iw`` numbers its blocks from ``iw * blocks``).
+    spectral scan's wavelength ``iw`` numbers its blocks from ``iw * blocks``); ``stop``:
+    the pattern to end before (default: all; an adaptive round ends on a block boundary);
+    ``readings``: array that gets each pattern's fitted X (V).
     """
     from reconstruction.pattern_stream import pattern_values
 
     rate, tau_s, n_poles = stream
     spi = recipe.sections["single_pixel"]
-    block, n_patterns = spi["block_patterns"], basis.n_patterns
+    block = spi["block_patterns"]
+    n_patterns = basis.n_patterns if stop is None else stop
     if first_block is None:
         first_block = (resume.first_missing // block) if resume is not None else 0
     if resume is not None and resume.previous_blocks:  # the block began when the last ended
@@ -94,6 +98,8 @@ def stream_patterns(recipe: Any, basis: Any, dwell_s: float, stream: tuple, posi
                 weight = np.where(good, float(ref[good].mean()) / np.where(good, ref, 1.0), 1.0)
             ref_values = pattern_values(data.t_s, ref, np.array(switch_s), tau_s, n_poles)
         x_values = pattern_values(data.t_s, data.x_V * weight, np.array(switch_s), tau_s, n_poles)
+        if readings is not None:
+            readings[ks.start:ks.stop] = x_values
         y_values = pattern_values(data.t_s, data.y_V * weight, np.array(switch_s), tau_s, n_poles)
         ends = np.append(switch_s[1:], t_end)
         mid = (np.array(switch_s) + ends) / 2 - lab_start_s

@@ -278,9 +278,10 @@ def _check_adaptive(recipe: Recipe) -> None:
     if spi["basis"] != "hadamard":
         raise recipe.error("[single_pixel] ordering: 'adaptive' needs basis = \"hadamard\", "
                            f"got {spi['basis']!r}")
-    if spi["readout"] != "reads":
-        raise recipe.error("[single_pixel] readout: an adaptive scan reads each pattern "
-                           "(readout = \"reads\"), got \"stream\"")
+    if spi["readout"] == "stream" and spi["block_patterns"] % 2:
+        raise recipe.error("[single_pixel] block_patterns: a streamed adaptive scan ends its "
+                           "rounds with a block of whole pattern pairs; give an even number, "
+                           f"got {spi['block_patterns']}")
     if spectral_wavelengths(recipe):
         raise recipe.error("[single_pixel] ordering: 'adaptive' is for one wavelength; a "
                            "spectral scan needs a fixed ordering (e.g. zigzag)")
