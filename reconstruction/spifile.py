@@ -142,11 +142,13 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
     spec.pop("n_patterns", None)
     chosen = groups[BASIS].get("index")
     if isinstance(chosen, h5py.Dataset):  # an adaptive scan's coefficients
+        if chosen.dtype.kind not in "iu" or chosen.ndim != 1:
+            raise ScanFileError(f"{path}: {BASIS}/index must be a 1-D integer array, got "
+                                f"{chosen.dtype} of shape {chosen.shape}")
         try:
-            spec["index"] = np.asarray(chosen[...], np.int64).reshape(-1).tolist()
+            spec["index"] = np.asarray(chosen[...], np.int64).tolist()
         except (TypeError, ValueError, OSError) as exc:
-            raise ScanFileError(f"{path}: {BASIS}/index does not read as integers: "
-                                f"{exc}") from exc
+            raise ScanFileError(f"{path}: {BASIS}/index does not read: {exc}") from exc
     data = groups[DATA]
     points = member(f, POINTS, path)
     if not isinstance(points, h5py.Dataset):
@@ -160,7 +162,8 @@ def _read(f: h5py.File, path: Path) -> SinglePixelScan:
     try:
         basis = basis_from_spec(spec)
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise ScanFileError(f"{path}: bad basis specification {spec!r}: {exc}") from exc
+        shown = {**spec, "index": f"<{len(spec['index'])} entries>"} if "index" in spec else spec
+        raise ScanFileError(f"{path}: bad basis specification {shown!r}: {exc}") from exc
     if basis.n_patterns != raw.size:
         raise ScanFileError(f"{path}: basis has {basis.n_patterns} patterns, file {raw.size}")
     n = basis.size

@@ -199,3 +199,30 @@ def test_the_live_preview_of_an_adaptive_scan_uses_only_the_zigzag_round():
     view.signal[256::2] = 1e6  # later rounds: pairs read for other patterns
     preview = view.snapshot()
     assert np.isfinite(preview).all() and np.abs(preview).max() < 1e3
+
+
+@pytest.mark.parametrize("corrupt, message", [
+    (lambda ds: ds.__setitem__(slice(0, 2), [5, 5]), "distinct"),
+    (lambda ds: ds.__setitem__(0, 10**9), "index: entries must be in"),
+    (lambda ds: ds.__setitem__(0, -7), "index: entries must be in"),
+])
+def test_a_corrupt_index_is_a_one_line_error(tmp_path, corrupt, message):
+    from reconstruction.errors import ScanFileError
+
+    scan(tmp_path, "a.h5", recipe())
+    with h5py.File(tmp_path / "a.h5", "r+") as f:
+        corrupt(f["/entry/basis/index"])
+    with pytest.raises(ScanFileError, match=message) as info:
+        load_single_pixel(tmp_path / "a.h5")
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+def test_an_index_of_floats_is_refused(tmp_path):
+    from reconstruction.errors import ScanFileError
+
+    scan(tmp_path, "a.h5", recipe())
+    with h5py.File(tmp_path / "a.h5", "r+") as f:
+        del f["/entry/basis/index"]
+        f["/entry/basis/index"] = np.arange(256) + 0.5
+    with pytest.raises(ScanFileError, match="1-D integer array"):
+        load_single_pixel(tmp_path / "a.h5")

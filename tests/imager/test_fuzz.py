@@ -458,8 +458,8 @@ class BaseFiles(dict):
 @pytest.fixture(scope="module")
 def scan_files(tmp_path_factory) -> BaseFiles:
     """A 6 x 6 simulated raster, an 8 x 8 Hadamard single-pixel scan, a 6 x 6 spectral
-    raster of the chemical chart at 3 wavelengths and an 8 x 8 spectral single-pixel scan
-    at 2, as bytes."""
+    raster of the chemical chart at 3 wavelengths, an 8 x 8 spectral single-pixel scan
+    at 2 and an 8 x 8 adaptive single-pixel scan, as bytes."""
     folder = tmp_path_factory.mktemp("fuzz_base")
     raster, spi = folder / "s.h5", folder / "p.h5"
     assert main(["demo", "--size", "6", "-o", str(raster), "--no-progress"]) == 0
@@ -479,8 +479,16 @@ def scan_files(tmp_path_factory) -> BaseFiles:
                              .read_text(encoding="utf-8")) + "\n[spectral]\nwavelengths_um = "
                       "[7.0, 8.2]\n", encoding="utf-8")
     assert main(["scan", str(recipe), "-o", str(sspi), "--no-progress"]) == 0
+    aspi = folder / "a.h5"  # adaptive: the coefficients in /entry/basis/index
+    recipe.write_text(re.sub(r"(?m)^size = 64\b", "size = 8", (SCANS / "single_pixel.toml")
+                             .read_text(encoding="utf-8")).replace('ordering = "zigzag"',
+                                                                   'ordering = "adaptive"'),
+                      encoding="utf-8")
+    assert main(["scan", str(recipe), "-o", str(aspi), "--no-progress"]) == 0
+    assert load_single_pixel(aspi).basis_spec["ordering"] == "adaptive"
     return BaseFiles(raster=raster.read_bytes(), spi=spi.read_bytes(),
-                     spectral=spectral.read_bytes(), sspi=sspi.read_bytes())
+                     spectral=spectral.read_bytes(), sspi=sspi.read_bytes(),
+                     aspi=aspi.read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -551,7 +559,7 @@ def _check_scan_file(path: Path, out_dir: Path, capsys) -> None:
             assert str(path) in err, f"does not name the file: {err!r}"
 
 
-@pytest.mark.parametrize("kind", ["raster", "spi", "spectral", "sspi"])
+@pytest.mark.parametrize("kind", ["raster", "spi", "spectral", "sspi", "aspi"])
 def test_base_files_read_cleanly(scan_files, work_dir, capsys, kind):
     """The fuzzers start from valid files: they load and the CLI succeeds on them."""
     path = work_dir / f"base_{kind}.h5"
@@ -559,7 +567,7 @@ def test_base_files_read_cleanly(scan_files, work_dir, capsys, kind):
     check_scan_file(path, work_dir, capsys)
     assert main(["reconstruct", str(path), "-o", str(work_dir / f"base_{kind}")]) == 0
     {"raster": load_raster, "spi": load_single_pixel, "spectral": load_cube,
-     "sspi": load_spectral_single_pixel}[kind](path)
+     "sspi": load_spectral_single_pixel, "aspi": load_single_pixel}[kind](path)
 
 
 # ------------------------------------------------------------------ byte-level corruption
@@ -611,7 +619,8 @@ def zeroes_global_heap(data: bytes, how: tuple) -> bool:
 
 
 @fuzz(80, fixtures=True, shrink=False)
-@given(kind=st.sampled_from(["raster", "spi", "spectral", "sspi"]), how=BYTE_CORRUPTIONS)
+@given(kind=st.sampled_from(["raster", "spi", "spectral", "sspi", "aspi"]),
+       how=BYTE_CORRUPTIONS)
 def test_fuzz_scan_file_bytes(scan_files, work_dir, capsys, kind, how):
     """Truncated, bit-flipped, zeroed and garbage files."""
     assume(not zeroes_global_heap(scan_files[kind], how))
