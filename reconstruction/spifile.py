@@ -247,7 +247,10 @@ def reconstruct_single_pixel(scan: SinglePixelScan, method: str = "tv",
         pairs = min(pairs, max(1, int(round(ratio * full.size**2))))
     if pairs < 1:
         raise ValueError(f"{scan.path}: no complete pattern pair measured yet")
-    basis = basis_from_spec({**scan.basis_spec, "ratio": pairs / full.size**2})
+    prefix = {**scan.basis_spec, "ratio": pairs / full.size**2}
+    if "index" in prefix:  # adaptive: the coefficients of the pairs measured
+        prefix["index"] = list(prefix["index"][:pairs])
+    basis = basis_from_spec(prefix)
     if basis.m != pairs:  # ratio rounding: keep the measured prefix exactly
         raise ValueError(f"cannot form a {pairs}-measurement basis from {scan.basis_spec}")
     raw = scan.raw_V

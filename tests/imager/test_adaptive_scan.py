@@ -20,7 +20,7 @@ from reconstruction.metrics import psnr
 from reconstruction.spi import reconstruct
 from reconstruction.spi.adaptive import round_sizes
 from reconstruction.spi.orderings import hadamard_order
-from reconstruction.spifile import load_single_pixel
+from reconstruction.spifile import load_single_pixel, reconstruct_single_pixel
 
 RECIPE = """
 kind = "single_pixel"
@@ -99,6 +99,8 @@ def test_a_stopped_adaptive_scan_resumes_with_the_same_choices(tmp_path, stop_at
     assert part.exit_status == "abort" and part.points_done == stop_at + 1
     partial = load_single_pixel(tmp_path / "r.h5")  # a stopped file reads, basis complete
     assert partial.basis.n_patterns == 512 and partial.points_done == stop_at + 1
+    image = reconstruct_single_pixel(partial, "tv")  # from the pairs measured
+    assert image.measurements == (stop_at + 1) // 2 and np.isfinite(image.image).all()
     done = scan(tmp_path, "r.h5", r, resume=True)
     assert done.exit_status == "success"
     a, b = load_single_pixel(tmp_path / "full.h5"), load_single_pixel(tmp_path / "r.h5")
@@ -153,6 +155,15 @@ def test_a_stopped_streamed_adaptive_scan_resumes_bit_identically(tmp_path, stop
 def test_a_streamed_adaptive_scan_needs_whole_pairs_per_block():
     with pytest.raises(RecipeError, match=r"\[single_pixel\] block_patterns: .*even"):
         stream_recipe(block=63)
+
+
+def test_a_lower_ratio_of_an_adaptive_file_is_its_first_pairs(tmp_path):
+    scan(tmp_path, "a.h5", recipe())
+    s = load_single_pixel(tmp_path / "a.h5")
+    image = reconstruct_single_pixel(s, "pinv", ratio=0.1)  # 102 of the 256 pairs
+    y = s.basis.combine(s.raw_V)[:102]
+    np.testing.assert_allclose(image.image, s.basis.adjoint(np.r_[y, np.zeros(154)]),
+                               rtol=1e-9, atol=1e-12 * np.abs(y).max())
 
 
 def test_info_tells_the_coefficients_chosen(tmp_path):
