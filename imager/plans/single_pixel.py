@@ -15,7 +15,7 @@ import numpy as np
 
 from imager.plans.adaptive_spi import adaptive_basis, adaptive_rounds
 from imager.plans.resume import Plan, ResumeFrom
-from imager.plans.spi_stream import stream_patterns, stream_setup
+from imager.plans.spi_stream import ProjectorMemory, stream_patterns, stream_setup
 from imager.plans.steps import (
     BeginPoint,
     Call,
@@ -84,27 +84,19 @@ def single_pixel_plan(recipe: Any, basis: Any, resume: ResumeFrom | None = None)
                              truth=lambda sim: sim.expected_pattern_image(), **open_args)
     position = yield Position()
     block = spi["block_patterns"]
-    current = basis  # the basis whose patterns the projector holds (from `loaded`)
-
-    def loader(k: int) -> Plan:
-        nonlocal loaded
-        if not loaded <= k < loaded + chunk:
-            loaded = k
-            yield Call("projector", "load", (current.patterns(k, min(k + chunk, n_patterns)),))
-        return k - loaded
+    memory = ProjectorMemory(basis, loaded, chunk)
 
     def measure(of: Any, k0: int, k1: int, readings: np.ndarray | None = None) -> Plan:
         """Patterns ``k0`` to ``k1`` of basis ``of``; their X into ``readings``."""
-        nonlocal current, loaded
-        if of is not current:  # an adaptive round chose new patterns: load them anew
-            current, loaded = of, -chunk - 1
+        if of is not memory.basis:  # an adaptive round chose new patterns: load them anew
+            memory.switch(of)
         if streamed:
-            yield from stream_patterns(recipe, current, dwell_s, stream, position, lab_start_s,
-                                       loader, resume if k0 == start else None,
+            yield from stream_patterns(recipe, of, dwell_s, stream, position, lab_start_s,
+                                       memory.slot, resume if k0 == start else None,
                                        first_block=k0 // block, stop=k1, readings=readings)
         else:
-            loaded = yield from pattern_reads(current, k0, loaded, chunk, dwell_s, position,
-                                              stop=k1, readings=readings)
+            memory.loaded = yield from pattern_reads(of, k0, memory.loaded, chunk, dwell_s,
+                                                     position, stop=k1, readings=readings)
 
     if adaptive:
         yield from adaptive_rounds(recipe, basis, start, resume, measure,

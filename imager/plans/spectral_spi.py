@@ -16,7 +16,7 @@ from typing import Any
 from imager.plans.resume import Plan, ResumeFrom
 from imager.plans.single_pixel import pattern_reads
 from imager.plans.spectral import SPECTRAL_POWER, tune
-from imager.plans.spi_stream import stream_patterns, stream_setup
+from imager.plans.spi_stream import ProjectorMemory, stream_patterns, stream_setup
 from imager.plans.steps import (
     BeginPoint,
     Call,
@@ -171,13 +171,7 @@ def _streamed(recipe: Any, basis: Any, wavelengths: list[float], centre: tuple,
         yield Set("source", "wavelength_um", float(wavelengths[int(last["line"]) // blocks]))
         yield CatchUp(lab_start_s + float(last["t_end_s"]))
 
-    def loader(k: int) -> Plan:
-        nonlocal loaded
-        if not loaded <= k < loaded + chunk:
-            loaded = k
-            yield Call("projector", "load", (basis.patterns(k, min(k + chunk, n)),))
-        return k - loaded
-
+    memory = ProjectorMemory(basis, loaded, chunk)
     for iw in range(iw0, nw):
         wl = wavelengths[iw]
         yield from tune(wl, spec["settle_s"])
@@ -190,7 +184,7 @@ def _streamed(recipe: Any, basis: Any, wavelengths: list[float], centre: tuple,
             return index, (iw, k), (index, iw, k, wl)
 
         yield from stream_patterns(recipe, basis, dwell_s, stream, position, lab_start_s,
-                                   loader, None, first_block=k0 // block if iw == iw0 else 0,
+                                   memory.slot, None, first_block=k0 // block if iw == iw0 else 0,
                                    label=label, block_offset=iw * blocks)
 
 

@@ -33,6 +33,26 @@ from imager.plans.steps import (
 )
 
 
+class ProjectorMemory:
+    """The patterns the projector holds: ``chunk`` of ``basis`` from pattern ``loaded``."""
+
+    def __init__(self, basis: Any, loaded: int, chunk: int) -> None:
+        self.basis, self.loaded, self.chunk = basis, int(loaded), int(chunk)
+
+    def slot(self, k: int) -> Plan:
+        """The steps that make pattern ``k`` showable (a new chunk from ``k`` if it is not
+        held); replies its place in the projector's memory."""
+        if not self.loaded <= k < self.loaded + self.chunk:
+            self.loaded = k
+            yield Call("projector", "load",
+                       (self.basis.patterns(k, min(k + self.chunk, self.basis.n_patterns)),))
+        return k - self.loaded
+
+    def switch(self, basis: Any) -> None:
+        """Patterns of ``basis`` from now on: nothing held counts (the next is loaded)."""
+        self.basis, self.loaded = basis, -self.chunk - 1
+
+
 def stream_setup(recipe: Any, dwell_s: float) -> Plan:
     """Check the lock-in can record a block; replies ``(rate_Hz, tau_s, n_poles)``."""
     spi = recipe.sections["single_pixel"]
