@@ -53,7 +53,7 @@ def _fault_types() -> tuple[type[BaseException], ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from imager.cli import acquire, files, hardware, plan, resume
+    from imager.cli import acquire, files, hardware, info, plan, resume
 
     parser = argparse.ArgumentParser(
         prog="mirimager",
@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     acquire.add_demo(sub)
     acquire.add_scan(sub)
     files.add_reconstruct(sub)
-    files.add_info(sub)
+    info.add_info(sub)
     plan.add_plan(sub)
     acquire.add_calibrate(sub)
     hardware.add_devices(sub)
