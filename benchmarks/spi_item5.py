@@ -25,6 +25,19 @@ def item5_tables(names: list[str], n: int, repeats: int, seed: int) -> None:
     adaptive_table(images, seed)
 
 
+def _cases(images: dict[str, np.ndarray], seed: int, title: str, head: str):
+    """Print a table's title and head; yield ``(name, image, ratio, zigzag basis, y,
+    sigma)`` for every image and ratio (the zigzag acquisition with the seed's noise)."""
+    print(title)
+    print(head)
+    print("-" * len(head))
+    for name, image in images.items():
+        for ratio in PRIOR_RATIOS:
+            basis = make_basis("zigzag", ratio, image.shape[0])
+            y, sig = acquire(basis, image, np.random.default_rng(seed))
+            yield name, image, ratio, basis, y, sig
+
+
 def prior_table(images: dict[str, np.ndarray], repeats: int, seed: int) -> list[dict]:
     """``pnp-nlm`` against ``tv`` at 10 / 25 % zigzag; prints one row per case."""
     if importlib.util.find_spec("skimage") is None:
@@ -34,31 +47,26 @@ def prior_table(images: dict[str, np.ndarray], repeats: int, seed: int) -> list[
         f"{'image':<10}{'n':>4} {'zigzag':>6} {'TV dB':>7} {'s':>6} {'PnP dB':>7} {'s':>6} "
         f"{'gain':>6}"
     )
-    print("New prior (pnp-nlm, defaults tuned on camera only) vs TV:")
-    print(head)
-    print("-" * len(head))
     rows = []
-    for name, image in images.items():
+    for name, image, ratio, basis, y, sig in _cases(
+            images, seed, "New prior (pnp-nlm, defaults tuned on camera only) vs TV:", head):
         n = image.shape[0]
-        for ratio in PRIOR_RATIOS:
-            basis = make_basis("zigzag", ratio, n)
-            y, sig = acquire(basis, image, np.random.default_rng(seed))
-            row: dict = {"image": name, "n": n, "ratio": ratio}
-            for key in ("tv", "pnp-nlm"):
-                x, row[key + "_s"] = timed(
-                    lambda basis=basis, y=y, sig=sig, key=key: reconstruct(
-                        y, basis, key, noise_sigma=sig
-                    ),
-                    repeats,
-                )
-                row[key] = psnr(x, image, 1.0)
-            rows.append(row)
-            print(
-                f"{name:<10}{n:>4} {100 * ratio:>5.0f}% {row['tv']:>7.2f} {row['tv_s']:>6.3f} "
-                f"{row['pnp-nlm']:>7.2f} {row['pnp-nlm_s']:>6.3f} "
-                f"{row['pnp-nlm'] - row['tv']:>+6.2f}",
-                flush=True,
+        row: dict = {"image": name, "n": n, "ratio": ratio}
+        for key in ("tv", "pnp-nlm"):
+            x, row[key + "_s"] = timed(
+                lambda basis=basis, y=y, sig=sig, key=key: reconstruct(
+                    y, basis, key, noise_sigma=sig
+                ),
+                repeats,
             )
+            row[key] = psnr(x, image, 1.0)
+        rows.append(row)
+        print(
+            f"{name:<10}{n:>4} {100 * ratio:>5.0f}% {row['tv']:>7.2f} {row['tv_s']:>6.3f} "
+            f"{row['pnp-nlm']:>7.2f} {row['pnp-nlm_s']:>6.3f} "
+            f"{row['pnp-nlm'] - row['tv']:>+6.2f}",
+            flush=True,
+        )
     if rows:
         gains = [r["pnp-nlm"] - r["tv"] for r in rows]
         held_out = [r["pnp-nlm"] - r["tv"] for r in rows if r["image"] != "camera"]
@@ -86,40 +94,36 @@ def adaptive_table(images: dict[str, np.ndarray], seed: int) -> list[dict]:
         f"{'image':<10}{'n':>4} {'pairs':>6} {'ratio':>6} {'zigzag dB':>10} "
         f"{'adaptive dB':>12} {'gain':>6}"
     )
-    print("Adaptive (low orders first, then from TV previews) vs zigzag, equal pattern counts:")
-    print(head)
-    print("-" * len(head))
     rows = []
-    for name, image in images.items():
+    for name, image, ratio, zig, y, sig in _cases(
+            images, seed, "Adaptive (low orders first, then from TV previews) vs zigzag, "
+            "equal pattern counts:", head):
         n = image.shape[0]
-        for ratio in PRIOR_RATIOS:
-            zig = make_basis("zigzag", ratio, n)
-            y, sig = acquire(zig, image, np.random.default_rng(seed))
-            x_zig = reconstruct(y, zig, "tv", noise_sigma=sig)
-            rng = np.random.default_rng(seed)
-            raws: list[np.ndarray] = []
+        x_zig = reconstruct(y, zig, "tv", noise_sigma=sig)
+        rng = np.random.default_rng(seed)
+        raws: list[np.ndarray] = []
 
-            def measure(index, image=image, n=n, rng=rng, raws=raws):
+        def measure(index, image=image, n=n, rng=rng, raws=raws):
 
-                part = IndexedHadamardBasis(n, index)
-                beta = float(np.median(part.amplitudes))
-                raw = part.raw(image) + SIGMA / (beta * np.sqrt(2.0)) * rng.standard_normal(
-                    part.n_patterns
-                )
-                raws.append(raw)
-                return part.combine(raw)
-
-            basis, ya = adaptive_hadamard(measure, n, zig.m, SIGMA)
-            sig_a = sigma_from_pairs(np.concatenate(raws), basis)
-            x_ad = reconstruct(ya, basis, "tv", noise_sigma=sig_a)
-            row = {"image": name, "n": n, "ratio": ratio, "pairs": basis.m}
-            row["zigzag"], row["adaptive"] = psnr(x_zig, image, 1.0), psnr(x_ad, image, 1.0)
-            rows.append(row)
-            print(
-                f"{name:<10}{n:>4} {basis.m:>6} {100 * ratio:>5.0f}% {row['zigzag']:>10.2f} "
-                f"{row['adaptive']:>12.2f} {row['adaptive'] - row['zigzag']:>+6.2f}",
-                flush=True,
+            part = IndexedHadamardBasis(n, index)
+            beta = float(np.median(part.amplitudes))
+            raw = part.raw(image) + SIGMA / (beta * np.sqrt(2.0)) * rng.standard_normal(
+                part.n_patterns
             )
+            raws.append(raw)
+            return part.combine(raw)
+
+        basis, ya = adaptive_hadamard(measure, n, zig.m, SIGMA)
+        sig_a = sigma_from_pairs(np.concatenate(raws), basis)
+        x_ad = reconstruct(ya, basis, "tv", noise_sigma=sig_a)
+        row = {"image": name, "n": n, "ratio": ratio, "pairs": basis.m}
+        row["zigzag"], row["adaptive"] = psnr(x_zig, image, 1.0), psnr(x_ad, image, 1.0)
+        rows.append(row)
+        print(
+            f"{name:<10}{n:>4} {basis.m:>6} {100 * ratio:>5.0f}% {row['zigzag']:>10.2f} "
+            f"{row['adaptive']:>12.2f} {row['adaptive'] - row['zigzag']:>+6.2f}",
+            flush=True,
+        )
     gains = [r["adaptive"] - r["zigzag"] for r in rows]
     if gains:
         print(
