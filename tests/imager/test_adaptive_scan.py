@@ -196,7 +196,7 @@ def test_the_planner_plans_an_adaptive_recipe():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     rows = [line for line in out.stdout.splitlines() if line.strip().startswith("single pixel")]
-    assert len(rows) == 2 and "reads" in rows[0]  # as written, then the fastest
+    assert len(rows) == 2 and "stream" in rows[0]  # as written, then the fastest
 
 
 def test_the_live_preview_of_an_adaptive_scan_uses_only_the_zigzag_round():
